@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Compiles TypeScript, bundles the etcd client for fast start-up, writes the oclif manifest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf dist oclif.manifest.json
+tsc -p tsconfig.json
+# etcd3 finds its .proto files at <bundle dir>/../proto.
+esbuild dist/store/etcd3-vendor.js --bundle --minify --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/vendor/etcd3.cjs
+mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
+oclif manifest >/dev/null

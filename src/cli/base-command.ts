@@ -1,0 +1,94 @@
+import {Command, type Interfaces} from '@oclif/core'
+import {CnetError, ExitCode} from '../lib/errors.js'
+import type {Logger} from '../lib/log.js'
+import type {Keys} from '../store/keys.js'
+import type {Store} from '../store/store.js'
+import {type CliContext, contextFromFlags} from './context.js'
+import {type GlobalFlagValues, globalFlags} from './global-flags.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * The command every cnet command extends: global flags, `--json`, logs on stderr,
+ * a store opened on first use and closed at the end, and every error turned into
+ * one line on stderr plus the exit code of its type.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+  static override baseFlags = globalFlags
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+  private cliContext: CliContext | undefined
+  private openedStore: Store | undefined
+
+  override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+    this.cliContext = contextFromFlags(flags as unknown as GlobalFlagValues)
+  }
+
+  protected get context(): CliContext {
+    if (!this.cliContext) throw new Error('command context used before init')
+    return this.cliContext
+  }
+
+  protected get logger(): Logger {
+    return this.context.logger
+  }
+
+  protected get keys(): Keys {
+    return this.context.keys
+  }
+
+  /** The store, opened on first use; closed when the command ends. */
+  protected async store(): Promise<Store> {
+    if (!this.openedStore) {
+      const {openStore} = await import('../store/index.js')
+      this.openedStore = await openStore(this.context.storeOptions)
+    }
+    return this.openedStore
+  }
+
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    await this.openedStore?.close().catch(() => {})
+    this.openedStore = undefined
+    await super.finally(error)
+  }
+
+  override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<never> {
+    // this.exit() throws oclif's ExitError: let it through untouched.
+    if (error.code === 'EEXIT') throw error
+    const {code, line} = describeError(error)
+    if (this.jsonEnabled()) this.logJson({error: {code: error instanceof CnetError ? error.name : 'Error', message: line, exitCode: code}})
+    process.stderr.write(`cnet: ${line}\n`)
+    const debug = this.cliContext?.logger.level === 'debug' || this.argv.includes('debug')
+    if (code === ExitCode.internal && debug && error.stack) process.stderr.write(error.stack + '\n')
+    this.exit(code)
+    throw error // not reached: exit() throws
+  }
+}
+
+/** Maps any error to its exit code and a single line of text. */
+export function describeError(error: Error & {oclif?: {exit?: number}}): {code: number; line: string} {
+  if (error instanceof CnetError) return {code: error.exitCode, line: error.oneLine()}
+  if (error.oclif?.exit !== undefined) {
+    // oclif's own parse errors: missing or unknown flags, bad options.
+    const first = (error.message ?? '').split('\n').map((l) => l.trim()).find(Boolean) ?? 'invalid arguments'
+    return {code: error.oclif.exit === 0 ? 0 : ExitCode.usage, line: `${first} (see --help)`}
+  }
+  return {code: ExitCode.internal, line: `internal error: ${error.message} (run with --log-level debug for the stack)`}
+}

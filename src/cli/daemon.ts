@@ -1,0 +1,50 @@
+import type {Logger} from '../lib/log.js'
+
+/**
+ * Runs a long-lived job (`--keep`, `--watch`, `serve`, `run`) until SIGTERM or
+ * SIGINT. The job gets an AbortSignal that fires on the first signal and should
+ * finish cleanly; a second signal exits at once. Returns what the job returns.
+ */
+export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  let received: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      logger.warn('second signal: exiting now', {signal})
+      process.exit(130)
+    }
+    received = signal
+    logger.info('stopping', {signal})
+    controller.abort(signal)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  try {
+    return await job(controller.signal)
+  } finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal fires. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}
+
+/** Resolves when the signal fires. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener('abort', () => resolve(), {once: true})
+  })
+}

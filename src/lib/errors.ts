@@ -1,0 +1,73 @@
+/**
+ * Typed errors mapped to cnet's exit codes (README "Exit codes").
+ * Every library module throws one of these; the base command turns them into a
+ * one-line message and the matching exit code.
+ */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  config: 3,
+  storeUnavailable: 4,
+  conflict: 5,
+  systemCommand: 6,
+  /** A bug in cnet itself: the stack is printed with --log-level debug. */
+  internal: 70,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export class CnetError extends Error {
+  readonly exitCode: ExitCodeValue
+  /** What the user can do about it, appended to the message. */
+  readonly hint?: string
+  constructor(message: string, exitCode: ExitCodeValue = ExitCode.failure, hint?: string) {
+    super(message)
+    this.name = new.target.name
+    this.exitCode = exitCode
+    this.hint = hint
+  }
+
+  /** The single line printed to stderr. */
+  oneLine(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message
+  }
+}
+
+/** A flag or argument that is not allowed: exit 2. */
+export class UsageError extends CnetError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, hint)
+  }
+}
+
+/** The cluster config (in etcd or a file) is missing or invalid: exit 3. */
+export class ConfigError extends CnetError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.config, hint)
+  }
+}
+
+/** etcd could not be reached within the deadline: exit 4. */
+export class StoreUnavailableError extends CnetError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.storeUnavailable, hint)
+  }
+}
+
+/** Out of subnets, or someone else holds what we asked for: exit 5. */
+export class ConflictError extends CnetError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.conflict, hint)
+  }
+}
+
+/** An `ip`, `bridge` or `iptables` call failed: exit 6. */
+export class SystemCommandError extends CnetError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.systemCommand, hint)
+  }
+}
+
+export function isCnetError(error: unknown): error is CnetError {
+  return error instanceof CnetError
+}

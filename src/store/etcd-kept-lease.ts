@@ -1,0 +1,117 @@
+import type {EtcdStore} from './etcd-store.js'
+import {isUnreachable} from './etcd-errors.js'
+import type {KeptLease, KeptLeaseHandlers, LeaseId} from './store.js'
+
+interface AttachedKey {
+  value: string
+  /** `create` keys are put back only if nobody took them meanwhile. */
+  mode: 'put' | 'create'
+}
+
+/**
+ * A lease kept alive by a keep-alive every TTL/3. When etcd says the lease is gone
+ * (it expired during an outage, or the leader lost it), a new lease is granted and
+ * every attached key put back, which is what etcd3's own Lease leaves to the caller.
+ * While etcd is unreachable it keeps retrying, at most a second apart.
+ */
+export class EtcdKeptLease implements KeptLease {
+  private currentId: LeaseId
+  private readonly keys = new Map<string, AttachedKey>()
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private unreachable = false
+  private cycle: Promise<void> = Promise.resolve()
+
+  private constructor(
+    private readonly store: EtcdStore,
+    readonly ttlSeconds: number,
+    private readonly handlers: KeptLeaseHandlers,
+    id: LeaseId,
+  ) {
+    this.currentId = id
+  }
+
+  static async start(store: EtcdStore, ttlSeconds: number, handlers: KeptLeaseHandlers): Promise<EtcdKeptLease> {
+    const id = await store.grantLease(ttlSeconds)
+    const lease = new EtcdKeptLease(store, ttlSeconds, handlers, id)
+    lease.schedule(lease.interval())
+    return lease
+  }
+
+  get id(): LeaseId {
+    return this.currentId
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.store.put(key, value, {lease: this.currentId})
+    this.keys.set(key, {value, mode: 'put'})
+  }
+
+  async create(key: string, value: string): Promise<boolean> {
+    const created = await this.store.create(key, value, {lease: this.currentId})
+    if (created) this.keys.set(key, {value, mode: 'create'})
+    return created
+  }
+
+  forget(key: string): void {
+    this.keys.delete(key)
+  }
+
+  async stop(options: {revoke?: boolean} = {}): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.cycle.catch(() => {})
+    if (options.revoke) await this.store.revokeLease(this.currentId)
+  }
+
+  private interval(): number {
+    return Math.max(300, (this.ttlSeconds * 1000) / 3)
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      this.cycle = this.tick()
+    }, ms)
+    this.timer.unref?.()
+  }
+
+  private async tick(): Promise<void> {
+    let next = this.interval()
+    try {
+      const alive = await this.store.keepAliveOnce(this.currentId)
+      if (!alive && !this.stopped) await this.regrant()
+      if (this.unreachable) {
+        this.unreachable = false
+        this.handlers.onReachable?.()
+      }
+    } catch (error) {
+      if (!isUnreachable(error)) throw error
+      if (!this.unreachable) this.handlers.onUnreachable?.(error as Error)
+      this.unreachable = true
+      next = Math.min(next, 1000)
+    } finally {
+      this.schedule(next)
+    }
+  }
+
+  private async regrant(): Promise<void> {
+    const oldId = this.currentId
+    this.currentId = await this.store.grantLease(this.ttlSeconds)
+    for (const [key, attached] of [...this.keys]) {
+      if (attached.mode === 'put') {
+        await this.store.put(key, attached.value, {lease: this.currentId})
+        continue
+      }
+      const existing = await this.store.get(key)
+      if (existing === null || existing.value === attached.value) {
+        const expected = existing?.modRevision ?? 0
+        if (await this.store.compareAndSwap(key, attached.value, expected, {lease: this.currentId})) continue
+      }
+      const theirs = existing?.value ?? (await this.store.get(key))?.value ?? ''
+      this.keys.delete(key)
+      this.handlers.onConflict?.(key, theirs)
+    }
+    this.handlers.onRegranted?.(this.currentId, oldId)
+  }
+}

@@ -1,0 +1,207 @@
+import {readFileSync} from 'node:fs'
+import type {IBackoff} from 'cockatiel'
+import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
+import {vendor} from './etcd3-loader.js'
+import {UsageError} from '../lib/errors.js'
+import {StoreDeadlineError, isUnreachable, toStoreError} from './etcd-errors.js'
+import {EtcdKeptLease} from './etcd-kept-lease.js'
+import {EtcdWatch} from './etcd-watch.js'
+import type {KeptLease, KeptLeaseHandlers, LeaseId, Listing, Store, StoreOptions, StoredValue, Watch, WatchHandlers} from './store.js'
+
+export const DEFAULT_DEADLINE_MS = 5000
+
+export function toStoredValue(kv: IKeyValue): StoredValue {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+    lease: kv.lease && kv.lease !== '0' ? String(kv.lease) : null,
+  }
+}
+
+function readCredential(flag: string, path: string | undefined): Buffer | undefined {
+  if (!path) return undefined
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+  }
+}
+
+export class EtcdStore implements Store {
+  readonly endpoints: readonly string[]
+  readonly deadlineMs: number
+  readonly client: Etcd3
+
+  private constructor(options: StoreOptions) {
+    this.endpoints = options.endpoints
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
+    const rootCertificate = readCredential('--etcd-cafile', options.caFile)
+    const certChain = readCredential('--etcd-certfile', options.certFile)
+    const privateKey = readCredential('--etcd-keyfile', options.keyFile)
+    const deadlineMs = this.deadlineMs
+    const {ExponentialBackoff, circuitBreaker, ConsecutiveBreaker, handleWhen, retry, isRecoverableError} = vendor
+    const clientOptions: IOptions = {
+      hosts: [...options.endpoints],
+      dialTimeout: deadlineMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + deadlineMs}),
+      faultHandling: {
+        // Retry on another member (each retry picks a new host); a member that failed
+        // three times in a row is skipped for 2 s.
+        global: retry(handleWhen(isRecoverableError), {maxAttempts: Math.max(2, options.endpoints.length)}),
+        host: () => circuitBreaker(handleWhen(isRecoverableError), {halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3)}),
+        // Reconnect watches quickly: the default backs off up to 30 s.
+        // etcd3 calls next() on it first, so a backoff factory is what it really takes.
+        watchBackoff: new ExponentialBackoff({initialDelay: 100, maxDelay: 2000}) as unknown as IBackoff<unknown>,
+      },
+    }
+    if (rootCertificate || certChain) clientOptions.credentials = {rootCertificate: rootCertificate ?? Buffer.alloc(0), certChain, privateKey}
+    if (options.username) clientOptions.auth = {username: options.username, password: options.password ?? ''}
+    this.client = new vendor.Etcd3(clientOptions)
+  }
+
+  static async open(options: StoreOptions): Promise<EtcdStore> {
+    return new EtcdStore(options)
+  }
+
+  /** Runs one store call under the deadline and converts its errors. */
+  async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreDeadlineError(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs)
+    })
+    try {
+      return await Promise.race([run(), deadline])
+    } catch (error) {
+      throw toStoreError(error, this.endpoints, operation)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  get(key: string): Promise<StoredValue | null> {
+    return this.call(`get ${key}`, async () => {
+      const response = await this.client.get(key).exec()
+      return response.kvs.length > 0 ? toStoredValue(response.kvs[0]) : null
+    })
+  }
+
+  list(prefix: string): Promise<Listing> {
+    return this.call(`list ${prefix}`, async () => {
+      const response = await this.client.getAll().prefix(prefix).exec()
+      return {items: response.kvs.map(toStoredValue), revision: Number(response.header.revision)}
+    })
+  }
+
+  put(key: string, value: string, options: {lease?: LeaseId} = {}): Promise<number> {
+    return this.call(`put ${key}`, async () => {
+      const builder = this.client.put(key).value(value)
+      if (options.lease) builder.lease(options.lease)
+      const response = await builder.exec()
+      return Number(response.header.revision)
+    })
+  }
+
+  create(key: string, value: string, options: {lease?: LeaseId} = {}): Promise<boolean> {
+    return this.compareAndSwap(key, value, 0, options)
+  }
+
+  compareAndSwap(key: string, value: string, expectedModRevision: number, options: {lease?: LeaseId} = {}): Promise<boolean> {
+    return this.call(`write ${key}`, async () => {
+      const put = this.client.put(key).value(value)
+      if (options.lease) put.lease(options.lease)
+      const guard =
+        expectedModRevision === 0
+          ? this.client.if(key, 'Create', '==', 0)
+          : this.client.if(key, 'Mod', '==', expectedModRevision)
+      const response = await guard.then(put).commit()
+      return response.succeeded
+    })
+  }
+
+  delete(key: string, options: {expectedModRevision?: number} = {}): Promise<boolean> {
+    return this.call(`delete ${key}`, async () => {
+      if (options.expectedModRevision === undefined) {
+        const response = await this.client.delete().key(key).exec()
+        return Number(response.deleted) > 0
+      }
+      const response = await this.client
+        .if(key, 'Mod', '==', options.expectedModRevision)
+        .then(this.client.delete().key(key))
+        .commit()
+      return response.succeeded
+    })
+  }
+
+  deletePrefix(prefix: string): Promise<number> {
+    return this.call(`delete ${prefix}*`, async () => {
+      const response = await this.client.delete().prefix(prefix).exec()
+      return Number(response.deleted)
+    })
+  }
+
+  grantLease(ttlSeconds: number): Promise<LeaseId> {
+    return this.call('grant lease', async () => {
+      const response = await this.client.leaseClient.leaseGrant({TTL: Math.max(1, Math.round(ttlSeconds))})
+      return String(response.ID)
+    })
+  }
+
+  revokeLease(id: LeaseId): Promise<void> {
+    return this.call(`revoke lease ${id}`, async () => {
+      try {
+        await this.client.leaseClient.leaseRevoke({ID: id})
+      } catch (error) {
+        // Already gone is what we wanted.
+        if (!/not found|EtcdLeaseInvalid/i.test(`${(error as Error).constructor?.name} ${(error as Error).message}`)) throw error
+      }
+    })
+  }
+
+  leaseTimeToLive(id: LeaseId): Promise<{ttlSeconds: number; grantedTtlSeconds: number} | null> {
+    return this.call(`lease ${id} time to live`, async () => {
+      const response = await this.client.leaseClient.leaseTimeToLive({ID: id})
+      const ttl = Number(response.TTL)
+      return ttl < 0 ? null : {ttlSeconds: ttl, grantedTtlSeconds: Number(response.grantedTTL)}
+    })
+  }
+
+  keepAliveOnce(id: LeaseId): Promise<boolean> {
+    return this.call(`keep lease ${id} alive`, async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive()
+      try {
+        const response = await new Promise<{TTL: string}>((resolve, reject) => {
+          stream.on('data', resolve)
+          stream.on('error', reject)
+          stream.write({ID: id})
+        })
+        return Number(response.TTL) > 0
+      } finally {
+        stream.end()
+      }
+    })
+  }
+
+  async keepLease(ttlSeconds: number, handlers: KeptLeaseHandlers = {}): Promise<KeptLease> {
+    return EtcdKeptLease.start(this, ttlSeconds, handlers)
+  }
+
+  async watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
+    return EtcdWatch.start(this, prefix, fromRevision, handlers)
+  }
+
+  revision(): Promise<number> {
+    return this.call('status', async () => {
+      const response = await this.client.get('\0cnet-health').exec()
+      return Number(response.header.revision)
+    })
+  }
+
+  async close(): Promise<void> {
+    this.client.close()
+  }
+}
+
+export {isUnreachable}

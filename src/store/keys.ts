@@ -1,0 +1,79 @@
+/**
+ * Every etcd key cnet reads or writes is spelled here and nowhere else.
+ *
+ * The network part follows flannel (`<prefix>/config`, `<prefix>/subnets/<ip>-<len>`)
+ * so flannel and cnet hosts can share a cluster network. Services and health live
+ * under cnet's own root.
+ */
+export const DEFAULT_NETWORK_PREFIX = '/coreos.com/network'
+export const DEFAULT_CNET_PREFIX = '/cnet'
+
+export interface KeyRoots {
+  networkPrefix: string
+  cnetPrefix: string
+}
+
+const trimSlash = (path: string) => path.replace(/\/+$/, '')
+
+export class Keys {
+  readonly networkPrefix: string
+  readonly cnetPrefix: string
+
+  constructor(roots: Partial<KeyRoots> = {}) {
+    this.networkPrefix = trimSlash(roots.networkPrefix ?? DEFAULT_NETWORK_PREFIX)
+    this.cnetPrefix = trimSlash(roots.cnetPrefix ?? DEFAULT_CNET_PREFIX)
+  }
+
+  networkConfig(): string {
+    return `${this.networkPrefix}/config`
+  }
+
+  /** The prefix under which every subnet lease lives (with the trailing slash). */
+  subnetsPrefix(): string {
+    return `${this.networkPrefix}/subnets/`
+  }
+
+  /** `name` is flannel's lease name, e.g. `10.5.52.0-24` or `10.42.1.0-24&2001:cafe:42:1::-64`. */
+  subnet(name: string): string {
+    return this.subnetsPrefix() + name
+  }
+
+  /** The lease name at the end of a subnet key, or undefined for a key outside the prefix. */
+  subnetNameOf(key: string): string | undefined {
+    const prefix = this.subnetsPrefix()
+    return key.startsWith(prefix) ? key.slice(prefix.length) : undefined
+  }
+
+  servicesPrefix(namespace?: string, name?: string): string {
+    return this.scoped('services', namespace, name)
+  }
+
+  service(namespace: string, name: string, id: string): string {
+    return `${this.cnetPrefix}/services/${namespace}/${name}/${id}`
+  }
+
+  healthPrefix(namespace?: string, name?: string): string {
+    return this.scoped('health', namespace, name)
+  }
+
+  health(namespace: string, name: string, id: string): string {
+    return `${this.cnetPrefix}/health/${namespace}/${name}/${id}`
+  }
+
+  /** Splits a service or health key into its parts; undefined when it is not one. */
+  instanceOf(key: string): {kind: 'services' | 'health'; namespace: string; name: string; id: string} | undefined {
+    const root = `${this.cnetPrefix}/`
+    if (!key.startsWith(root)) return undefined
+    const parts = key.slice(root.length).split('/')
+    if (parts.length !== 4 || (parts[0] !== 'services' && parts[0] !== 'health')) return undefined
+    const [kind, namespace, name, id] = parts as ['services' | 'health', string, string, string]
+    return {kind, namespace, name, id}
+  }
+
+  private scoped(kind: string, namespace?: string, name?: string): string {
+    let key = `${this.cnetPrefix}/${kind}/`
+    if (namespace !== undefined) key += `${namespace}/`
+    if (namespace !== undefined && name !== undefined) key += `${name}/`
+    return key
+  }
+}

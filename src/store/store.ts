@@ -1,0 +1,115 @@
+/**
+ * The one interface between cnet and its shared state. Nothing here names etcd3:
+ * the implementation (etcd-store.ts) is loaded on demand by openStore(), so
+ * commands that never touch etcd never pay for loading gRPC.
+ */
+export type LeaseId = string
+
+export interface StoredValue {
+  key: string
+  value: string
+  createRevision: number
+  modRevision: number
+  version: number
+  /** The etcd lease the key is attached to; null for a permanent key. */
+  lease: LeaseId | null
+}
+
+export interface Listing {
+  items: StoredValue[]
+  /** The store revision the listing was read at: watch from revision + 1. */
+  revision: number
+}
+
+export type WatchEvent =
+  | {type: 'put'; key: string; value: string; modRevision: number; lease: LeaseId | null; prevValue?: string}
+  | {type: 'delete'; key: string; modRevision: number; prevValue?: string}
+
+export interface WatchHandlers {
+  /** The events of one store revision batch, in order. Calls are serialised. */
+  onEvents(events: WatchEvent[], revision: number): void | Promise<void>
+  /**
+   * The watch lost its place (its revision was compacted away): here is everything
+   * under the prefix now. Replace what you knew with it.
+   */
+  onResync(listing: Listing): void | Promise<void>
+  /** The stream to the store went down or came back. */
+  onConnectionChange?(connected: boolean, error?: Error): void
+}
+
+export interface Watch {
+  /** The next revision this watch expects. */
+  readonly nextRevision: number
+  close(): Promise<void>
+}
+
+export interface KeptLeaseHandlers {
+  /** The store said the lease was gone; a new one was granted and the keys put back. */
+  onRegranted?(newLease: LeaseId, oldLease: LeaseId): void
+  /** A key attached with `create` was taken by someone else while our lease was gone. */
+  onConflict?(key: string, theirValue: string): void
+  /** A keep-alive failed because the store could not be reached; it will retry. */
+  onUnreachable?(error: Error): void
+  /** Keep-alives succeed again after a failure. */
+  onReachable?(): void
+}
+
+/**
+ * A lease kept alive in the background. Keys attached to it are put back under a new
+ * lease whenever the store reports the old one lost (after an outage longer than the
+ * TTL, say), which the etcd3 client does not do by itself.
+ */
+export interface KeptLease {
+  readonly id: LeaseId
+  readonly ttlSeconds: number
+  /** Puts the key under the lease and re-puts it unconditionally after a re-grant. */
+  put(key: string, value: string): Promise<void>
+  /**
+   * Creates the key under the lease if it is absent (returns false otherwise). After a
+   * re-grant it is put back only if still absent or unchanged; else onConflict.
+   */
+  create(key: string, value: string): Promise<boolean>
+  /** Stops re-putting the key (it stays until the lease goes). */
+  forget(key: string): void
+  /** Stops the keep-alives; with revoke, also deletes the lease and its keys now. */
+  stop(options?: {revoke?: boolean}): Promise<void>
+}
+
+export interface Store {
+  /** The endpoints it was opened with, for messages. */
+  readonly endpoints: readonly string[]
+  get(key: string): Promise<StoredValue | null>
+  list(prefix: string): Promise<Listing>
+  /** Returns the revision of the write. */
+  put(key: string, value: string, options?: {lease?: LeaseId}): Promise<number>
+  /** Create-if-absent: false when the key exists. */
+  create(key: string, value: string, options?: {lease?: LeaseId}): Promise<boolean>
+  /** Put only if the key's mod revision is still `expectedModRevision` (0: still absent). */
+  compareAndSwap(key: string, value: string, expectedModRevision: number, options?: {lease?: LeaseId}): Promise<boolean>
+  /** Delete; with expectedModRevision, only if unchanged. Returns whether a key was deleted. */
+  delete(key: string, options?: {expectedModRevision?: number}): Promise<boolean>
+  deletePrefix(prefix: string): Promise<number>
+  grantLease(ttlSeconds: number): Promise<LeaseId>
+  revokeLease(id: LeaseId): Promise<void>
+  /** Seconds left, or null when the lease no longer exists. */
+  leaseTimeToLive(id: LeaseId): Promise<{ttlSeconds: number; grantedTtlSeconds: number} | null>
+  /** One keep-alive; false when the lease no longer exists. */
+  keepAliveOnce(id: LeaseId): Promise<boolean>
+  keepLease(ttlSeconds: number, handlers?: KeptLeaseHandlers): Promise<KeptLease>
+  /** Watches a prefix from a revision (usually a listing's revision + 1). */
+  watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch>
+  /** The current revision: a cheap health check. */
+  revision(): Promise<number>
+  close(): Promise<void>
+}
+
+export interface StoreOptions {
+  endpoints: string[]
+  /** Deadline for each call, in ms (default 5000). */
+  deadlineMs?: number
+  caFile?: string
+  certFile?: string
+  keyFile?: string
+  username?: string
+  password?: string
+}

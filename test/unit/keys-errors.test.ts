@@ -1,0 +1,55 @@
+import {describe, expect, it} from '@jest/globals'
+import {describeError} from '../../src/cli/base-command.js'
+import {parseEndpoints} from '../../src/cli/context.js'
+import {ConfigError, ConflictError, StoreUnavailableError, SystemCommandError, UsageError} from '../../src/lib/errors.js'
+import {Keys} from '../../src/store/keys.js'
+
+describe('keys', () => {
+  const keys = new Keys()
+  it("spells flannel's keys", () => {
+    expect(keys.networkConfig()).toBe('/coreos.com/network/config')
+    expect(keys.subnet('10.5.52.0-24')).toBe('/coreos.com/network/subnets/10.5.52.0-24')
+    expect(keys.subnetNameOf('/coreos.com/network/subnets/10.5.52.0-24')).toBe('10.5.52.0-24')
+    expect(keys.subnetNameOf('/elsewhere/10.5.52.0-24')).toBeUndefined()
+  })
+  it("spells cnet's keys", () => {
+    expect(keys.service('default', 'web', 'web-1')).toBe('/cnet/services/default/web/web-1')
+    expect(keys.health('default', 'web', 'web-1')).toBe('/cnet/health/default/web/web-1')
+    expect(keys.servicesPrefix('default')).toBe('/cnet/services/default/')
+    expect(keys.instanceOf('/cnet/health/default/web/web-1')).toEqual({kind: 'health', namespace: 'default', name: 'web', id: 'web-1'})
+    expect(keys.instanceOf('/cnet/other/x')).toBeUndefined()
+  })
+  it('honours custom prefixes', () => {
+    const custom = new Keys({networkPrefix: '/x/net/', cnetPrefix: '/y'})
+    expect(custom.networkConfig()).toBe('/x/net/config')
+    expect(custom.service('a', 'b', 'c')).toBe('/y/services/a/b/c')
+  })
+})
+
+describe('errors map to exit codes', () => {
+  it.each([
+    [new UsageError('--x: bad'), 2],
+    [new ConfigError('no config'), 3],
+    [new StoreUnavailableError('down'), 4],
+    [new ConflictError('taken'), 5],
+    [new SystemCommandError('ip failed'), 6],
+    [new TypeError('undefined is not a function'), 70],
+  ])('%s -> %d', (error, code) => {
+    expect(describeError(error).code).toBe(code)
+  })
+
+  it('keeps one line and appends the hint', () => {
+    expect(describeError(new ConfigError('no config', 'run init')).line).toBe('no config (run init)')
+  })
+
+  it('turns oclif parse errors into usage errors', () => {
+    const parseError = Object.assign(new Error('Missing required flag network\nSee more help with --help'), {oclif: {exit: 2}})
+    expect(describeError(parseError)).toEqual({code: 2, line: 'Missing required flag network (see --help)'})
+  })
+
+  it('validates endpoints', () => {
+    expect(parseEndpoints('http://a:1, https://b:2')).toEqual(['http://a:1', 'https://b:2'])
+    expect(() => parseEndpoints('a:1')).toThrow(/--etcd-endpoints/)
+    expect(() => parseEndpoints('ftp://a:1')).toThrow(/http/)
+  })
+})

@@ -1,0 +1,48 @@
+import {describe, expect, it} from '@jest/globals'
+import {formatCidr, parseCidr} from '../../src/net/ip.js'
+import {formatLeaseAttrs, formatLeaseName, leaseFitsPools, parseLeaseAttrs, parseLeaseName} from '../../src/net/lease.js'
+import {parseNetworkConfig, subnetPools} from '../../src/net/network-config.js'
+
+describe("flannel's lease format", () => {
+  it('writes the value byte for byte as flannel does', () => {
+    const text = formatLeaseAttrs({PublicIP: '192.168.64.3', PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: 'c6:d2:32:6f:8f:44'}})
+    expect(text).toBe('{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}')
+  })
+
+  it('puts the host name last, where flannel ignores it', () => {
+    const text = formatLeaseAttrs({PublicIP: '10.0.0.1', PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: '0a:00:00:00:00:01'}, HostName: 'node1'})
+    expect(text.endsWith(',"HostName":"node1"}')).toBe(true)
+  })
+
+  it('reads a value flannel wrote, names in any case, extra fields ignored', () => {
+    const attrs = parseLeaseAttrs('{"publicip":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"vni":1,"VtepMAC":"C6:D2:32:6F:8F:44"},"Other":1}')
+    expect(attrs).toEqual({PublicIP: '192.168.64.3', PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: 'c6:d2:32:6f:8f:44'}})
+  })
+
+  it.each(['not json', '[]', '{}', '{"PublicIP":"nope"}', '{"PublicIP":"fd00::1"}'])('refuses %j', (text) => {
+    expect(parseLeaseAttrs(text)).toBeUndefined()
+  })
+
+  it.each([
+    ['10.5.52.0-24', '10.5.52.0/24', undefined],
+    ['10.42.1.0-24&2001:cafe:42:1::-64', '10.42.1.0/24', '2001:cafe:42:1::/64'],
+  ])('parses key name %s', (name, v4, v6) => {
+    const subnets = parseLeaseName(name)!
+    expect(formatCidr(subnets.v4!)).toBe(v4)
+    expect(subnets.v6 ? formatCidr(subnets.v6) : undefined).toBe(v6)
+    expect(formatLeaseName(subnets)).toBe(name)
+  })
+
+  it.each(['garbage', '10.5.52.0', '10.5.52.1-24', '10.5.52.0-33', '10.5.52.0-24&10.5.53.0-24', ''])('refuses key name %j', (name) => {
+    expect(parseLeaseName(name)).toBeUndefined()
+  })
+
+  it('checks a lease against a config', () => {
+    const parsed = parseNetworkConfig({Network: '10.5.0.0/16'})
+    if (!parsed.ok) throw new Error('bad fixture')
+    const pools = subnetPools(parsed.config)
+    expect(leaseFitsPools({v4: parseCidr('10.5.52.0/24')!}, pools)).toBe(true)
+    expect(leaseFitsPools({v4: parseCidr('10.6.52.0/24')!}, pools)).toBe(false)
+    expect(leaseFitsPools({v4: parseCidr('10.5.52.0/25')!}, pools)).toBe(false)
+  })
+})
