@@ -1,0 +1,99 @@
+/**
+ * The records services and health keep in etcd, shared by registration, the prober,
+ * `svc list`/`resolve` and the DNS server.
+ *
+ *   /cnet/services/<namespace>/<name>/<id>  ServiceRegistration (JSON)
+ *   /cnet/health/<namespace>/<name>/<id>    HealthRecord (JSON), under the prober's lease
+ */
+export type HealthStatus = 'passing' | 'warning' | 'critical'
+export const HEALTH_STATUSES: readonly HealthStatus[] = ['passing', 'warning', 'critical']
+
+export type CheckDefinition =
+  | ({type: 'http'; url: string; method: string; headers: Record<string, string[]>; tlsSkipVerify: boolean} & CheckTiming)
+  | ({type: 'tcp'; address: string} & CheckTiming)
+  | ({type: 'exec'; args: string[]} & CheckTiming)
+  /** Passing only while `cnet health pass` keeps arriving within the TTL. */
+  | {type: 'ttl'; ttlMs: number; deregisterCriticalAfterMs?: number}
+
+export interface CheckTiming {
+  intervalMs: number
+  timeoutMs: number
+  successBeforePassing: number
+  failuresBeforeCritical: number
+  deregisterCriticalAfterMs?: number
+}
+
+export interface ServiceRegistration {
+  id: string
+  name: string
+  namespace: string
+  address: string
+  port: number
+  /** SRV port name (`_<portName>._<protocol>.<name>...`); default the protocol's. */
+  portName?: string
+  protocol: 'tcp' | 'udp'
+  tags: string[]
+  meta: Record<string, string>
+  weight: number
+  /** The host whose prober runs the check. */
+  node: string
+  check?: CheckDefinition
+  registeredAt: string
+}
+
+export interface HealthRecord {
+  status: HealthStatus
+  /** Check output, at most 4 KB. */
+  output: string
+  /** When the status last changed (ISO 8601). */
+  since: string
+  checkedAt: string
+  /** Which prober wrote it (its node name), or "register" for an --initial-status. */
+  prober: string
+}
+
+/**
+ * One health status per instance, the same for everyone who reads it: an instance
+ * without a check is passing; one with a check is what its latest fresh result says,
+ * and critical when there is none (never probed, or the prober died and its lease
+ * took the result with it).
+ */
+export function effectiveStatus(registration: ServiceRegistration, health: HealthRecord | undefined): HealthStatus {
+  if (!registration.check) return 'passing'
+  return health?.status ?? 'critical'
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Parses a registration value; undefined when it is not one (it is then ignored, never fatal). */
+export function parseRegistration(text: string): ServiceRegistration | undefined {
+  try {
+    const value = JSON.parse(text) as unknown
+    if (!isObject(value)) return undefined
+    const {id, name, namespace, address, port} = value
+    if (typeof id !== 'string' || typeof name !== 'string' || typeof namespace !== 'string' || typeof address !== 'string' || typeof port !== 'number') return undefined
+    return {
+      tags: [],
+      meta: {},
+      weight: 1,
+      protocol: 'tcp',
+      node: '',
+      registeredAt: '',
+      ...(value as object),
+    } as ServiceRegistration
+  } catch {
+    return undefined
+  }
+}
+
+export function parseHealth(text: string): HealthRecord | undefined {
+  try {
+    const value = JSON.parse(text) as unknown
+    if (!isObject(value) || !HEALTH_STATUSES.includes(value.status as HealthStatus)) return undefined
+    return {output: '', since: '', checkedAt: '', prober: '', ...(value as object)} as HealthRecord
+  } catch {
+    return undefined
+  }
+}
