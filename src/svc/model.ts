@@ -82,7 +82,7 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
       node: '',
       registeredAt: '',
       ...(value as object),
-    } as ServiceRegistration
+    } as unknown as ServiceRegistration
   } catch {
     return undefined
   }
