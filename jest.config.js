@@ -12,6 +12,8 @@ const common = {
 
 export default {
   verbose: true,
+  // Integration and end-to-end tests spawn the CLI and etcd; the machine may be busy.
+  testTimeout: 60_000,
   projects: [
     {...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts']},
     {

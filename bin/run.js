@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
-await execute({dir: import.meta.url})
+// Node's deprecation notices (gRPC's TLS server name for IP endpoints) are not cnet's logs.
+process.noDeprecation = true
+import('@oclif/core').then(({execute}) => execute({dir: import.meta.url}))

@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 rm -rf dist oclif.manifest.json
 tsc -p tsconfig.json
 # etcd3 finds its .proto files at <bundle dir>/../proto.
-esbuild dist/store/etcd3-vendor.js --bundle --minify --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/vendor/etcd3.cjs
+esbuild dist/store/etcd3-vendor.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/vendor/etcd3.cjs
 mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
 oclif manifest >/dev/null

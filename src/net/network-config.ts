@@ -93,7 +93,10 @@ export function parseNetworkConfig(raw: unknown): ParseResult {
     const pool = parseFamily(r, 6, names, problems)
     if (pool) Object.assign(config, {IPv6Network: formatCidr(pool.network), IPv6SubnetLen: pool.subnetLen, IPv6SubnetMin: ipString(6, pool.min), IPv6SubnetMax: ipString(6, pool.max)})
   }
-  return problems.length > 0 ? {ok: false, problems} : {ok: true, config}
+  if (problems.length > 0) return {ok: false, problems}
+  // flannel's field order, so `network show` reads like the config it came from.
+  const {Backend, EnableIPv4: v4, EnableIPv6: v6, ...fields} = config
+  return {ok: true, config: {...fields, EnableIPv4: v4, EnableIPv6: v6, Backend}}
 }
 
 function readBool(raw: Raw, name: string, fallback: boolean, problems: ConfigProblem[]): boolean {

@@ -38,7 +38,7 @@ export function toStoreError(error: unknown, endpoints: readonly string[], opera
   const name = (error as Error | undefined)?.constructor?.name ?? 'Error'
   const message = String((error as Error | undefined)?.message ?? error)
   const where = endpoints.join(',')
-  if (AUTH.has(name) || /authentication failed|invalid auth token|permission denied/i.test(message)) {
+  if (AUTH.has(name) || /authentication failed|invalid auth token|permission denied|user name is empty/i.test(message)) {
     return new ConfigError(`store/etcd: ${operation} at ${where}: ${message.replace(/^.*?:\s*/, '')}`, 'check --etcd-username/--etcd-password')
   }
   if (isUnreachable(error)) {
@@ -51,6 +51,9 @@ export function toStoreError(error: unknown, endpoints: readonly string[], opera
 }
 
 function shortReason(message: string): string {
+  // gRPC wraps the useful part ("connect ECONNREFUSED 127.0.0.1:2379") in boilerplate.
+  const socketError = /(connect E[A-Z]+ [^\s.]+(?:\.[^\s.]+)*:\d+|getaddrinfo E[A-Z]+ \S+)/.exec(message)
+  if (socketError) return socketError[1]
   const firstLine = message.split('\n')[0]
   return firstLine.length > 160 ? firstLine.slice(0, 160) + '...' : firstLine
 }
