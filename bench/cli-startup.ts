@@ -1,0 +1,43 @@
+/**
+ * How long a CLI call takes, wall clock, as provisioning scripts see it: `cnet --help`
+ * and `cnet network show --json` against a local etcd, with `node -e 0` measured in
+ * the same run as the floor. Medians of N runs. Target: both under 0.5 s.
+ */
+import {spawnSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {startEtcd} from '../test/helpers/etcd.js'
+import {type Figure, median, percentile, report} from './lib/report.js'
+
+const RUNS = Number(process.env.RUNS ?? 21)
+const cli = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+
+function time(args: string[], env: NodeJS.ProcessEnv): number[] {
+  const samples: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const started = process.hrtime.bigint()
+    const result = spawnSync(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6)
+    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  }
+  return samples
+}
+
+const etcd = await startEtcd({name: 'bench-cli'})
+try {
+  const env = {...process.env, CNET_ETCD_ENDPOINTS: etcd.endpoint, CNET_ETCD_PREFIX: '/bench/network'}
+  spawnSync(process.execPath, [cli, 'network', 'init', '--network', '10.5.0.0/16'], {env})
+  const node = time(['-e', '0'], env)
+  const help = time([cli, '--help'], env)
+  const show = time([cli, 'network', 'show', '--json'], env)
+  const figures: Figure[] = [
+    {metric: 'node -e 0 (floor) median', value: median(node), unit: 'ms'},
+    {metric: 'cnet --help median', value: median(help), unit: 'ms', target: '< 500', met: median(help) < 500},
+    {metric: 'cnet --help p90', value: percentile(help, 90), unit: 'ms'},
+    {metric: 'cnet network show --json median', value: median(show), unit: 'ms', target: '< 500', met: median(show) < 500},
+    {metric: 'cnet network show --json p90', value: percentile(show, 90), unit: 'ms'},
+    {metric: 'show minus floor (median)', value: median(show) - median(node), unit: 'ms'},
+  ]
+  report('cli-startup', figures, {runs: RUNS})
+} finally {
+  await etcd.destroy()
+}
