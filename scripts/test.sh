@@ -10,6 +10,8 @@ echo "== type-check (sources, tests, benchmarks)"
 node_modules/.bin/tsc --noEmit -p tsconfig.test.json || exit 1
 
 failed=0
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
 skip_or_fail() { # tier, reason
   if [ "${CI:-}" = "true" ]; then
     echo "!! tier $1 cannot run: $2 (CI=true: failing instead of skipping)" >&2
@@ -23,7 +25,7 @@ run_tier() { # tier
   echo "== $1 tests"
   local extra=(--maxWorkers=2)
   [ "$1" = e2e ] && extra=(--runInBand)
-  bash scripts/jest.sh --selectProjects "$1" "${extra[@]}" || failed=1
+  bash scripts/jest.sh --selectProjects "$1" "${extra[@]}" --json --outputFile="$reports/$1.json" || failed=1
 }
 
 run_tier unit
@@ -42,6 +44,16 @@ else
   ip netns del cnet-probe-$$
   run_tier e2e
 fi
+
+# One closing line over every tier, for CI: "N passed, N failed".
+node -e '
+  const fs = require("fs"); let passed = 0, failed = 0, skipped = 0
+  for (const f of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"))
+    passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); skipped += r.numPendingTests
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""))
+' "$reports"
 
 if [ "$failed" -ne 0 ]; then
   echo "npm test: FAILED" >&2
