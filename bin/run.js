@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// Node's deprecation notices (gRPC's TLS server name for IP endpoints) are not cnet's logs.
+// Node deprecation notices (gRPC sets a TLS server name for IP endpoints) are not cnet logs.
 process.noDeprecation = true
-import('@oclif/core').then(({execute}) => execute({dir: import.meta.url}))
+// Only the executor: loading all of @oclif/core's index costs start-up time.
+import('@oclif/core/execute').then(({execute}) => execute({dir: import.meta.url}))

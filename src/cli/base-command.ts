@@ -1,4 +1,5 @@
-import {Command, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import type * as Interfaces from '@oclif/core/interfaces'
 import {CnetError, ExitCode} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Keys} from '../store/keys.js'

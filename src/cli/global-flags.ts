@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {DEFAULT_CNET_PREFIX, DEFAULT_NETWORK_PREFIX} from '../store/keys.js'
 
 /**

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {type LabDownReport, labDown} from '../../lab/down.js'
 import {DEFAULT_LAB_DIR} from '../../lab/state.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderLabReport} from '../../cli/lab-output.js'
 import {CnetError, ExitCode} from '../../lib/errors.js'

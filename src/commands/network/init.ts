@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ConfigError, UsageError} from '../../lib/errors.js'
 import {type InitResult, initNetwork} from '../../net/network-store.js'
