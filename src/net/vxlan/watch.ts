@@ -1,0 +1,146 @@
+import {sleepUnlessAborted, untilAborted} from '../../cli/daemon.js'
+import {isCnetError} from '../../lib/errors.js'
+import {isUnreachable} from '../../store/etcd-errors.js'
+import type {Listing, Watch, WatchEvent} from '../../store/store.js'
+import {diffEntries} from './diff.js'
+import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost, planFor} from './host.js'
+import type {DesiredState} from './model.js'
+import {reconcile} from './up.js'
+
+export interface WatchOptions {
+  /** How often everything is compared with the kernel again (repairs a deleted device, a flapped interface). */
+  resyncMs: number
+  /** Called after each applied change; for tests and benchmarks. */
+  onChange?(change: {leases: string[]; operations: number; ms: number}): void
+}
+
+export interface WatchSummary {
+  resyncs: number
+  changes: number
+}
+
+/**
+ * `cnet vxlan up --watch`: a full reconcile, then each lease put or delete from the
+ * watch applied at once as the few operations it needs, and a full reconcile every
+ * resync period. While etcd is unreachable the kernel keeps what it has, the resync
+ * still repairs it from the last known leases, and the watch catches up on return.
+ */
+export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings, stop: AbortSignal, options: WatchOptions): Promise<WatchSummary> {
+  const log = ctx.logger
+  const summary: WatchSummary = {resyncs: 0, changes: 0}
+  const leases = new Map<string, string>()
+  let host: HostView | undefined
+  let desired: DesiredState | undefined
+  let listedRevision = 0
+  // Every kernel change goes through this chain, so events and resyncs never interleave.
+  let chain: Promise<void> = Promise.resolve()
+  const serial = (task: () => Promise<void>) => {
+    chain = chain.then(task).catch((error) => log.error('vxlan: apply failed; the next resync retries', {error: (error as Error).message}))
+    return chain
+  }
+
+  const fullReconcile = async (why: string) => {
+    if (!host) return
+    const {result, desired: next} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
+    desired = next
+    summary.resyncs++
+    log.info('reconciled', {why, peers: result.peers, applied: result.applied, ignored: result.rejected.length})
+  }
+
+  const replaceLeases = (listing: {leases: LeaseText[]; revision: number}) => {
+    leases.clear()
+    for (const l of listing.leases) leases.set(l.name, l.value)
+    listedRevision = listing.revision
+  }
+
+  const onEvents = (events: WatchEvent[]) =>
+    serial(async () => {
+      if (!host || !desired) return
+      const started = performance.now()
+      const names: string[] = []
+      for (const event of events) {
+        if (event.modRevision <= listedRevision) continue
+        const name = ctx.keys.subnetNameOf(event.key)
+        if (name === undefined) continue
+        names.push(name)
+        if (event.type === 'put') leases.set(name, event.value)
+        else leases.delete(name)
+      }
+      if (names.length === 0) return
+      const {desired: next, peerSet} = planFor(host, leaseList(leases))
+      for (const r of peerSet.rejected) if (names.includes(r.name)) log.warn('lease ignored', {lease: r.name, reason: r.reason})
+      const ops = diffEntries(host.deviceName, next, desired)
+      try {
+        await ctx.runner.apply(ops)
+        desired = next
+      } catch (error) {
+        log.warn('vxlan: incremental change failed; reconciling everything', {error: (error as Error).message})
+        await fullReconcile('apply failed')
+      }
+      const ms = performance.now() - started
+      summary.changes++
+      log.info('leases changed', {leases: names, operations: ops.length, ms: Math.round(ms * 10) / 10})
+      options.onChange?.({leases: names, operations: ops.length, ms})
+    })
+
+  const onResync = (listing: Listing) =>
+    serial(async () => {
+      replaceLeases({leases: listing.items.flatMap((i) => {
+        const name = ctx.keys.subnetNameOf(i.key)
+        return name === undefined ? [] : [{name, value: i.value}]
+      }), revision: listing.revision})
+      await fullReconcile('watch resynced')
+    })
+
+  // Start: wait for etcd as long as it takes; a config or lease problem ends the command.
+  let watch: Watch | undefined
+  while (!stop.aborted && !watch) {
+    try {
+      host = await loadHost(ctx, settings)
+      const listing = await listLeases(ctx)
+      replaceLeases(listing)
+      await serial(() => fullReconcile('start'))
+      watch = await ctx.store.watchPrefix(ctx.keys.subnetsPrefix(), listing.revision + 1, {
+        onEvents,
+        onResync,
+        onConnectionChange: (connected, error) => (connected ? log.info('etcd watch connected') : log.warn('etcd watch disconnected; keeping kernel state', {error: error?.message})),
+      })
+    } catch (error) {
+      if (!isRetryable(error)) throw error
+      log.warn('etcd unreachable; retrying', {error: (error as Error).message})
+      await sleepUnlessAborted(1000, stop)
+    }
+  }
+
+  const resyncLoop = async () => {
+    while (!stop.aborted) {
+      await sleepUnlessAborted(options.resyncMs, stop)
+      if (stop.aborted) break
+      await serial(async () => {
+        try {
+          const fresh = await loadHost(ctx, settings)
+          const listing = await listLeases(ctx)
+          host = fresh
+          replaceLeases(listing)
+        } catch (error) {
+          if (!isRetryable(error) && !isCnetError(error)) throw error
+          // etcd away or the underlay gone for now: repair from what we know.
+          log.warn('resync: using the last known leases', {error: (error as Error).message})
+        }
+        await fullReconcile('periodic resync')
+      })
+    }
+  }
+  const loop = resyncLoop()
+  await untilAborted(stop)
+  await loop
+  await chain
+  await watch?.close()
+  return summary
+}
+
+const leaseList = (leases: Map<string, string>): LeaseText[] => [...leases].map(([name, value]) => ({name, value}))
+
+function isRetryable(error: unknown): boolean {
+  return isUnreachable(error) || (isCnetError(error) && error.exitCode === 4)
+}
