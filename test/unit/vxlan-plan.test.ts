@@ -184,3 +184,14 @@ describe('batch text', () => {
     expect(phases.map((p) => p.lines[0])).toEqual(['neigh del 10.5.8.0 dev cnet.1', 'fdb del 02:00:00:00:00:08 dev cnet.1 dst 192.168.1.8 self', 'route del 10.5.8.0/24 via 10.5.8.0 dev cnet.1'])
   })
 })
+
+describe('stages', () => {
+  it('runs a neighbour-only ip phase and the fdb phase after it side by side, routes after both', async () => {
+    const {toStages} = await import('../../src/net/vxlan/batch.js')
+    const d = desiredState(input())
+    const withDevice = toStages(toBatches(diffState(d, empty))).map((s) => s.map((p) => p.tool).join('+'))
+    expect(withDevice).toEqual(['ip', 'bridge', 'ip'])
+    const entriesOnly = toStages(toBatches(diffState(d, {...asActual(d), neighs: [], fdbs: [], routes: []}))).map((s) => s.map((p) => p.tool).join('+'))
+    expect(entriesOnly).toEqual(['ip+bridge', 'ip'])
+  })
+})

@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import {SystemCommandError} from '../../lib/errors.js'
 import {type Cidr, parseCidr} from '../ip.js'
 import {type RawActual, parseActual} from './actual.js'
-import {batchText, toBatches} from './batch.js'
+import {batchText, toBatches, toStages} from './batch.js'
 import type {Underlay} from './desired.js'
 import type {ActualState, Operation} from './model.js'
 
@@ -56,9 +56,15 @@ export class KernelRunner {
     return parseActual(raw, {device, underlay}, network)
   }
 
-  /** Applies operations in order, one `ip -batch -` or `bridge -batch -` per phase. */
+  /**
+   * Applies operations in order, one `ip -batch -` or `bridge -batch -` per phase.
+   * Neighbours (ip) and fdb entries (bridge) do not depend on each other, so those
+   * two phases run side by side; routes still start only after both are in.
+   */
   async apply(ops: readonly Operation[]): Promise<void> {
-    for (const phase of toBatches(ops)) await this.run(phase.tool, ['-batch', '-'], batchText(phase))
+    for (const stage of toStages(toBatches(ops))) {
+      await Promise.all(stage.map((phase) => this.run(phase.tool, ['-batch', '-'], batchText(phase))))
+    }
   }
 
   /** The underlay: the named interface, else the one holding the address. */

@@ -62,3 +62,24 @@ export function toBatches(ops: readonly Operation[]): BatchPhase[] {
 
 /** The text fed to `<tool> -batch -`. */
 export const batchText = (phase: BatchPhase): string => phase.lines.join('\n') + '\n'
+
+const onlyNeighbours = (phase: BatchPhase) => phase.tool === 'ip' && phase.lines.every((l) => l.startsWith('neigh '))
+
+/**
+ * Phases grouped into stages that may run at the same time: a bridge (fdb) phase
+ * joins a neighbour-only ip phase just before it. Everything else runs alone.
+ */
+export function toStages(phases: readonly BatchPhase[]): BatchPhase[][] {
+  const stages: BatchPhase[][] = []
+  for (let i = 0; i < phases.length; i++) {
+    const phase = phases[i]
+    const next = phases[i + 1]
+    if (onlyNeighbours(phase) && next?.tool === 'bridge') {
+      stages.push([phase, next])
+      i++
+    } else {
+      stages.push([phase])
+    }
+  }
+  return stages
+}

@@ -41,19 +41,30 @@ export function deviceSpec(input: DesiredInput): DeviceSpec {
  */
 export function desiredState(input: DesiredInput): DesiredState {
   const device = deviceSpec(input)
-  const neighs: NeighEntry[] = []
-  const fdbs: FdbEntry[] = []
-  const routes: RouteEntry[] = []
+  const entries: PeerEntries = {neighs: [], fdbs: [], routes: []}
   for (const peer of input.peers) {
-    const dst = `${vtepAddress(peer.subnet)}/${peer.subnet.prefix}`
-    if (input.config.Backend.DirectRouting && onSameSegment(peer.publicIp, input.underlay.connected)) {
-      routes.push({dst, via: peer.publicIp, dev: input.underlay.name, onlink: false})
-      continue
-    }
-    const gateway = vtepAddress(peer.subnet)
-    neighs.push({ip: gateway, mac: peer.vtepMac.toLowerCase()})
-    fdbs.push({mac: peer.vtepMac.toLowerCase(), dst: peer.publicIp})
-    routes.push({dst, via: gateway, dev: device.name, onlink: true})
+    const one = peerEntries(input, peer)
+    entries.neighs.push(...one.neighs)
+    entries.fdbs.push(...one.fdbs)
+    entries.routes.push(...one.routes)
   }
-  return {device, address: `${vtepAddress(input.self.subnet)}/32`, neighs, fdbs, routes}
+  return {device, address: `${vtepAddress(input.self.subnet)}/32`, ...entries}
+}
+
+export interface PeerEntries {
+  neighs: NeighEntry[]
+  fdbs: FdbEntry[]
+  routes: RouteEntry[]
+}
+
+/** One peer's entries; the watch loop diffs these for the leases that changed only. */
+export function peerEntries(input: Pick<DesiredInput, 'config' | 'deviceName' | 'underlay'>, peer: Peer | undefined): PeerEntries {
+  if (!peer) return {neighs: [], fdbs: [], routes: []}
+  const dst = `${vtepAddress(peer.subnet)}/${peer.subnet.prefix}`
+  if (input.config.Backend.DirectRouting && onSameSegment(peer.publicIp, input.underlay.connected)) {
+    return {neighs: [], fdbs: [], routes: [{dst, via: peer.publicIp, dev: input.underlay.name, onlink: false}]}
+  }
+  const gateway = vtepAddress(peer.subnet)
+  const mac = peer.vtepMac.toLowerCase()
+  return {neighs: [{ip: gateway, mac}], fdbs: [{mac, dst: peer.publicIp}], routes: [{dst, via: gateway, dev: input.deviceName, onlink: true}]}
 }

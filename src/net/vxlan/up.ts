@@ -3,7 +3,7 @@ import {diffState} from './diff.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost, planFor} from './host.js'
 import {masqueradeRules, parseIptablesSave, planIptablesUp} from './iptables.js'
 import type {DesiredState, Operation} from './model.js'
-import type {RejectedLease} from './peers.js'
+import type {Peer, RejectedLease} from './peers.js'
 
 export interface UpResult {
   device: string
@@ -23,7 +23,7 @@ export interface UpResult {
 }
 
 /** Plans against the kernel as it is and (unless dry-run) applies. The full reconcile. */
-export async function reconcile(ctx: OverlayContext, host: HostView, leases: readonly LeaseText[], options: {ipMasq: boolean; dryRun: boolean}): Promise<{result: UpResult; desired: DesiredState}> {
+export async function reconcile(ctx: OverlayContext, host: HostView, leases: readonly LeaseText[], options: {ipMasq: boolean; dryRun: boolean}): Promise<{result: UpResult; desired: DesiredState; peers: Peer[]}> {
   const {desired, peerSet} = planFor(host, leases)
   const actual = await ctx.runner.readActual(host.deviceName, host.underlay.name, host.network)
   const operations = diffState(desired, actual)
@@ -52,7 +52,7 @@ export async function reconcile(ctx: OverlayContext, host: HostView, leases: rea
     applied,
     dryRun: options.dryRun,
   }
-  return {result, desired}
+  return {result, desired, peers: peerSet.peers}
 }
 
 /** `cnet vxlan up` without --watch: read everything, then change the kernel once. */

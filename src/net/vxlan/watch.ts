@@ -3,7 +3,9 @@ import {isCnetError} from '../../lib/errors.js'
 import {isUnreachable} from '../../store/etcd-errors.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
 import {diffEntries} from './diff.js'
-import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost, planFor} from './host.js'
+import {type PeerEntries, peerEntries} from './desired.js'
+import {type Peer, isPeer, peerFromLease} from './peers.js'
+import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost} from './host.js'
 import type {DesiredState} from './model.js'
 import {reconcile} from './up.js'
 
@@ -31,6 +33,8 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
   const leases = new Map<string, string>()
   let host: HostView | undefined
   let desired: DesiredState | undefined
+  /** The peers whose entries are in the kernel, by lease name. */
+  const programmed = new Map<string, Peer>()
   let listedRevision = 0
   // Every kernel change goes through this chain, so events and resyncs never interleave.
   let chain: Promise<void> = Promise.resolve()
@@ -41,8 +45,10 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
 
   const fullReconcile = async (why: string) => {
     if (!host) return
-    const {result, desired: next} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
+    const {result, desired: next, peers} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
     desired = next
+    programmed.clear()
+    for (const peer of peers) programmed.set(peer.name, peer)
     summary.resyncs++
     log.info('reconciled', {why, peers: result.peers, applied: result.applied, ignored: result.rejected.length})
   }
@@ -67,12 +73,23 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
         else leases.delete(name)
       }
       if (names.length === 0) return
-      const {desired: next, peerSet} = planFor(host, leaseList(leases))
-      for (const r of peerSet.rejected) if (names.includes(r.name)) log.warn('lease ignored', {lease: r.name, reason: r.reason})
-      const ops = diffEntries(host.deviceName, next, desired)
+      // Only the changed leases are planned again: old entries against new ones.
+      const before: PeerEntries = {neighs: [], fdbs: [], routes: []}
+      const after: PeerEntries = {neighs: [], fdbs: [], routes: []}
+      const current = host
+      for (const name of new Set(names)) {
+        const value = leases.get(name)
+        const parsed = value === undefined || name === current.selfName ? undefined : peerFromLease(name, value, current.pools)
+        if (parsed && !isPeer(parsed)) log.warn('lease ignored', {lease: name, reason: parsed.reason})
+        const next = parsed && isPeer(parsed) ? parsed : undefined
+        append(before, peerEntries(current, programmed.get(name)))
+        append(after, peerEntries(current, next))
+        if (next) programmed.set(name, next)
+        else programmed.delete(name)
+      }
+      const ops = diffEntries(current.deviceName, after, before)
       try {
         await ctx.runner.apply(ops)
-        desired = next
       } catch (error) {
         log.warn('vxlan: incremental change failed; reconciling everything', {error: (error as Error).message})
         await fullReconcile('apply failed')
@@ -137,6 +154,12 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
   await chain
   await watch?.close()
   return summary
+}
+
+function append(into: PeerEntries, from: PeerEntries): void {
+  into.neighs.push(...from.neighs)
+  into.fdbs.push(...from.fdbs)
+  into.routes.push(...from.routes)
 }
 
 const leaseList = (leases: Map<string, string>): LeaseText[] => [...leases].map(([name, value]) => ({name, value}))
