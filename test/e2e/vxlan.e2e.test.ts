@@ -202,6 +202,72 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     await lease(3)
   }, 60_000)
 
+  it('status shows the peers programmed and reports drift', async () => {
+    expect((await up(1)).exitCode).toBe(0) // host 3 leased again after the watchers stopped
+    const status = async () => {
+      const r = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1), '--json'], {env, netns: ns(1)})
+      expect(r.exitCode).toBe(0)
+      return JSON.parse(r.stdout)
+    }
+    const clean = await status()
+    expect(clean).toMatchObject({inSync: true, drift: [], subnet: subnetOf(1), address: '10.60.1.0/32', device: {name: DEVICE, exists: true, up: true}})
+    expect(clean.peers.map((p: {subnet: string; state: string; publicIp: string; vtepMac: string}) => [p.subnet, p.state, p.publicIp, p.vtepMac])).toEqual([
+      [subnetOf(2), 'programmed', '10.97.0.2', macOf(2)],
+      [subnetOf(3), 'programmed', '10.97.0.3', macOf(3)],
+    ])
+    await ip('-n', ns(1), 'route', 'del', subnetOf(3), 'dev', DEVICE)
+    const drifted = await status()
+    expect(drifted.inSync).toBe(false)
+    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: '10.60.3.0', dev: DEVICE, onlink: true}}])
+    expect(drifted.peers[1].state).toBe('partial')
+    expect((await up(1)).exitCode).toBe(0)
+    expect((await status()).inSync).toBe(true)
+  }, 30_000)
+
+  it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
+    const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '1s'], {
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let log = ''
+    child.stderr!.on('data', (d) => (log += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const until = async (check: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms
+      while (Date.now() < deadline) {
+        if (await check()) return true
+        await sleep(50)
+      }
+      return false
+    }
+    const has3 = async () => (await routes(1)).some((r) => r.dst === subnetOf(3))
+    try {
+      expect(await until(async () => log.includes('"reconciled"'), 20_000)).toBe(true)
+      await etcd.stop()
+      await sleep(2500)
+      expect(child.exitCode).toBeNull()
+      expect(await has3()).toBe(true)
+      // Repaired from the last known leases even while etcd is away.
+      await ip('-n', ns(1), 'link', 'del', DEVICE)
+      expect(await until(has3, 10_000)).toBe(true)
+      await etcd.restart()
+      await etcd.waitReady()
+      await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+      expect(await until(async () => !(await has3()), 10_000)).toBe(true)
+      expect(log).toMatch(/"level":"warn"/)
+    } finally {
+      if (child.pid) process.kill(child.pid, 'SIGTERM')
+      expect(await exited).toBe(0)
+      const member = etcd.process
+      if (!member || member.exitCode !== null || member.signalCode !== null) {
+        await etcd.start()
+        await etcd.waitReady()
+      }
+    }
+    await lease(3)
+    expect((await up(1)).exitCode).toBe(0)
+  }, 90_000)
+
   it('vxlan down leaves nothing behind and is idempotent', async () => {
     for (const i of [1, 2, 3]) {
       const r = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(i)})
