@@ -81,6 +81,8 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     const r = await up(1)
     expect(r.exitCode).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({applied: 0, operations: []})
+    const human = await runCli(['vxlan', 'up', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(human.stdout.trim()).toBe('cnet.1: 10.60.1.0/24 via eth0 (MTU 1450), 2 peer(s), 0 operation(s) applied')
   }, 30_000)
 
   it('a route planted by hand is shown by --dry-run and removed by the next vxlan up', async () => {
@@ -90,6 +92,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(dry.exitCode).toBe(0)
     const plan = JSON.parse(dry.stdout)
     expect(plan.applied).toBe(0)
+    const humanPlan = await runCli(['vxlan', 'up', '--dry-run', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(humanPlan.stdout).toContain('ip route del 10.60.77.0/24 via 10.60.77.0 dev cnet.1\n')
+    expect(humanPlan.stdout).toContain('dry run: 2 operation(s) planned, nothing changed')
     expect(plan.operations).toEqual([
       {op: 'neigh-del', dev: DEVICE, ip: '10.60.77.0'},
       {op: 'route-del', route: {dst: '10.60.77.0/24', via: '10.60.77.0', dev: DEVICE, onlink: true}},
@@ -222,6 +227,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(drifted.peers[1].state).toBe('partial')
     expect((await up(1)).exitCode).toBe(0)
     expect((await status()).inSync).toBe(true)
+    const human = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(human.stdout).toMatch(/in sync\s+yes/)
+    expect(human.stdout).toMatch(/10\.60\.3\.0\/24.*10\.97\.0\.3.*host3.*programmed/)
   }, 30_000)
 
   it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
