@@ -6,7 +6,6 @@ import {diffEntries} from './diff.js'
 import {type PeerEntries, peerEntries} from './desired.js'
 import {type Peer, isPeer, peerFromLease} from './peers.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost} from './host.js'
-import type {DesiredState} from './model.js'
 import {reconcile} from './up.js'
 
 export interface WatchOptions {
@@ -32,7 +31,7 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
   const summary: WatchSummary = {resyncs: 0, changes: 0}
   const leases = new Map<string, string>()
   let host: HostView | undefined
-  let desired: DesiredState | undefined
+  let reconciledOnce = false
   /** The peers whose entries are in the kernel, by lease name. */
   const programmed = new Map<string, Peer>()
   let listedRevision = 0
@@ -45,8 +44,8 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
 
   const fullReconcile = async (why: string) => {
     if (!host) return
-    const {result, desired: next, peers} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
-    desired = next
+    const {result, peers} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
+    reconciledOnce = true
     programmed.clear()
     for (const peer of peers) programmed.set(peer.name, peer)
     summary.resyncs++
@@ -61,7 +60,7 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
 
   const onEvents = (events: WatchEvent[]) =>
     serial(async () => {
-      if (!host || !desired) return
+      if (!host || !reconciledOnce) return
       const started = performance.now()
       const names: string[] = []
       for (const event of events) {
@@ -73,7 +72,8 @@ export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings,
         else leases.delete(name)
       }
       if (names.length === 0) return
-      // Only the changed leases are planned again: old entries against new ones.
+      // Only the changed leases are planned again: their old entries against their new ones.
+      // (Two leases sharing a VTEP MAC would need the full diff; the periodic resync covers that.)
       const before: PeerEntries = {neighs: [], fdbs: [], routes: []}
       const after: PeerEntries = {neighs: [], fdbs: [], routes: []}
       const current = host
