@@ -105,6 +105,20 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
   }, 30_000)
 
+  it('a device with the wrong MTU is fixed in place; one with the wrong VNI is recreated with every peer', async () => {
+    await ip('-n', ns(1), 'link', 'set', 'dev', DEVICE, 'mtu', '1400')
+    const fixed = JSON.parse((await up(1)).stdout)
+    expect(fixed.operations).toEqual([{op: 'device-set', name: DEVICE, mtu: 1450, reason: 'MTU 1400 -> 1450'}])
+    expect(JSON.parse(await ip('-n', ns(1), '-j', 'link', 'show', 'dev', DEVICE))[0].mtu).toBe(1450)
+    await ip('-n', ns(1), 'link', 'del', DEVICE)
+    await ip('-n', ns(1), 'link', 'add', DEVICE, 'type', 'vxlan', 'id', '9', 'local', '10.97.0.1', 'dev', 'eth0', 'dstport', '8472')
+    const recreated = JSON.parse((await up(1)).stdout)
+    expect(recreated.operations.slice(0, 3).map((o: {op: string}) => o.op)).toEqual(['device-delete', 'device-create', 'device-up'])
+    expect(JSON.parse(await ip('-n', ns(1), '-j', '-d', 'link', 'show', 'dev', DEVICE))[0].linkinfo.info_data.id).toBe(1)
+    expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
+    expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', '10.60.2.0'])).toMatch(/1 received/)
+  }, 30_000)
+
   it('a lease that does not parse is ignored and removes no peer', async () => {
     const store = await openStore({endpoints: [etcd.endpoint]})
     const key = new Keys(prefixes).subnet('10.60.9.0-24')
