@@ -1,0 +1,150 @@
+/**
+ * Plans and applies 5,000 peer leases into a network namespace and measures:
+ * the first apply, a no-op resync, lease put -> route in the kernel with the watch
+ * loop running (100 changes), and, in the same run, `ip -batch` alone applying the
+ * same operations (the floor). Run with `npm run bench:vxlan` (root).
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {silentLogger} from '../src/lib/log.js'
+import {parseCidr} from '../src/net/ip.js'
+import {formatLeaseAttrs, formatLeaseName} from '../src/net/lease.js'
+import {formatSubnetEnv} from '../src/net/subnet-env.js'
+import {KernelRunner} from '../src/net/vxlan/apply.js'
+import {batchText, toBatches} from '../src/net/vxlan/batch.js'
+import {type OverlayContext, loadHost, listLeases, planFor} from '../src/net/vxlan/host.js'
+import {diffState} from '../src/net/vxlan/diff.js'
+import {vxlanUp} from '../src/net/vxlan/up.js'
+import {vxlanWatch} from '../src/net/vxlan/watch.js'
+import {Keys, openStore} from '../src/store/index.js'
+import {startEtcd} from '../test/helpers/etcd.js'
+import {addNamespace, cleanup, ip} from '../test/helpers/netns.js'
+import {median, percentile, report} from './lib/report.js'
+
+const PREFIX = 'cnvb-'
+const NS = `${PREFIX}h1`
+const PEERS = 5000
+const CHANGES = 100
+const TRIALS = 3
+const DEVICE = 'cnet.1'
+
+const subnetAt = (i: number) => `10.${64 + (i >> 8)}.${i & 255}.0/24`
+const macAt = (i: number) => `02:b0:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`
+const publicAt = (i: number) => `10.96.${(i >> 8) & 255}.${(i & 255) || 1}`
+const leaseValue = (i: number) => formatLeaseAttrs({PublicIP: publicAt(i), PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: macAt(i)}, HostName: `peer${i}`})
+
+async function main(): Promise<void> {
+  await cleanup(PREFIX)
+  const dir = mkdtempSync(join(tmpdir(), 'cnvb-'))
+  const etcd = await startEtcd({name: 'bench-vxlan'})
+  const keys = new Keys({networkPrefix: '/bench/vxlan/network', cnetPrefix: '/bench/vxlan/cnet'})
+  const store = await openStore({endpoints: [etcd.endpoint], deadlineMs: 20_000})
+  try {
+    await addNamespace(NS)
+    await ip('-n', NS, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1')
+    await ip('-n', NS, 'addr', 'add', '10.96.0.1/16', 'dev', 'eth0')
+    await ip('-n', NS, 'link', 'set', 'eth0', 'up')
+    await ip('-n', NS, 'link', 'set', 'eth1', 'up')
+
+    await store.put(keys.networkConfig(), JSON.stringify({Network: '10.64.0.0/10', SubnetLen: 24, Backend: {Type: 'vxlan'}}))
+    const selfIndex = 1
+    await store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(selfIndex))!})), formatLeaseAttrs({PublicIP: '10.96.0.1', PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: '02:b0:ff:00:00:01'}}))
+    const subnetFile = join(dir, 'subnet.env')
+    writeFileSync(subnetFile, formatSubnetEnv({network: parseCidr('10.64.0.0/10')!, subnet: parseCidr(subnetAt(selfIndex))!, mtu: 1450, ipMasq: false}))
+    for (let start = 2; start < 2 + PEERS; start += 250) {
+      const batch: Promise<number>[] = []
+      for (let i = start; i < Math.min(start + 250, 2 + PEERS); i++) batch.push(store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(i))!})), leaseValue(i)))
+      await Promise.all(batch)
+    }
+
+    const runner = new KernelRunner(NS)
+    const ctx: OverlayContext = {store, keys, logger: silentLogger, runner}
+    const settings = {subnetFile, ipMasq: false}
+    const removeDevice = () => ip('-n', NS, 'link', 'del', DEVICE).catch(() => '')
+
+    // The same operations, for ip -batch alone.
+    const host = await loadHost(ctx, settings)
+    const {desired} = planFor(host, (await listLeases(ctx)).leases)
+    const ops = diffState(desired, {addresses: [], neighs: [], fdbs: [], routes: []})
+    const phases = toBatches(ops)
+
+    const floorMs: number[] = []
+    const firstMs: number[] = []
+    let applied = 0
+    for (let t = 0; t < TRIALS; t++) {
+      await removeDevice()
+      let started = performance.now()
+      for (const phase of phases) await execa(phase.tool, ['-n', NS, '-batch', '-'], {input: batchText(phase)})
+      floorMs.push(performance.now() - started)
+      await removeDevice()
+      started = performance.now()
+      const result = await vxlanUp(ctx, settings, false)
+      firstMs.push(performance.now() - started)
+      applied = result.applied
+    }
+    const noopMs: number[] = []
+    for (let t = 0; t < 5; t++) {
+      const started = performance.now()
+      const result = await vxlanUp(ctx, settings, false)
+      noopMs.push(performance.now() - started)
+      if (result.applied !== 0) throw new Error(`no-op resync applied ${result.applied} operations`)
+    }
+    const routeCount = (JSON.parse(await ip('-n', NS, '-j', 'route', 'show', 'dev', DEVICE)) as unknown[]).length
+
+    // Single changes with the watch loop running; the route is seen through `ip monitor`.
+    const monitor = spawn('ip', ['-n', NS, 'monitor', 'route'], {stdio: ['ignore', 'pipe', 'ignore']})
+    let buffer = ''
+    const waiters = new Map<string, () => void>()
+    monitor.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop() ?? ''
+      for (const line of lines) {
+        const dst = line.split(' ')[0]
+        waiters.get(dst)?.()
+      }
+    })
+    const stop = new AbortController()
+    const applyMs: number[] = []
+    const watching = vxlanWatch(ctx, settings, stop.signal, {resyncMs: 3_600_000, onChange: (c) => applyMs.push(c.ms)})
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const changeMs: number[] = []
+    for (let c = 0; c < CHANGES; c++) {
+      const i = 2 + PEERS + c
+      const seen = new Promise<void>((resolve) => waiters.set(subnetAt(i), resolve))
+      const started = performance.now()
+      await store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(i))!})), leaseValue(i))
+      await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error(`route ${subnetAt(i)} not seen in 5 s`)), 5000))])
+      changeMs.push(performance.now() - started)
+      waiters.delete(subnetAt(i))
+    }
+    stop.abort()
+    await watching
+    monitor.kill('SIGTERM')
+
+    const first = median(firstMs)
+    const floor = median(floorMs)
+    report('vxlan-apply', [
+      {metric: 'peers', value: PEERS},
+      {metric: 'operations (first apply)', value: applied},
+      {metric: 'routes in the kernel', value: routeCount},
+      {metric: 'first apply (median)', value: first, unit: 'ms', target: '< 2000', met: first < 2000},
+      {metric: 'ip -batch alone, same ops (floor, median)', value: floor, unit: 'ms'},
+      {metric: 'first apply / floor', value: first / floor, unit: 'x', target: '< 1.5', met: first / floor < 1.5},
+      {metric: 'no-op resync (median of 5)', value: median(noopMs), unit: 'ms', target: '< 500', met: median(noopMs) < 500},
+      {metric: 'watch event -> applied (p50)', value: median(applyMs), unit: 'ms'},
+      {metric: 'lease put -> route, p50', value: median(changeMs), unit: 'ms'},
+      {metric: 'lease put -> route, p99', value: percentile(changeMs, 99), unit: 'ms', target: '< 100', met: percentile(changeMs, 99) < 100},
+    ], {firstMs, floorMs, noopMs, changeMs, applyMs})
+  } finally {
+    await store.close().catch(() => {})
+    await etcd.destroy()
+    await cleanup(PREFIX)
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+await main()

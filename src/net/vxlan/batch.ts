@@ -1,0 +1,85 @@
+import type {Operation} from './model.js'
+
+/**
+ * Operations to `ip -batch -` and `bridge -batch -` input. Pure. The applier runs
+ * the phases in order, so neighbours go in before fdb entries and fdb entries
+ * before routes, each phase one process however many peers there are.
+ */
+export interface BatchPhase {
+  tool: 'ip' | 'bridge'
+  lines: string[]
+}
+
+export function ipLine(op: Operation): string | undefined {
+  switch (op.op) {
+    case 'device-create': {
+      const d = op.device
+      return `link add ${d.name} address ${d.mac} mtu ${d.mtu} type vxlan id ${d.vni} local ${d.local} dev ${d.underlay} dstport ${d.port} nolearning`
+    }
+    case 'device-delete':
+      return `link del ${op.name}`
+    case 'device-set':
+      return `link set dev ${op.name}${op.mac ? ` address ${op.mac}` : ''}${op.mtu !== undefined ? ` mtu ${op.mtu}` : ''}`
+    case 'device-up':
+      return `link set dev ${op.name} up`
+    case 'address-add':
+      return `address add ${op.address} dev ${op.dev}`
+    case 'address-del':
+      return `address del ${op.address} dev ${op.dev}`
+    case 'neigh-replace':
+      return `neigh replace ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`
+    case 'neigh-del':
+      return `neigh del ${op.ip} dev ${op.dev}`
+    case 'route-replace':
+      return `route replace ${op.route.dst} via ${op.route.via} dev ${op.route.dev}${op.route.onlink ? ' onlink' : ''}`
+    case 'route-del':
+      return `route del ${op.route.dst}${op.route.via ? ` via ${op.route.via}` : ''} dev ${op.route.dev}`
+    default:
+      return undefined
+  }
+}
+
+export function bridgeLine(op: Operation): string | undefined {
+  if (op.op === 'fdb-replace') return `fdb replace ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`
+  if (op.op === 'fdb-del') return `fdb del ${op.mac} dev ${op.dev} dst ${op.dst} self`
+  return undefined
+}
+
+/** Splits operations into consecutive phases by tool, keeping their order. */
+export function toBatches(ops: readonly Operation[]): BatchPhase[] {
+  const phases: BatchPhase[] = []
+  for (const op of ops) {
+    const ip = ipLine(op)
+    const tool = ip !== undefined ? 'ip' : 'bridge'
+    const line = ip ?? bridgeLine(op)
+    if (line === undefined) continue
+    const last = phases.at(-1)
+    if (last && last.tool === tool) last.lines.push(line)
+    else phases.push({tool, lines: [line]})
+  }
+  return phases
+}
+
+/** The text fed to `<tool> -batch -`. */
+export const batchText = (phase: BatchPhase): string => phase.lines.join('\n') + '\n'
+
+const onlyNeighbours = (phase: BatchPhase) => phase.tool === 'ip' && phase.lines.every((l) => l.startsWith('neigh '))
+
+/**
+ * Phases grouped into stages that may run at the same time: a bridge (fdb) phase
+ * joins a neighbour-only ip phase just before it. Everything else runs alone.
+ */
+export function toStages(phases: readonly BatchPhase[]): BatchPhase[][] {
+  const stages: BatchPhase[][] = []
+  for (let i = 0; i < phases.length; i++) {
+    const phase = phases[i]
+    const next = phases[i + 1]
+    if (onlyNeighbours(phase) && next?.tool === 'bridge') {
+      stages.push([phase, next])
+      i++
+    } else {
+      stages.push([phase])
+    }
+  }
+  return stages
+}

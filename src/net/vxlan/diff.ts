@@ -1,0 +1,91 @@
+import type {ActualState, DesiredState, DeviceSpec, FdbEntry, NeighEntry, Operation, RouteEntry} from './model.js'
+
+/**
+ * Desired against actual kernel state, to the operations that make actual desired.
+ * Pure. The order is the order of application: the device first, then neighbours,
+ * fdb entries and routes, removals before additions within each kind, so a route
+ * never exists before the neighbour and fdb entry it needs (flannel's order).
+ * Nothing that already matches produces an operation: a second run plans nothing.
+ */
+export function diffState(desired: DesiredState, actual: ActualState): Operation[] {
+  const ops: Operation[] = []
+  const dev = desired.device.name
+  const deviceOps = diffDevice(desired.device, actual)
+  ops.push(...deviceOps.ops)
+  // A (re)created device starts empty: everything on the old one went with it.
+  const start: ActualState = deviceOps.fresh ? {...actual, addresses: [], neighs: [], fdbs: [], routes: actual.routes.filter((r) => r.dev !== dev)} : actual
+
+  if (!start.addresses.includes(desired.address)) ops.push({op: 'address-add', dev, address: desired.address})
+  for (const address of start.addresses) if (address !== desired.address) ops.push({op: 'address-del', dev, address})
+
+  ops.push(...diffEntries(dev, desired, start))
+  return ops
+}
+
+/** Neighbours, fdb entries and routes only: used by the watch loop between two desired states. */
+export function diffEntries(dev: string, desired: Pick<DesiredState, 'neighs' | 'fdbs' | 'routes'>, actual: Pick<ActualState, 'neighs' | 'fdbs' | 'routes'>): Operation[] {
+  const ops: Operation[] = []
+  const wantNeigh = new Map(desired.neighs.map((n) => [n.ip, n]))
+  const haveNeigh = new Map(actual.neighs.map((n) => [n.ip, n]))
+  for (const n of actual.neighs) if (!wantNeigh.has(n.ip)) ops.push({op: 'neigh-del', dev, ip: n.ip})
+  for (const n of desired.neighs) if (!sameNeigh(haveNeigh.get(n.ip), n)) ops.push({op: 'neigh-replace', dev, ip: n.ip, mac: n.mac})
+
+  const fdbKey = (f: FdbEntry) => `${f.mac} ${f.dst}`
+  const wantFdb = new Set(desired.fdbs.map(fdbKey))
+  const haveFdb = new Set(actual.fdbs.map(fdbKey))
+  for (const f of actual.fdbs) if (!wantFdb.has(fdbKey(f))) ops.push({op: 'fdb-del', dev, mac: f.mac, dst: f.dst})
+  for (const f of desired.fdbs) if (!haveFdb.has(fdbKey(f))) ops.push({op: 'fdb-replace', dev, mac: f.mac, dst: f.dst})
+
+  const routeKey = (r: RouteEntry) => `${r.dst} ${r.via} ${r.dev} ${r.onlink}`
+  const wantRoute = new Set(desired.routes.map(routeKey))
+  const haveRoute = new Set(actual.routes.map(routeKey))
+  const wantDst = new Set(desired.routes.map((r) => `${r.dst} ${r.dev}`))
+  // A route whose destination is still wanted on the same device is changed by `replace`, not deleted first.
+  for (const r of actual.routes) if (!wantRoute.has(routeKey(r)) && !wantDst.has(`${r.dst} ${r.dev}`)) ops.push({op: 'route-del', route: r})
+  for (const r of desired.routes) if (!haveRoute.has(routeKey(r))) ops.push({op: 'route-replace', route: r})
+  return ops
+}
+
+const sameNeigh = (a: NeighEntry | undefined, b: NeighEntry) => a !== undefined && a.mac === b.mac
+
+function diffDevice(want: DeviceSpec, actual: ActualState): {ops: Operation[]; fresh: boolean} {
+  const have = actual.device
+  if (!have) return {ops: [{op: 'device-create', device: want, reason: 'missing'}, {op: 'device-up', name: want.name}], fresh: true}
+  // VNI, port, local address and underlay cannot be changed on a live VXLAN device.
+  const fixed: string[] = []
+  if (!have.isVxlan) fixed.push('not a vxlan device')
+  if (have.vni !== want.vni) fixed.push(`VNI ${have.vni} -> ${want.vni}`)
+  if (have.port !== want.port) fixed.push(`port ${have.port} -> ${want.port}`)
+  if (have.local !== want.local) fixed.push(`local ${have.local} -> ${want.local}`)
+  if (have.underlay !== want.underlay) fixed.push(`dev ${have.underlay} -> ${want.underlay}`)
+  if (fixed.length > 0) {
+    const reason = fixed.join(', ')
+    return {ops: [{op: 'device-delete', name: want.name, reason}, {op: 'device-create', device: want, reason}, {op: 'device-up', name: want.name}], fresh: true}
+  }
+  const ops: Operation[] = []
+  const set: {mac?: string; mtu?: number} = {}
+  const changes: string[] = []
+  if (have.mac !== want.mac) {
+    set.mac = want.mac
+    changes.push(`MAC ${have.mac} -> ${want.mac}`)
+  }
+  if (have.mtu !== want.mtu) {
+    set.mtu = want.mtu
+    changes.push(`MTU ${have.mtu} -> ${want.mtu}`)
+  }
+  if (changes.length > 0) ops.push({op: 'device-set', name: want.name, ...set, reason: changes.join(', ')})
+  if (!have.up) ops.push({op: 'device-up', name: want.name})
+  return {ops, fresh: false}
+}
+
+/** A desired state seen as actual, for diffing two desired states (the watch loop). */
+export function asActual(desired: DesiredState): ActualState {
+  const d = desired.device
+  return {
+    device: {name: d.name, isVxlan: true, vni: d.vni, port: d.port, local: d.local, underlay: d.underlay, mac: d.mac, mtu: d.mtu, up: true},
+    addresses: [desired.address],
+    neighs: desired.neighs,
+    fdbs: desired.fdbs,
+    routes: desired.routes,
+  }
+}

@@ -1,0 +1,306 @@
+import {type ChildProcess, execFile, spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {Keys, openStore} from '../../src/store/index.js'
+import {CLI, cliEnv, runCli} from '../helpers/cli.js'
+import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
+import {leaseHost, releaseHost} from '../helpers/lease-fixture.js'
+import {type Underlay, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces, sh} from '../helpers/netns.js'
+import {uniquePrefixes} from '../helpers/shared-etcd.js'
+
+const PREFIX = 'cnv-'
+
+/** Runs a command, resolving with its exit code and stderr whether it fails or not. */
+function runUnprivileged(argv: string[]): Promise<{code: number; stderr: string}> {
+  return new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), {env: {...process.env, HOME: '/tmp', NO_COLOR: '1'}}, (error, _stdout, stderr) => {
+      resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, stderr: String(stderr)})
+    })
+  })
+}
+const DEVICE = 'cnet.1'
+const subnetOf = (i: number) => `10.60.${i}.0/24`
+const macOf = (i: number) => `02:cc:00:00:00:0${i}`
+
+describe('vxlan overlay across three hosts in namespaces', () => {
+  let underlay: Underlay
+  let etcd: EtcdMember
+  let dir: string
+  const prefixes = uniquePrefixes('vxlan')
+  let env: Record<string, string>
+  const subnetFile = (i: number) => join(dir, `h${i}`, 'subnet.env')
+  const ns = (i: number) => underlay.hosts[i - 1].ns
+  const up = (i: number, ...extra: string[]) => runCli(['vxlan', 'up', '--subnet-file', subnetFile(i), '--json', ...extra], {env, netns: ns(i)})
+  const lease = (i: number) =>
+    leaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(i), publicIp: underlay.hosts[i - 1].address, vtepMac: macOf(i), subnetFile: subnetFile(i), hostName: `host${i}`})
+  const routes = async (i: number) => JSON.parse((await ip('-n', ns(i), '-j', 'route', 'show', 'dev', DEVICE).catch(() => '[]')) || '[]') as {dst: string}[]
+
+  beforeAll(async () => {
+    await cleanup(PREFIX)
+    dir = mkdtempSync(join(tmpdir(), 'cnv-'))
+    underlay = await createUnderlay(PREFIX, 3, '10.97.0')
+    etcd = await startEtcd({name: 'vxlan', host: underlay.rootAddress})
+    env = cliEnv(etcd.endpoint, prefixes)
+    const init = await runCli(['network', 'init', '--network', '10.60.0.0/16'], {env})
+    expect(init.exitCode).toBe(0)
+    for (const i of [1, 2, 3]) await lease(i)
+  }, 60_000)
+
+  afterAll(async () => {
+    await etcd?.destroy()
+    await cleanup(PREFIX)
+    rmSync(dir, {recursive: true, force: true})
+    expect(await listNamespaces(PREFIX)).toEqual([])
+    expect(await listLinks(PREFIX)).toEqual([])
+  }, 30_000)
+
+  it('vxlan up on every host; packets cross the overlay', async () => {
+    for (const i of [1, 2, 3]) {
+      const r = await up(i)
+      expect(r.stderr).toBe('')
+      expect(r.exitCode).toBe(0)
+      const result = JSON.parse(r.stdout)
+      expect(result).toMatchObject({device: DEVICE, subnet: subnetOf(i), peers: 2, mtu: 1450})
+      expect(result.applied).toBeGreaterThan(0)
+    }
+    const link = JSON.parse(await ip('-n', ns(1), '-j', '-d', 'link', 'show', 'dev', DEVICE))[0]
+    expect(link).toMatchObject({address: macOf(1), mtu: 1450})
+    expect(link.linkinfo.info_data).toMatchObject({id: 1, port: 8472, local: '10.97.0.1', link: 'eth0', learning: false})
+    expect(await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE)).toContain(`10.60.2.0 lladdr ${macOf(2)} PERMANENT`)
+    expect(await sh('bridge', ['-n', ns(1), 'fdb', 'show', 'dev', DEVICE])).toContain(`${macOf(2)} dst 10.97.0.2 self permanent`)
+    expect(await ip('-n', ns(1), 'route', 'show', 'dev', DEVICE)).toContain('10.60.2.0/24 via 10.60.2.0 onlink')
+    for (const target of ['10.60.2.0', '10.60.3.0']) {
+      const out = await inNs(ns(1), 'ping', ['-c', '2', '-W', '2', target])
+      expect(out).toMatch(/2 received/)
+    }
+  }, 60_000)
+
+  it('a second run with nothing changed applies zero operations', async () => {
+    const r = await up(1)
+    expect(r.exitCode).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({applied: 0, operations: []})
+    const human = await runCli(['vxlan', 'up', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(human.stdout.trim()).toBe('cnet.1: 10.60.1.0/24 via eth0 (MTU 1450), 2 peer(s), 0 operation(s) applied')
+  }, 30_000)
+
+  it('a route planted by hand is shown by --dry-run and removed by the next vxlan up', async () => {
+    await ip('-n', ns(1), 'route', 'add', '10.60.77.0/24', 'via', '10.60.77.0', 'dev', DEVICE, 'onlink')
+    await ip('-n', ns(1), 'neigh', 'add', '10.60.77.0', 'lladdr', '02:cc:00:00:00:77', 'dev', DEVICE, 'nud', 'permanent')
+    const dry = await up(1, '--dry-run')
+    expect(dry.exitCode).toBe(0)
+    const plan = JSON.parse(dry.stdout)
+    expect(plan.applied).toBe(0)
+    const humanPlan = await runCli(['vxlan', 'up', '--dry-run', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(humanPlan.stdout).toContain('ip route del 10.60.77.0/24 via 10.60.77.0 dev cnet.1\n')
+    expect(humanPlan.stdout).toContain('dry run: 2 operation(s) planned, nothing changed')
+    expect(plan.operations).toEqual([
+      {op: 'neigh-del', dev: DEVICE, ip: '10.60.77.0'},
+      {op: 'route-del', route: {dst: '10.60.77.0/24', via: '10.60.77.0', dev: DEVICE, onlink: true}},
+    ])
+    expect((await routes(1)).map((r) => r.dst)).toContain('10.60.77.0/24') // dry run changed nothing
+    const r = await up(1)
+    expect(JSON.parse(r.stdout).applied).toBe(2)
+    expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
+  }, 30_000)
+
+  it('a device with the wrong MTU is fixed in place; one with the wrong VNI is recreated with every peer', async () => {
+    await ip('-n', ns(1), 'link', 'set', 'dev', DEVICE, 'mtu', '1400')
+    const fixed = JSON.parse((await up(1)).stdout)
+    expect(fixed.operations).toEqual([{op: 'device-set', name: DEVICE, mtu: 1450, reason: 'MTU 1400 -> 1450'}])
+    expect(JSON.parse(await ip('-n', ns(1), '-j', 'link', 'show', 'dev', DEVICE))[0].mtu).toBe(1450)
+    await ip('-n', ns(1), 'link', 'del', DEVICE)
+    await ip('-n', ns(1), 'link', 'add', DEVICE, 'type', 'vxlan', 'id', '9', 'local', '10.97.0.1', 'dev', 'eth0', 'dstport', '8472')
+    const recreated = JSON.parse((await up(1)).stdout)
+    expect(recreated.operations.slice(0, 3).map((o: {op: string}) => o.op)).toEqual(['device-delete', 'device-create', 'device-up'])
+    expect(JSON.parse(await ip('-n', ns(1), '-j', '-d', 'link', 'show', 'dev', DEVICE))[0].linkinfo.info_data.id).toBe(1)
+    expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
+    expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', '10.60.2.0'])).toMatch(/1 received/)
+  }, 30_000)
+
+  it('a lease that does not parse is ignored and removes no peer', async () => {
+    const store = await openStore({endpoints: [etcd.endpoint]})
+    const key = new Keys(prefixes).subnet('10.60.9.0-24')
+    try {
+      await store.put(key, '{not json')
+      const r = await up(1)
+      expect(r.exitCode).toBe(0)
+      const result = JSON.parse(r.stdout)
+      expect(result).toMatchObject({applied: 0, peers: 2})
+      expect(result.rejected).toEqual([{name: '10.60.9.0-24', reason: expect.stringContaining('not a lease')}])
+      expect(r.stderr).toContain('lease ignored')
+    } finally {
+      await store.delete(key)
+      await store.close()
+    }
+  }, 30_000)
+
+  it('bad input and missing privileges change nothing', async () => {
+    const before = await routes(1)
+    const bad = await up(1, '--resync', 'soon')
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toMatch(/^cnet: --resync: "soon" is not a duration/)
+    const missing = await runCli(['vxlan', 'up', '--subnet-file', join(dir, 'nope.env')], {env, netns: ns(1)})
+    expect(missing.exitCode).toBe(3)
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1)
+    const unprivileged = await runUnprivileged(['ip', 'netns', 'exec', ns(1), 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, CLI, 'vxlan', 'down', '--device', DEVICE])
+    expect(unprivileged.code).toBe(1)
+    expect(unprivileged.stderr).toMatch(/^cnet: vxlan down: needs root \(CAP_NET_ADMIN\)/m)
+    expect(await routes(1)).toEqual(before)
+    expect(await ip('-n', ns(1), 'link', 'show', 'dev', DEVICE)).toContain(DEVICE)
+  }, 30_000)
+
+  it('--ip-masq rules appear exactly once after three runs', async () => {
+    const applied: number[] = []
+    for (let n = 0; n < 3; n++) {
+      const r = await up(1, '--ip-masq')
+      expect(r.exitCode).toBe(0)
+      applied.push(JSON.parse(r.stdout).applied)
+    }
+    expect(applied.slice(1)).toEqual([0, 0])
+    const saved = await inNs(ns(1), 'iptables-save', [])
+    const count = (line: string) => saved.split('\n').filter((l) => l === line).length
+    expect(count('-A POSTROUTING -j CNET-POSTRTG')).toBe(1)
+    expect(count('-A FORWARD -j CNET-FWD')).toBe(1)
+    expect(count('-A CNET-POSTRTG -s 10.60.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE --random-fully')).toBe(1)
+    expect(count('-A CNET-POSTRTG -s 10.60.1.0/24 -d 10.60.0.0/16 -j RETURN')).toBe(1)
+    expect(count('-A CNET-FWD -s 10.60.0.0/16 -j ACCEPT')).toBe(1)
+    expect(saved.split('\n').filter((l) => l.startsWith('-A CNET-')).length).toBe(8)
+  }, 30_000)
+
+  it('with --watch on hosts 1 and 2, releasing host 3 removes its entries within 1 s', async () => {
+    const watchers: ChildProcess[] = []
+    const logs = ['', '']
+    try {
+      for (const i of [1, 2]) {
+        const child = spawn('ip', ['netns', 'exec', ns(i), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(i), '--log-format', 'json', '--resync', '5s'], {
+          env: {...process.env, ...env},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        child.stderr!.on('data', (d) => (logs[i - 1] += d))
+        watchers.push(child)
+      }
+      const deadline = Date.now() + 20_000
+      while (!logs.every((l) => l.includes('"reconciled"')) && Date.now() < deadline) await sleep(50)
+      expect(logs.every((l) => l.includes('"reconciled"'))).toBe(true)
+      await sleep(300) // let the watch streams attach
+
+      const gone = async () => !(await routes(1)).some((r) => r.dst === '10.60.3.0/24') && !(await routes(2)).some((r) => r.dst === '10.60.3.0/24')
+      const back = async () => (await routes(1)).some((r) => r.dst === '10.60.3.0/24') && (await routes(2)).some((r) => r.dst === '10.60.3.0/24')
+      const waitFor = async (check: () => Promise<boolean>) => {
+        const started = Date.now()
+        while (!(await check())) {
+          if (Date.now() - started > 5000) return Infinity
+          await sleep(10)
+        }
+        return Date.now() - started
+      }
+      const trials: number[] = []
+      for (let t = 0; t < 3; t++) {
+        await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+        trials.push(await waitFor(gone))
+        await lease(3)
+        expect(await waitFor(back)).toBeLessThan(5000)
+      }
+      await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+      trials.push(await waitFor(gone))
+      const sorted = [...trials].sort((a, b) => a - b)
+      const medianMs = (sorted[1] + sorted[2]) / 2
+      console.log(`vxlan --watch: lease release -> entries gone on both hosts: ${trials.join(', ')} ms (median ${medianMs} ms)`)
+      expect(medianMs).toBeLessThan(1000)
+      for (const i of [1, 2]) {
+        expect(await ip('-n', ns(i), 'neigh', 'show', 'dev', DEVICE)).not.toContain('10.60.3.0')
+        expect(await sh('bridge', ['-n', ns(i), 'fdb', 'show', 'dev', DEVICE])).not.toContain(macOf(3))
+      }
+    } finally {
+      const exits = watchers.map((child) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))))
+      for (const child of watchers) if (child.pid) process.kill(child.pid, 'SIGTERM')
+      expect(await Promise.all(exits)).toEqual([0, 0])
+    }
+    await lease(3)
+  }, 60_000)
+
+  it('status shows the peers programmed and reports drift', async () => {
+    expect((await up(1)).exitCode).toBe(0) // host 3 leased again after the watchers stopped
+    const status = async () => {
+      const r = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1), '--json'], {env, netns: ns(1)})
+      expect(r.exitCode).toBe(0)
+      return JSON.parse(r.stdout)
+    }
+    const clean = await status()
+    expect(clean).toMatchObject({inSync: true, drift: [], subnet: subnetOf(1), address: '10.60.1.0/32', device: {name: DEVICE, exists: true, up: true}})
+    expect(clean.peers.map((p: {subnet: string; state: string; publicIp: string; vtepMac: string}) => [p.subnet, p.state, p.publicIp, p.vtepMac])).toEqual([
+      [subnetOf(2), 'programmed', '10.97.0.2', macOf(2)],
+      [subnetOf(3), 'programmed', '10.97.0.3', macOf(3)],
+    ])
+    await ip('-n', ns(1), 'route', 'del', subnetOf(3), 'dev', DEVICE)
+    const drifted = await status()
+    expect(drifted.inSync).toBe(false)
+    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: '10.60.3.0', dev: DEVICE, onlink: true}}])
+    expect(drifted.peers[1].state).toBe('partial')
+    expect((await up(1)).exitCode).toBe(0)
+    expect((await status()).inSync).toBe(true)
+    const human = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
+    expect(human.stdout).toMatch(/in sync\s+yes/)
+    expect(human.stdout).toMatch(/10\.60\.3\.0\/24.*10\.97\.0\.3.*host3.*programmed/)
+  }, 30_000)
+
+  it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
+    const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '1s'], {
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let log = ''
+    child.stderr!.on('data', (d) => (log += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const until = async (check: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms
+      while (Date.now() < deadline) {
+        if (await check()) return true
+        await sleep(50)
+      }
+      return false
+    }
+    const has3 = async () => (await routes(1)).some((r) => r.dst === subnetOf(3))
+    try {
+      expect(await until(async () => log.includes('"reconciled"'), 20_000)).toBe(true)
+      await etcd.stop()
+      await sleep(2500)
+      expect(child.exitCode).toBeNull()
+      expect(await has3()).toBe(true)
+      // Repaired from the last known leases even while etcd is away.
+      await ip('-n', ns(1), 'link', 'del', DEVICE)
+      expect(await until(has3, 10_000)).toBe(true)
+      await etcd.restart()
+      await etcd.waitReady()
+      await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+      expect(await until(async () => !(await has3()), 10_000)).toBe(true)
+      expect(log).toMatch(/"level":"warn"/)
+    } finally {
+      if (child.pid) process.kill(child.pid, 'SIGTERM')
+      expect(await exited).toBe(0)
+      const member = etcd.process
+      if (!member || member.exitCode !== null || member.signalCode !== null) {
+        await etcd.start()
+        await etcd.waitReady()
+      }
+    }
+    await lease(3)
+    expect((await up(1)).exitCode).toBe(0)
+  }, 90_000)
+
+  it('vxlan down leaves nothing behind and is idempotent', async () => {
+    for (const i of [1, 2, 3]) {
+      const r = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(i)})
+      expect(r.exitCode).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({device: DEVICE, deviceRemoved: true})
+      expect(await ip('-n', ns(i), '-j', 'link', 'show')).not.toContain(DEVICE)
+      expect(await ip('-n', ns(i), 'route', 'show')).not.toContain('10.60.')
+      expect(await inNs(ns(i), 'iptables-save', [])).not.toContain('CNET-')
+    }
+    const again = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(1)})
+    expect(again.exitCode).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({deviceRemoved: false, routesRemoved: 0, iptablesRemoved: false})
+  }, 30_000)
+})
