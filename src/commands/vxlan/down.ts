@@ -4,7 +4,7 @@ import {readNetworkConfig} from '../../net/network-store.js'
 import {KernelRunner} from '../../net/vxlan/apply.js'
 import {defaultDeviceName} from '../../net/vxlan/desired.js'
 import {type DownResult, vxlanDown} from '../../net/vxlan/down.js'
-import {deviceFlag} from '../../net/vxlan/flags.js'
+import {deviceFlag} from '../../cli/vxlan-flags.js'
 import {requireNetAdmin} from '../../net/vxlan/privileges.js'
 
 export default class VxlanDown extends BaseCommand<typeof VxlanDown> {

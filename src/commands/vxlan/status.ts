@@ -2,7 +2,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {keyValues, paint, table} from '../../cli/output.js'
 import {KernelRunner} from '../../net/vxlan/apply.js'
 import {describeOperation} from '../../net/vxlan/describe.js'
-import {deviceFlag, ifaceFlag, subnetFileFlag} from '../../net/vxlan/flags.js'
+import {deviceFlag, ifaceFlag, subnetFileFlag} from '../../cli/vxlan-flags.js'
 import {type StatusResult, vxlanStatus} from '../../net/vxlan/status.js'
 
 export default class VxlanStatus extends BaseCommand<typeof VxlanStatus> {

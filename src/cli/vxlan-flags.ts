@@ -1,5 +1,5 @@
-import {Flags} from '@oclif/core'
-import {DEFAULT_SUBNET_FILE} from '../subnet-env.js'
+import * as Flags from '@oclif/core/flags'
+import {DEFAULT_SUBNET_FILE} from '../net/subnet-env.js'
 
 /** Flags shared by the vxlan commands. */
 export const subnetFileFlag = Flags.string({description: "this host's subnet.env (written by cnet subnet lease)", default: DEFAULT_SUBNET_FILE, env: 'CNET_SUBNET_FILE'})
