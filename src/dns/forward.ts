@@ -63,16 +63,32 @@ export class Forwarder {
     this.upstreams = options.upstreams.map((text) => ({...parseHostPort(text, 53)!, failures: 0}))
   }
 
+  private readonly verdicts = new Map<string, boolean>()
+
   allowed(clientAddress: string): boolean {
-    const ip = parseIp(clientAddress.replace(/^::ffff:/, ''))
-    return ip !== undefined && this.options.allowRecursion.some((cidr) => cidrContainsIp(cidr, ip))
+    let verdict = this.verdicts.get(clientAddress)
+    if (verdict === undefined) {
+      const ip = parseIp(clientAddress.replace(/^::ffff:/, ''))
+      verdict = ip !== undefined && this.options.allowRecursion.some((cidr) => cidrContainsIp(cidr, ip))
+      if (this.verdicts.size > 10_000) this.verdicts.clear()
+      this.verdicts.set(clientAddress, verdict)
+    }
+    return verdict
   }
 
   /** The upstream's answer (id not yet patched), or undefined: SERVFAIL / REFUSED decided by the caller. */
-  async forward(request: Buffer, query: Query): Promise<{reply?: Buffer; refused?: boolean}> {
+  forward(request: Buffer, query: Query): Promise<{reply?: Buffer; refused?: boolean}> {
     const key = `${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`
-    const fresh = this.cache.get(key)
-    if (fresh) return {reply: fresh}
+    // the caller has already missed the cache (cached())
+    return this.exchange(request, key)
+  }
+
+  /** A fresh cache hit without a promise, for the synchronous fast path. */
+  cached(query: Query): Buffer | undefined {
+    return this.cache.get(`${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`)
+  }
+
+  private async exchange(request: Buffer, key: string): Promise<{reply?: Buffer; refused?: boolean}> {
     if (this.inFlight >= this.options.maxConcurrent) return {refused: true}
     this.inFlight++
     try {

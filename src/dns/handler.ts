@@ -5,7 +5,7 @@ import type {Forwarder} from './forward.js'
 import type {DnsMetrics} from './metrics.js'
 import {inZone, isReverseName} from './records.js'
 import type {ServiceIndex} from './index.js'
-import {RCODE, errorReply, parseQuery} from './wire.js'
+import {type Query, RCODE, errorReply, parseQuery} from './wire.js'
 
 export interface HandlerDeps {
   zone: string
@@ -19,7 +19,7 @@ export interface HandlerDeps {
 const TYPE_NAMES: Record<number, string> = {1: 'A', 2: 'NS', 6: 'SOA', 12: 'PTR', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY'}
 
 /** One query in, one reply out (undefined: stay silent, the packet was garbage). */
-export async function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | 'tcp', client: {address: string; port: number}): Promise<Buffer | undefined> {
+export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | 'tcp', client: {address: string; port: number}): Buffer | undefined | Promise<Buffer | undefined> {
   const started = process.hrtime.bigint()
   const parsed = parseQuery(request)
   if (!parsed.ok) {
@@ -33,14 +33,16 @@ export async function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'ud
   else if (inZone(query.name, deps.zone) || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit)
   else if (!deps.forwarder.allowed(client.address)) reply = errorReply(request, query.id, RCODE.REFUSED, query)
   else {
-    const result = await deps.forwarder.forward(request, query)
-    if (result.refused) reply = errorReply(request, query.id, RCODE.REFUSED, query)
-    else if (!result.reply) reply = errorReply(request, query.id, RCODE.SERVFAIL, query)
-    else {
-      reply = Buffer.from(result.reply)
-      reply.writeUInt16BE(query.id, 0)
-      if (reply.length > limit) reply = truncateForwarded(reply, request, query)
-    }
+    const hit = deps.forwarder.cached(query)
+    if (hit) return finish(patchForwarded(hit, request, query, limit))
+    // only forwarding waits; zone answers stay synchronous (no promise per query)
+    return deps.forwarder.forward(request, query).then((result) => {
+      let forwarded: Buffer
+      if (result.refused) forwarded = errorReply(request, query.id, RCODE.REFUSED, query)
+      else if (!result.reply) forwarded = errorReply(request, query.id, RCODE.SERVFAIL, query)
+      else forwarded = patchForwarded(result.reply, request, query, limit)
+      return finish(forwarded)
+    })
   }
   return finish(reply)
 
@@ -60,6 +62,12 @@ export async function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'ud
     void rcode
     return out
   }
+}
+
+function patchForwarded(cached: Buffer, request: Buffer, query: Query, limit: number): Buffer {
+  const out = Buffer.from(cached)
+  out.writeUInt16BE(query.id, 0)
+  return out.length > limit ? truncateForwarded(out, request, query) : out
 }
 
 function isOurReverse(deps: HandlerDeps, name: string): boolean {

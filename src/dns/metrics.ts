@@ -28,9 +28,20 @@ export class DnsMetrics {
     this.upstreamErrors = new Counter({name: 'cnet_dns_forward_upstream_errors_total', help: 'Failed exchanges with upstreams', registers})
   }
 
+  // label children looked up once per label set: hashing labels on every query costs throughput
+  private readonly requestChildren = new Map<string, {inc(): void}>()
+  private readonly responseChildren = new Map<string, {inc(): void}>()
+  private durationChild?: {observe(value: number): void}
+
   observe(proto: string, family: string, type: string, rcode: string, seconds: number): void {
-    this.requests.inc({server: this.server, zone: this.zone, proto, family, type})
-    this.responses.inc({server: this.server, zone: this.zone, rcode})
-    this.duration.observe({server: this.server, zone: this.zone}, seconds)
+    const requestKey = `${proto}|${family}|${type}`
+    let request = this.requestChildren.get(requestKey)
+    if (!request) this.requestChildren.set(requestKey, (request = this.requests.labels(this.server, this.zone, proto, family, type)))
+    request.inc()
+    let response = this.responseChildren.get(rcode)
+    if (!response) this.responseChildren.set(rcode, (response = this.responses.labels(this.server, this.zone, rcode)))
+    response.inc()
+    this.durationChild ??= this.duration.labels(this.server, this.zone)
+    this.durationChild.observe(seconds)
   }
 }

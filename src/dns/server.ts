@@ -67,12 +67,15 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
   const family = net.isIPv6(address.host) ? 'udp6' : 'udp4'
   const udp = dgram.createSocket({type: family, ipv6Only: family === 'udp6'})
   udp.on('message', (message, remote) => {
-    handleQuery(deps, message, 'udp', remote).then(
-      (reply) => {
-        if (reply) udp.send(reply, remote.port, remote.address)
-      },
-      (error: Error) => logger.warn('query failed', {error: error.message}),
-    )
+    const reply = handleQuery(deps, message, 'udp', remote)
+    if (reply instanceof Promise)
+      reply.then(
+        (out) => {
+          if (out) udp.send(out, remote.port, remote.address)
+        },
+        (error: Error) => logger.warn('query failed', {error: error.message}),
+      )
+    else if (reply) udp.send(reply, remote.port, remote.address)
   })
   await bind(address, (done) => {
     udp.once('error', done)
@@ -89,7 +92,7 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
       while (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
         const message = data.subarray(2, 2 + data.readUInt16BE(0))
         data = data.subarray(2 + message.length)
-        handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0}).then(
+        Promise.resolve(handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0})).then(
           (reply) => {
             if (!reply) return void socket.destroy()
             const length = Buffer.alloc(2)
