@@ -1,0 +1,126 @@
+import dgram from 'node:dgram'
+import net from 'node:net'
+import {untilAborted} from '../cli/daemon.js'
+import {CnetError} from '../lib/errors.js'
+import type {Logger} from '../lib/log.js'
+import type {Cidr} from '../net/ip.js'
+import type {Keys} from '../store/keys.js'
+import type {Store} from '../store/store.js'
+import {AnswerCache} from './answer-cache.js'
+import {Forwarder} from './forward.js'
+import {type HandlerDeps, handleQuery} from './handler.js'
+import {type HttpEndpoints, startHttpEndpoints} from './http.js'
+import {ServiceIndex} from './index.js'
+import {DnsMetrics} from './metrics.js'
+
+export interface ServeOptions {
+  listen: {host: string; port: number}[]
+  zone: string
+  upstreams: string[]
+  ttlSeconds: number
+  negativeTtlSeconds: number
+  onlyPassing: boolean
+  allowRecursion: Cidr[]
+  maxConcurrent: number
+  forwardTimeoutMs: number
+  http: HttpEndpoints
+  logQueries: boolean
+}
+
+/** Runs the DNS server until `stop` fires. */
+export async function serveDns(store: Store, keys: Keys, logger: Logger, options: ServeOptions, stop: AbortSignal): Promise<void> {
+  const index = new ServiceIndex(store, keys)
+  const answers = new AnswerCache(index, {zone: options.zone, ttlSeconds: options.ttlSeconds, negativeTtlSeconds: options.negativeTtlSeconds, onlyPassing: options.onlyPassing})
+  index.onChange(() => answers.invalidate())
+  const forwarder = new Forwarder({upstreams: options.upstreams, timeoutMs: options.forwardTimeoutMs, maxConcurrent: options.maxConcurrent, allowRecursion: options.allowRecursion})
+  const metrics = new DnsMetrics(`dns://${options.listen.map((l) => `${l.host}:${l.port}`).join(',')}`, options.zone)
+  const deps: HandlerDeps = {zone: options.zone, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
+
+  let scraped = {hits: 0, misses: 0, errors: 0}
+  await index.start()
+  const closers: (() => Promise<void>)[] = [() => index.close()]
+  try {
+    for (const address of options.listen) closers.push(...(await listenOn(address, deps, logger)))
+    const httpServers = await startHttpEndpoints(
+      options.http,
+      () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services'),
+      async () => {
+        // the caches count plain numbers on the hot path; the counters catch up when scraped
+        const now = {hits: answers.hits + forwarder.cache.hits, misses: answers.misses + forwarder.cache.misses, errors: forwarder.upstreamErrors}
+        metrics.cacheHits.inc(now.hits - scraped.hits)
+        metrics.cacheMisses.inc(now.misses - scraped.misses)
+        metrics.upstreamErrors.inc(now.errors - scraped.errors)
+        scraped = now
+        metrics.cacheEntries.set(answers.size + forwarder.cache.size)
+        return metrics
+      },
+    )
+    closers.push(...httpServers.map((server) => () => new Promise<void>((resolve) => server.close(() => resolve()))))
+    logger.info('serving DNS', {listen: options.listen.map((l) => `${l.host}:${l.port}`), zone: options.zone, upstreams: options.upstreams})
+    await untilAborted(stop)
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {})
+  }
+}
+
+async function listenOn(address: {host: string; port: number}, deps: HandlerDeps, logger: Logger): Promise<(() => Promise<void>)[]> {
+  const family = net.isIPv6(address.host) ? 'udp6' : 'udp4'
+  const udp = dgram.createSocket({type: family, ipv6Only: family === 'udp6'})
+  udp.on('message', (message, remote) => {
+    const reply = handleQuery(deps, message, 'udp', remote)
+    if (reply instanceof Promise)
+      reply.then(
+        (out) => {
+          if (out) udp.send(out, remote.port, remote.address)
+        },
+        (error: Error) => logger.warn('query failed', {error: error.message}),
+      )
+    else if (reply) udp.send(reply, remote.port, remote.address)
+  })
+  await bind(address, (done) => {
+    udp.once('error', done)
+    udp.bind(address.port, address.host, () => done())
+  })
+  udp.on('error', (error) => logger.warn('udp socket error', {error: error.message}))
+
+  const tcp = net.createServer((socket) => {
+    let data = Buffer.alloc(0)
+    socket.setTimeout(10_000, () => socket.destroy())
+    socket.on('error', () => socket.destroy())
+    socket.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk])
+      while (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
+        const message = data.subarray(2, 2 + data.readUInt16BE(0))
+        data = data.subarray(2 + message.length)
+        Promise.resolve(handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0})).then(
+          (reply) => {
+            if (!reply) return void socket.destroy()
+            const length = Buffer.alloc(2)
+            length.writeUInt16BE(reply.length)
+            socket.write(Buffer.concat([length, reply]))
+          },
+          () => socket.destroy(),
+        )
+      }
+      if (data.length > 70_000) socket.destroy()
+    })
+  })
+  await bind(address, (done) => {
+    tcp.once('error', done)
+    tcp.listen({port: address.port, host: address.host, ipv6Only: net.isIPv6(address.host)}, () => done())
+  })
+  return [() => new Promise<void>((resolve) => udp.close(() => resolve())), () => new Promise<void>((resolve) => tcp.close(() => resolve()))]
+}
+
+async function bind(address: {host: string; port: number}, attempt: (done: (error?: Error) => void) => void): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => attempt((error) => (error ? reject(error) : resolve())))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const where = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+    if (code === 'EACCES') throw new CnetError(`--listen ${where}: binding port ${address.port} needs root (try --listen 127.0.0.1:5353)`)
+    if (code === 'EADDRINUSE') throw new CnetError(`--listen ${where}: address already in use`)
+    if (code === 'EADDRNOTAVAIL') throw new CnetError(`--listen ${where}: no such local address`)
+    throw error
+  }
+}

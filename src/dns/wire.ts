@@ -1,0 +1,111 @@
+/**
+ * The fast path's query reader: header, the one question and the EDNS OPT record,
+ * read straight from the bytes without decoding the whole packet.
+ */
+export interface Query {
+  id: number
+  opcode: number
+  recursionDesired: boolean
+  /** Lower-cased, without the trailing dot. */
+  name: string
+  type: number
+  klass: number
+  /** Byte offset just past the question (for echoing it). */
+  questionEnd: number
+  edns?: {udpSize: number; version: number; dnssecOk: boolean}
+}
+
+export type ParseResult = {ok: true; query: Query} | {ok: false; id?: number; reason: 'garbage' | 'formerr'}
+
+export function parseQuery(buf: Buffer): ParseResult {
+  if (buf.length < 12) return {ok: false, reason: 'garbage'}
+  const id = buf.readUInt16BE(0)
+  const flags = buf.readUInt16BE(2)
+  if (flags & 0x8000) return {ok: false, reason: 'garbage'} // a response, not a query
+  const opcode = (flags >> 11) & 0xf
+  const qdcount = buf.readUInt16BE(4)
+  const ancount = buf.readUInt16BE(6)
+  const nscount = buf.readUInt16BE(8)
+  const arcount = buf.readUInt16BE(10)
+  const base = {id, opcode, recursionDesired: (flags & 0x0100) !== 0}
+  if (opcode !== 0) return {ok: true, query: {...base, name: '', type: 0, klass: 0, questionEnd: 12}}
+  if (qdcount !== 1 || ancount !== 0 || nscount !== 0) return {ok: false, id, reason: 'formerr'}
+  const labels: string[] = []
+  let offset = 12
+  for (;;) {
+    if (offset >= buf.length) return {ok: false, id, reason: 'formerr'}
+    const len = buf[offset]!
+    if (len === 0) {
+      offset += 1
+      break
+    }
+    if (len > 63 || offset + 1 + len > buf.length) return {ok: false, id, reason: 'formerr'}
+    labels.push(buf.toString('latin1', offset + 1, offset + 1 + len).toLowerCase())
+    offset += 1 + len
+  }
+  if (offset + 4 > buf.length) return {ok: false, id, reason: 'formerr'}
+  const type = buf.readUInt16BE(offset)
+  const klass = buf.readUInt16BE(offset + 2)
+  const questionEnd = offset + 4
+  const query: Query = {...base, name: labels.join('.'), type, klass, questionEnd}
+  offset = questionEnd
+  for (let i = 0; i < arcount; i++) {
+    const start = offset
+    // skip owner name (OPT's is root; others may be compressed)
+    for (;;) {
+      if (offset >= buf.length) return {ok: false, id, reason: 'formerr'}
+      const len = buf[offset]!
+      if (len === 0) {
+        offset += 1
+        break
+      }
+      if ((len & 0xc0) === 0xc0) {
+        offset += 2
+        break
+      }
+      offset += 1 + len
+    }
+    if (offset + 10 > buf.length) return {ok: false, id, reason: 'formerr'}
+    const rrType = buf.readUInt16BE(offset)
+    const rdLength = buf.readUInt16BE(offset + 8)
+    if (rrType === 41) {
+      if (buf[start] !== 0 || query.edns) return {ok: false, id, reason: 'formerr'}
+      query.edns = {
+        udpSize: Math.max(512, buf.readUInt16BE(offset + 2)),
+        version: buf[offset + 5]!,
+        dnssecOk: (buf.readUInt16BE(offset + 6) & 0x8000) !== 0,
+      }
+    }
+    offset += 10 + rdLength
+    if (offset > buf.length) return {ok: false, id, reason: 'formerr'}
+  }
+  return {ok: true, query}
+}
+
+export const RCODE = {NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16} as const
+export const TYPE = {A: 1, NS: 2, SOA: 6, PTR: 12, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, ANY: 255} as const
+
+/** A bare error reply: header + the question echoed (when readable) + OPT when the client sent one. */
+export function errorReply(request: Buffer, id: number, rcode: number, query?: Query): Buffer {
+  const question = query && query.questionEnd > 12 ? request.subarray(12, query.questionEnd) : Buffer.alloc(0)
+  const withOpt = query?.edns !== undefined
+  const out = Buffer.alloc(12 + question.length + (withOpt ? 11 : 0))
+  out.writeUInt16BE(id, 0)
+  const rd = query?.recursionDesired ? 0x0100 : 0
+  const opcode = query ? (query.opcode & 0xf) << 11 : 0
+  out.writeUInt16BE(0x8000 | opcode | rd | 0x0080 | (rcode & 0xf), 2)
+  out.writeUInt16BE(question.length ? 1 : 0, 4)
+  out.writeUInt16BE(withOpt ? 1 : 0, 10)
+  question.copy(out, 12)
+  if (withOpt) {
+    const o = 12 + question.length
+    out[o] = 0
+    out.writeUInt16BE(41, o + 1)
+    out.writeUInt16BE(1232, o + 3)
+    out[o + 5] = (rcode >> 4) & 0xff // extended rcode
+    out[o + 6] = 0
+    out.writeUInt16BE(0, o + 7)
+    out.writeUInt16BE(0, o + 9)
+  }
+  return out
+}

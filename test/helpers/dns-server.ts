@@ -1,0 +1,44 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {execa} from 'execa'
+import {CLI} from './cli.js'
+import {sleep} from './etcd.js'
+
+/** A `cnet dns serve` child process on a free port, stopped by PID. */
+export interface DnsServer {
+  port: number
+  child: ChildProcess
+  stderr(): string
+  stop(): Promise<number | null>
+}
+
+export async function startDnsServer(args: string[], env: Record<string, string>, port: number): Promise<DnsServer> {
+  const child = spawn(process.execPath, [CLI, 'dns', 'serve', '--listen', `127.0.0.1:${port}`, ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  child.stdout!.resume()
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const deadline = Date.now() + 15_000
+  while (!stderr.includes('serving DNS')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dns serve did not start: ${stderr}`)
+    await sleep(50)
+  }
+  return {
+    port,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}
+
+/** Runs dig against 127.0.0.1:port with the given arguments; returns its stdout. */
+export async function dig(port: number, args: string[]): Promise<string> {
+  const result = await execa('dig', ['@127.0.0.1', '-p', String(port), '+time=3', '+tries=1', ...args], {reject: false})
+  return result.stdout
+}
+
+export function rcodeOf(digOutput: string): string | undefined {
+  return /status: (\w+)/.exec(digOutput)?.[1]
+}

@@ -1,0 +1,97 @@
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {openStore} from '../../src/store/index.js'
+import type {Store} from '../../src/store/store.js'
+import {cliEnv} from '../helpers/cli.js'
+import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
+import {startDnsmasq} from '../helpers/dnsmasq.js'
+import {freePort} from '../helpers/ports.js'
+import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
+
+const short = (text: string) => text.split('\n').filter(Boolean)
+
+describe('cnet dns serve forwarding', () => {
+  const etcd = useEtcd('dnsfwd')
+  const prefixes = uniquePrefixes('dnsfwd')
+  let store: Store
+  let upstream: Awaited<ReturnType<typeof startDnsmasq>> | undefined
+  const servers: DnsServer[] = []
+
+  beforeAll(async () => {
+    store = await openStore({endpoints: [etcd().endpoint]})
+  })
+  afterAll(async () => {
+    for (const server of servers) await server.stop()
+    await upstream?.stop()
+    await store.close()
+  })
+
+  it('forwards names outside the zone, then serves them stale with SERVFAIL only for uncached names once the upstream dies', async () => {
+    const upstreamPort = await freePort()
+    upstream = await startDnsmasq(upstreamPort, {'app.example.test': '192.0.2.7', 'other.example.test': '192.0.2.8'})
+    const port = await freePort()
+    const server = await startDnsServer(['--upstream', `127.0.0.1:${upstreamPort}`], cliEnv(etcd().endpoint, prefixes), port)
+    servers.push(server)
+    expect(short(await dig(port, ['+short', 'app.example.test']))).toEqual(['192.0.2.7'])
+    expect(short(await dig(port, ['+short', '+tcp', 'app.example.test']))).toEqual(['192.0.2.7'])
+    expect(rcodeOf(await dig(port, ['missing.example.test']))).toBe('NXDOMAIN')
+    await upstream.stop()
+    upstream = undefined
+    const started = Date.now()
+    expect(rcodeOf(await dig(port, ['+time=5', 'other.example.test']))).toBe('SERVFAIL')
+    const elapsed = Date.now() - started
+    console.log(`SERVFAIL for a dead upstream after ${elapsed} ms`)
+    expect(elapsed).toBeLessThan(4000)
+    // cached answer still served (fresh or stale) while every upstream is down
+    expect(short(await dig(port, ['+short', '+time=5', 'app.example.test']))).toEqual(['192.0.2.7'])
+  }, 30_000)
+
+  it('refuses recursion for a client outside --allow-recursion, yet answers its zone', async () => {
+    const port = await freePort()
+    const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--allow-recursion', '10.0.0.0/8'], cliEnv(etcd().endpoint, prefixes), port)
+    servers.push(server)
+    expect(rcodeOf(await dig(port, ['example.com']))).toBe('REFUSED')
+    expect(rcodeOf(await dig(port, ['dns-version.cluster.local', 'TXT']))).toBe('NOERROR')
+  })
+
+  it('serves /health, /ready and CoreDNS-style /metrics', async () => {
+    const [port, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()]
+    const server = await startDnsServer(
+      ['--upstream', '127.0.0.1:9', '--health', `127.0.0.1:${health}`, '--ready', `127.0.0.1:${ready}`, '--metrics', `127.0.0.1:${metrics}`, '--log-queries'],
+      cliEnv(etcd().endpoint, prefixes),
+      port,
+    )
+    servers.push(server)
+    await dig(port, ['dns-version.cluster.local', 'TXT'])
+    await dig(port, ['dns-version.cluster.local', 'TXT'])
+    expect((await fetch(`http://127.0.0.1:${health}/health`)).status).toBe(200)
+    expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()
+    expect(text).toMatch(/cnet_dns_requests_total\{server="[^"]+",zone="cluster.local",proto="udp",family="1",type="TXT"\} 2/)
+    expect(text).toMatch(/cnet_dns_responses_total\{[^}]*rcode="NOERROR"\} 2/)
+    expect(text).toMatch(/cnet_dns_cache_hits_total 1/)
+    expect(text).toMatch(/cnet_dns_request_duration_seconds_bucket/)
+    expect(server.stderr()).toMatch(/\[INFO\] 127\.0\.0\.1:\d+ - \d+ "TXT IN dns-version\.cluster\.local\. udp \d+ false 1232" NOERROR qr,aa,rd \d+ [\d.]+s/)
+  })
+
+  it('reports not ready while etcd is unreachable and keeps answering from what it knew', async () => {
+    const {startEtcd} = await import('../helpers/etcd.js')
+    const own = await startEtcd({name: 'dnsdown'})
+    const ownStore = await openStore({endpoints: [own.endpoint]})
+    const {servicesFixture} = await import('../helpers/services-fixture.js')
+    await servicesFixture(ownStore, prefixes).putInstance({id: 'a', name: 'kept', address: '10.9.0.1'})
+    await ownStore.close()
+    const [port, ready] = [await freePort(), await freePort()]
+    const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`], cliEnv(own.endpoint, prefixes), port)
+    servers.push(server)
+    expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
+    await own.destroy()
+    let status = 200
+    for (let i = 0; i < 100 && status === 200; i++) {
+      status = (await fetch(`http://127.0.0.1:${ready}/ready`)).status
+      if (status === 200) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(status).toBe(503)
+    expect(await (await fetch(`http://127.0.0.1:${ready}/ready`)).text()).toMatch(/etcd unreachable/)
+    expect(short(await dig(port, ['+short', 'kept.default.svc.cluster.local']))).toEqual(['10.9.0.1'])
+  }, 30_000)
+})

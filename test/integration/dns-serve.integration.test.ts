@@ -1,0 +1,166 @@
+import {Resolver} from 'node:dns/promises'
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {openStore} from '../../src/store/index.js'
+import type {Store} from '../../src/store/store.js'
+import {cliEnv, runCli} from '../helpers/cli.js'
+import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
+import {sleep} from '../helpers/etcd.js'
+import {freePort} from '../helpers/ports.js'
+import {servicesFixture} from '../helpers/services-fixture.js'
+import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
+
+const short = (text: string) => text.split('\n').filter(Boolean)
+
+describe('cnet dns serve', () => {
+  const etcd = useEtcd('dns')
+  const prefixes = uniquePrefixes('dns')
+  let store: Store
+  let fixture: ReturnType<typeof servicesFixture>
+  let server: DnsServer
+  let port: number
+
+  beforeAll(async () => {
+    store = await openStore({endpoints: [etcd().endpoint]})
+    fixture = servicesFixture(store, prefixes)
+    await fixture.putInstance({id: 'web-1', name: 'web', address: '10.1.0.1', port: 8080, portName: 'http'})
+    await fixture.putInstance({id: 'web-2', name: 'web', address: '10.1.0.2', port: 8080, portName: 'http', weight: 3})
+    await fixture.putInstance({id: 'web-6', name: 'web', address: 'fd00::6', port: 8080, portName: 'http'})
+    await fixture.putInstance({id: 'db-1', name: 'db', address: '10.1.0.9', port: 5432, check: {type: 'ttl', ttlMs: 10_000}})
+    await fixture.putInstance({id: 'warn-1', name: 'flaky', address: '10.1.0.20', check: {type: 'ttl', ttlMs: 10_000}})
+    await fixture.putHealth('default', 'flaky', 'warn-1', 'warning')
+    for (let i = 0; i < 60; i++) await fixture.putInstance({id: `big-${i}`, name: 'big', address: `10.2.0.${i + 1}`})
+    port = await freePort()
+    server = await startDnsServer(['--upstream', '127.0.0.1:1'], cliEnv(etcd().endpoint, prefixes), port)
+  }, 60_000)
+
+  afterAll(async () => {
+    if (server) expect(await server.stop()).toBe(0)
+    await store.deletePrefix(prefixes.cnetPrefix + '/').catch(() => {})
+    await store.close()
+  })
+
+  it('answers A and AAAA for healthy instances with the AA bit, over UDP and TCP', async () => {
+    const a = await dig(port, ['web.default.svc.cluster.local', 'A'])
+    expect(rcodeOf(a)).toBe('NOERROR')
+    expect(a).toMatch(/flags: qr aa rd;/)
+    expect(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'A'])).sort()).toEqual(['10.1.0.1', '10.1.0.2'])
+    expect(short(await dig(port, ['+short', '+tcp', 'web.default.svc.cluster.local', 'A'])).sort()).toEqual(['10.1.0.1', '10.1.0.2'])
+    expect(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'AAAA']))).toEqual(['fd00::6'])
+    const resolver = new Resolver()
+    resolver.setServers([`127.0.0.1:${port}`])
+    expect((await resolver.resolve4('web.default.svc.cluster.local')).sort()).toEqual(['10.1.0.1', '10.1.0.2'])
+  })
+
+  it('rotates the order of addresses between answers', async () => {
+    const firsts = new Set<string>()
+    for (let i = 0; i < 4; i++) firsts.add(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'A']))[0]!)
+    expect(firsts.size).toBe(2)
+  })
+
+  it('answers one instance by id, SRV with weights and glue, and PTR', async () => {
+    expect(short(await dig(port, ['+short', 'web-2.web.default.svc.cluster.local', 'A']))).toEqual(['10.1.0.2'])
+    const srv = await dig(port, ['_http._tcp.web.default.svc.cluster.local', 'SRV'])
+    expect(srv).toMatch(/SRV\s+0 3 8080 web-2\.web\.default\.svc\.cluster\.local\./)
+    expect(srv).toMatch(/ADDITIONAL SECTION:[\s\S]*web-2\.web\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+10\.1\.0\.2/)
+    expect(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'SRV']))).toHaveLength(3)
+    expect(short(await dig(port, ['+short', '-x', '10.1.0.2']))).toEqual(['web-2.web.default.svc.cluster.local.'])
+    expect(short(await dig(port, ['+short', '-x', 'fd00::6']))).toEqual(['web-6.web.default.svc.cluster.local.'])
+  })
+
+  it('NXDOMAIN with the SOA for unknown names and unhealthy services, NODATA for a missing type, version TXT', async () => {
+    const missing = await dig(port, ['nope.default.svc.cluster.local', 'A'])
+    expect(rcodeOf(missing)).toBe('NXDOMAIN')
+    expect(missing).toMatch(/AUTHORITY SECTION:\s+cluster\.local\.\s+5\s+IN\s+SOA/)
+    // a check and no health record: critical, so no healthy instance
+    expect(rcodeOf(await dig(port, ['db.default.svc.cluster.local', 'A']))).toBe('NXDOMAIN')
+    // warning counts as healthy unless --only-passing
+    expect(short(await dig(port, ['+short', 'flaky.default.svc.cluster.local', 'A']))).toEqual(['10.1.0.20'])
+    const nodata = await dig(port, ['web-1.web.default.svc.cluster.local', 'AAAA'])
+    expect(rcodeOf(nodata)).toBe('NOERROR')
+    expect(nodata).toMatch(/ANSWER: 0,/)
+    expect(nodata).toMatch(/IN\s+SOA/)
+    expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/^"cnet-dns/)
+  })
+
+  it('handles EDNS: none, BADVERS for version 1, unknown options and flags, DO', async () => {
+    expect(rcodeOf(await dig(port, ['+noedns', 'web.default.svc.cluster.local']))).toBe('NOERROR')
+    expect(rcodeOf(await dig(port, ['+edns=1', '+noednsneg', 'web.default.svc.cluster.local']))).toBe('BADVERS')
+    expect(rcodeOf(await dig(port, ['+ednsopt=100', 'web.default.svc.cluster.local']))).toBe('NOERROR')
+    expect(rcodeOf(await dig(port, ['+ednsflags=0x80', 'web.default.svc.cluster.local']))).toBe('NOERROR')
+    expect(rcodeOf(await dig(port, ['+bufsize=512', 'web.default.svc.cluster.local']))).toBe('NOERROR')
+    expect(short(await dig(port, ['+dnssec', '+short', 'web-1.web.default.svc.cluster.local']))).toEqual(['10.1.0.1'])
+  })
+
+  it('truncates 60 instances over UDP and gives all 60 over TCP', async () => {
+    const udp = await dig(port, ['+noedns', '+ignore', 'big.default.svc.cluster.local', 'A'])
+    expect(udp).toMatch(/flags: qr aa tc rd;/)
+    expect(short(await dig(port, ['+short', '+tcp', 'big.default.svc.cluster.local', 'A']))).toHaveLength(60)
+  })
+
+  it('answers NOTIMP for other opcodes and stays silent for garbage', async () => {
+    expect(rcodeOf(await dig(port, ['+opcode=2', 'web.default.svc.cluster.local']))).toBe('NOTIMP')
+    const dgram = await import('node:dgram')
+    const socket = dgram.createSocket('udp4')
+    const replies: Buffer[] = []
+    socket.on('message', (m) => replies.push(m))
+    socket.send(Buffer.from([1, 2, 3]), port, '127.0.0.1')
+    // readable header, broken question: FORMERR
+    socket.send(Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 1]), port, '127.0.0.1')
+    await sleep(300)
+    socket.close()
+    expect(replies).toHaveLength(1)
+    expect(replies[0]!.readUInt16BE(0)).toBe(7)
+    expect(replies[0]!.readUInt16BE(2) & 0xf).toBe(1)
+  })
+
+  it('sees a service appear and disappear within 100 ms (median of trials)', async () => {
+    const resolver = new Resolver({timeout: 1000, tries: 1})
+    resolver.setServers([`127.0.0.1:${port}`])
+    const lookup = (name: string) => resolver.resolve4(name).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOTFOUND') return [] as string[]
+      throw error
+    })
+    const appear: number[] = []
+    const disappear: number[] = []
+    for (let trial = 0; trial < 5; trial++) {
+      const name = `flash${trial}`
+      let started = Date.now()
+      await fixture.putInstance({id: 'x', name, address: '10.3.0.1'})
+      // Node's resolver in-process: polling with dig would add a process start to every figure
+      while (!(await lookup(`${name}.default.svc.cluster.local`)).includes('10.3.0.1')) await sleep(2)
+      appear.push(Date.now() - started)
+      started = Date.now()
+      await fixture.deleteInstance('default', name, 'x')
+      while ((await lookup(`${name}.default.svc.cluster.local`)).length) await sleep(2)
+      disappear.push(Date.now() - started)
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    console.log(`service appear ms ${appear.join(',')} median ${median(appear)}; disappear ms ${disappear.join(',')} median ${median(disappear)}`)
+    expect(median(appear)).toBeLessThan(100)
+    expect(median(disappear)).toBeLessThan(100)
+  })
+
+  it('follows health changes', async () => {
+    await fixture.putHealth('default', 'db', 'db-1', 'passing')
+    let answer: string[] = []
+    for (let i = 0; i < 50 && answer.length === 0; i++) {
+      answer = short(await dig(port, ['+short', 'db.default.svc.cluster.local']))
+      if (!answer.length) await sleep(20)
+    }
+    expect(answer).toEqual(['10.1.0.9'])
+    await fixture.putHealth('default', 'db', 'db-1', 'critical')
+    let rcode: string | undefined
+    for (let i = 0; i < 50 && rcode !== 'NXDOMAIN'; i++) {
+      rcode = rcodeOf(await dig(port, ['db.default.svc.cluster.local']))
+      if (rcode !== 'NXDOMAIN') await sleep(20)
+    }
+    expect(rcode).toBe('NXDOMAIN')
+  })
+
+  it('rejects a bad flag with exit 2 and a one-line error', async () => {
+    const result = await runCli(['dns', 'serve', '--listen', 'nowhere'], {env: cliEnv(etcd().endpoint, prefixes)})
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/--listen nowhere/)
+  })
+})
