@@ -19,9 +19,12 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  // A pending promise does not keep Node running; this handle does, until the job ends.
+  const holdOpen = setInterval(() => {}, 1 << 30)
   try {
     return await job(controller.signal)
   } finally {
+    clearInterval(holdOpen)
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
   }

@@ -1,0 +1,67 @@
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../cli/base-command.js'
+import {runUntilSignal} from '../../cli/daemon.js'
+import {keyValues} from '../../cli/output.js'
+import {parseDurationMs, requireDurationMs} from '../../lib/duration.js'
+import {resolveHostAddress} from '../../net/host-address.js'
+import {type SubnetLeaseResult, acquireSubnet} from '../../net/subnet-acquire.js'
+import {DEFAULT_SUBNET_FILE} from '../../net/subnet-env.js'
+import {keepSubnet} from '../../net/subnet-keep.js'
+
+export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
+  static override summary = "Acquire (or take back) this host's subnet, write subnet.env, print the lease"
+  static override description =
+    "The lease is flannel's key and JSON, so flannel and cnet hosts share one network. A lease holding this host's public IP is reused; else the subnet of the existing subnet file if nobody holds it; else a free one at random."
+  static override examples = [
+    '<%= config.bin %> subnet lease --iface eth0',
+    '<%= config.bin %> subnet lease --public-ip 192.168.64.3 --subnet-file /run/cnet/subnet.env --json',
+    '<%= config.bin %> subnet lease --iface eth0 --keep --log-format json   # as a systemd service',
+  ]
+
+  static override flags = {
+    'public-ip': Flags.string({description: 'the address peers reach this host at (default: the address of --iface, else of the default route)', exclusive: ['iface']}),
+    iface: Flags.string({description: 'take the public IP from this interface'}),
+    'subnet-file': Flags.string({description: "where to write flannel's subnet.env", default: DEFAULT_SUBNET_FILE, env: 'CNET_SUBNET_FILE'}),
+    ttl: Flags.string({description: 'lease time to live (at least 1m)', default: '24h'}),
+    'ip-masq': Flags.boolean({description: 'FLANNEL_IPMASQ=true: cnet vxlan up --ip-masq masquerades, the CNI plugin does not', default: false}),
+    keep: Flags.boolean({description: 'stay in the foreground and renew until SIGTERM/SIGINT', default: false}),
+    'release-on-exit': Flags.boolean({description: 'with --keep: free the lease on exit instead of keeping it', dependsOn: ['keep'], default: false}),
+  }
+
+  async run(): Promise<SubnetLeaseResult | undefined> {
+    // CNET_UNSAFE_MIN_TTL lowers the 1 minute floor, for tests only.
+    const minTtlMs = parseDurationMs(process.env.CNET_UNSAFE_MIN_TTL ?? '') ?? 60_000
+    const ttlSeconds = Math.ceil(requireDurationMs('--ttl', this.flags.ttl, minTtlMs) / 1000)
+    const host = await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface})
+    const store = await this.store()
+    const log = this.logger.child('subnet')
+    let reportConflict: (detail: string) => void = () => {}
+    const conflicts = new Promise<string>((resolve) => (reportConflict = resolve))
+    const acquired = await acquireSubnet(store, this.keys, {
+      host,
+      subnetFile: this.flags['subnet-file'],
+      ttlSeconds,
+      ipMasq: this.flags['ip-masq'],
+      handlers: {
+        onRegranted: (id) => log.warn('etcd lease was lost; granted again and put the subnet back', {lease: id}),
+        onConflict: (key, theirs) => {
+          log.error('another host took our subnet', {key, theirs})
+          reportConflict(theirs)
+        },
+        onUnreachable: (error) => log.warn('etcd unreachable; keeping the subnet and retrying', {error: error.message}),
+        onReachable: () => log.info('etcd reachable again'),
+      },
+    })
+    this.log(keyValues(Object.entries(acquired.result).filter(([, v]) => v !== undefined)))
+    if (this.flags.keep) {
+      // Print the lease as soon as it is held, not when the process ends.
+      if (this.jsonEnabled()) this.logJson(acquired.result)
+      await runUntilSignal(this.logger, (stop) => keepSubnet(acquired, log, stop, conflicts, this.flags['release-on-exit']))
+      return undefined
+    } else {
+      // One shot: the lease lives out its TTL (renew by running again, or use --keep).
+      await acquired.lease?.stop()
+    }
+    return acquired.result
+  }
+}
