@@ -131,4 +131,41 @@ describe('cnet subnet lease / list against a real etcd', () => {
       expect((await store.get(key)) === null).toBe(release)
     }
   }, 60_000)
+
+  it('shows, releases (someone else\'s only with --force) and reserves subnets; reservations are respected and reused', async () => {
+    // 10.13.0.0/28 in /30s: leasable 10.13.0.4, .8 and .12.
+    const {prefixes, env} = await network(['--network', '10.13.0.0/28'])
+    const key = (s: string) => `${prefixes.networkPrefix}/subnets/${s}`
+    const reserve = await runCli(['subnet', 'reserve', '10.13.0.8/30', '--public-ip', '192.168.9.9', '--json'], {env})
+    expect(reserve.exitCode).toBe(0)
+    expect((await store.get(key('10.13.0.8-30')))!.lease).toBeNull()
+    await store.put(key('10.13.0.4-30'), FLANNEL_LEASE('192.168.9.1'))
+
+    // Another host gets the one free subnet, never the reserved one.
+    const other = JSON.parse((await lease(env, '192.168.9.2', join(tmp(), 'subnet.env'))).stdout)
+    expect(other.subnet).toBe('10.13.0.12/30')
+    // The host the reservation is for takes it, and it stays permanent.
+    const mine = JSON.parse((await lease(env, '192.168.9.9', join(tmp(), 'subnet.env'))).stdout)
+    expect(mine).toMatchObject({subnet: '10.13.0.8/30', ttlSeconds: null, action: 'reused'})
+    expect((await store.get(key('10.13.0.8-30')))!.lease).toBeNull()
+
+    const show = await runCli(['subnet', 'show', '10.13.0.8/30', '--json'], {env})
+    expect(JSON.parse(show.stdout)).toMatchObject({subnet: '10.13.0.8/30', publicIp: '192.168.9.9', reserved: true, valid: true})
+    expect((await runCli(['subnet', 'show', '10.13.0.9/30'], {env})).exitCode).toBe(2)
+    expect((await runCli(['subnet', 'show', '10.99.0.0/30'], {env})).exitCode).toBe(2)
+
+    const before = await store.get(key('10.13.0.4-30'))
+    const refused = await runCli(['subnet', 'release', '10.13.0.4/30', '--public-ip', '192.168.9.2'], {env})
+    expect(refused.exitCode).toBe(5)
+    expect(refused.stderr).toMatch(/held by 192\.168\.9\.1.*--force/)
+    expect((await store.get(key('10.13.0.4-30')))!.modRevision).toBe(before!.modRevision)
+    expect((await runCli(['subnet', 'release', '10.13.0.4/30', '--force'], {env})).exitCode).toBe(0)
+    expect(await store.get(key('10.13.0.4-30'))).toBeNull()
+
+    // Without an argument: the subnet of --subnet-file, ours by public IP.
+    const file = join(tmp(), 'subnet.env')
+    const held = JSON.parse((await lease(env, '192.168.9.3', file)).stdout)
+    const released = await runCli(['subnet', 'release', '--subnet-file', file, '--public-ip', '192.168.9.3', '--json'], {env})
+    expect(JSON.parse(released.stdout)).toMatchObject({subnet: held.subnet, released: true})
+  })
 })
