@@ -50,7 +50,12 @@ export class EtcdStore implements Store {
       faultHandling: {
         // Retry on another member (each retry picks a new host); a member that failed
         // three times in a row is skipped for 2 s.
-        global: retry(handleWhen(isRecoverableError), {maxAttempts: Math.max(2, options.endpoints.length)}),
+        // A member that just stopped (or a leader election) fails a few calls in a row;
+        // the per-call deadline bounds the retries.
+        global: retry(handleWhen(isRecoverableError), {
+          maxAttempts: 3 * options.endpoints.length,
+          backoff: new ExponentialBackoff({initialDelay: 50, maxDelay: 500}),
+        }),
         host: () => circuitBreaker(handleWhen(isRecoverableError), {halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3)}),
         // Reconnect watches quickly: the default backs off up to 30 s.
         // etcd3 calls next() on it first, so a backoff factory is what it really takes.
