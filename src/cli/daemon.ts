@@ -5,7 +5,7 @@ import type {Logger} from '../lib/log.js'
  * SIGINT. The job gets an AbortSignal that fires on the first signal and should
  * finish cleanly; a second signal exits at once. Returns what the job returns.
  */
-export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal) => Promise<T>): Promise<T> {
+export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal) => Promise<T>, stopDeadlineMs = STOP_DEADLINE_MS): Promise<T> {
   const controller = new AbortController()
   let received: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
@@ -16,6 +16,12 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
     received = signal
     logger.info('stopping', {signal})
     controller.abort(signal)
+    // A clean stop is bounded: a call stuck on an unreachable etcd must not keep a
+    // service manager waiting. Unref'd, so it never delays a stop that finishes.
+    setTimeout(() => {
+      logger.error('could not stop cleanly in time: exiting now', {afterMs: stopDeadlineMs})
+      process.exit(1)
+    }, stopDeadlineMs).unref()
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
@@ -29,6 +35,9 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
     process.off('SIGINT', onSignal)
   }
 }
+
+/** Long enough for every store call's own deadline, short of systemd's 90 s stop timeout. */
+const STOP_DEADLINE_MS = 15_000
 
 /** Resolves after `ms`, or at once when the signal fires. */
 export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {

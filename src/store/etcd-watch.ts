@@ -35,7 +35,16 @@ export class EtcdWatch implements Watch {
 
   static async start(store: EtcdStore, prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<EtcdWatch> {
     const watch = new EtcdWatch(store, prefix, fromRevision, handlers)
-    await watch.attach()
+    // etcd3 creates a watch only once its stream is connected, which with etcd away
+    // means whenever etcd returns. The caller must not stall that long (its periodic
+    // work has to go on), so past the deadline the watch finishes attaching in the
+    // background; it still starts at fromRevision, so nothing is missed.
+    const attaching = watch.attach()
+    const attachedInTime = await Promise.race([attaching.then(() => true), delay(store.deadlineMs).then(() => false)])
+    if (!attachedInTime) {
+      handlers.onConnectionChange?.(false, new Error(`watch on ${prefix} not yet established; etcd unreachable`))
+      attaching.catch(() => watch.resync())
+    }
     return watch
   }
 
@@ -47,7 +56,9 @@ export class EtcdWatch implements Watch {
     this.closed = true
     const watcher = this.watcher
     this.watcher = undefined
-    await watcher?.cancel().catch(() => {})
+    // etcd3 waits for the stream to (re)connect before cancelling; with etcd away that
+    // can be forever, and a closing watch must never hold a shutdown.
+    if (watcher) await settleWithin(watcher.cancel(), CANCEL_WAIT_MS)
     await this.queue.catch(() => {})
   }
 
@@ -59,7 +70,7 @@ export class EtcdWatch implements Watch {
       .withPreviousKV()
       .create()
     if (this.closed) {
-      await watcher.cancel().catch(() => {})
+      await settleWithin(watcher.cancel(), CANCEL_WAIT_MS)
       return
     }
     this.watcher = watcher
@@ -103,6 +114,19 @@ export class EtcdWatch implements Watch {
       }
     }
   }
+}
+
+const CANCEL_WAIT_MS = 1000
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+/** Waits for a promise at most `ms`, ignoring how it ends. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+  return Promise.race([promise.then(() => {}, () => {}), timeout]).finally(() => clearTimeout(timer))
 }
 
 function toWatchEvent(event: RawEvent): WatchEvent {

@@ -279,12 +279,15 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       expect(log).toMatch(/"level":"warn"/)
     } finally {
       if (child.pid) process.kill(child.pid, 'SIGTERM')
-      expect(await exited).toBe(0)
+      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
+      if (code === 'still running') child.kill('SIGKILL')
+      // etcd comes back whatever happened, so one failure does not fail the tests after it.
       const member = etcd.process
       if (!member || member.exitCode !== null || member.signalCode !== null) {
         await etcd.start()
         await etcd.waitReady()
       }
+      expect({code, log: code === 0 ? '' : log.slice(-3000)}).toEqual({code: 0, log: ''})
     }
     await lease(3)
     expect((await up(1)).exitCode).toBe(0)
