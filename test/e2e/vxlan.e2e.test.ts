@@ -1,12 +1,11 @@
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
-import {leaseHost, releaseHost} from '../helpers/lease-fixture.js'
 import {type Underlay, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces, sh} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
@@ -21,8 +20,12 @@ function runUnprivileged(argv: string[]): Promise<{code: number; stderr: string}
   })
 }
 const DEVICE = 'cnet.1'
-const subnetOf = (i: number) => `10.60.${i}.0/24`
-const macOf = (i: number) => `02:cc:00:00:00:0${i}`
+/** What `cnet subnet lease` gave each host (random subnets, generated MACs). */
+const leased = new Map<number, {subnet: string; vtepMac: string}>()
+const subnetOf = (i: number) => leased.get(i)!.subnet
+const macOf = (i: number) => leased.get(i)!.vtepMac
+/** The host's device address: its subnet's network address, as flannel assigns it. */
+const gatewayOf = (i: number) => subnetOf(i).replace(/\/\d+$/, '')
 
 describe('vxlan overlay across three hosts in namespaces', () => {
   let underlay: Underlay
@@ -33,8 +36,22 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   const subnetFile = (i: number) => join(dir, `h${i}`, 'subnet.env')
   const ns = (i: number) => underlay.hosts[i - 1].ns
   const up = (i: number, ...extra: string[]) => runCli(['vxlan', 'up', '--subnet-file', subnetFile(i), '--json', ...extra], {env, netns: ns(i)})
-  const lease = (i: number) =>
-    leaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(i), publicIp: underlay.hosts[i - 1].address, vtepMac: macOf(i), subnetFile: subnetFile(i), hostName: `host${i}`})
+  /** Each host leases its own subnet from inside its namespace, as on a real host. */
+  const lease = async (i: number) => {
+    const r = await runCli(['subnet', 'lease', '--public-ip', underlay.hosts[i - 1].address, '--subnet-file', subnetFile(i), '--json'], {env, netns: ns(i)})
+    expect(r.stderr).toBe('')
+    expect(r.exitCode).toBe(0)
+    const result = JSON.parse(r.stdout) as {subnet: string; vtepMac: string}
+    const before = leased.get(i)
+    // A host that leases again gets its subnet and MAC back (subnet.env and the kept MAC).
+    if (before) expect(result).toMatchObject(before)
+    leased.set(i, {subnet: result.subnet, vtepMac: result.vtepMac})
+  }
+  const release = async (i: number) => {
+    const r = await runCli(['subnet', 'release', '--subnet-file', subnetFile(i), '--iface', 'eth0', '--json'], {env, netns: ns(i)})
+    expect(r.exitCode).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({subnet: subnetOf(i), released: true})
+  }
   const routes = async (i: number) => JSON.parse((await ip('-n', ns(i), '-j', 'route', 'show', 'dev', DEVICE).catch(() => '[]')) || '[]') as {dst: string}[]
 
   beforeAll(async () => {
@@ -68,10 +85,10 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     const link = JSON.parse(await ip('-n', ns(1), '-j', '-d', 'link', 'show', 'dev', DEVICE))[0]
     expect(link).toMatchObject({address: macOf(1), mtu: 1450})
     expect(link.linkinfo.info_data).toMatchObject({id: 1, port: 8472, local: '10.97.0.1', link: 'eth0', learning: false})
-    expect(await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE)).toContain(`10.60.2.0 lladdr ${macOf(2)} PERMANENT`)
+    expect(await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE)).toContain(`${gatewayOf(2)} lladdr ${macOf(2)} PERMANENT`)
     expect(await sh('bridge', ['-n', ns(1), 'fdb', 'show', 'dev', DEVICE])).toContain(`${macOf(2)} dst 10.97.0.2 self permanent`)
-    expect(await ip('-n', ns(1), 'route', 'show', 'dev', DEVICE)).toContain('10.60.2.0/24 via 10.60.2.0 onlink')
-    for (const target of ['10.60.2.0', '10.60.3.0']) {
+    expect(await ip('-n', ns(1), 'route', 'show', 'dev', DEVICE)).toContain(`${subnetOf(2)} via ${gatewayOf(2)} onlink`)
+    for (const target of [gatewayOf(2), gatewayOf(3)]) {
       const out = await inNs(ns(1), 'ping', ['-c', '2', '-W', '2', target])
       expect(out).toMatch(/2 received/)
     }
@@ -82,27 +99,27 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(r.exitCode).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({applied: 0, operations: []})
     const human = await runCli(['vxlan', 'up', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
-    expect(human.stdout.trim()).toBe('cnet.1: 10.60.1.0/24 via eth0 (MTU 1450), 2 peer(s), 0 operation(s) applied')
+    expect(human.stdout.trim()).toBe(`cnet.1: ${subnetOf(1)} via eth0 (MTU 1450), 2 peer(s), 0 operation(s) applied`)
   }, 30_000)
 
   it('a route planted by hand is shown by --dry-run and removed by the next vxlan up', async () => {
-    await ip('-n', ns(1), 'route', 'add', '10.60.77.0/24', 'via', '10.60.77.0', 'dev', DEVICE, 'onlink')
-    await ip('-n', ns(1), 'neigh', 'add', '10.60.77.0', 'lladdr', '02:cc:00:00:00:77', 'dev', DEVICE, 'nud', 'permanent')
+    await ip('-n', ns(1), 'route', 'add', '10.60.250.0/24', 'via', '10.60.250.0', 'dev', DEVICE, 'onlink')
+    await ip('-n', ns(1), 'neigh', 'add', '10.60.250.0', 'lladdr', '02:cc:00:00:00:fa', 'dev', DEVICE, 'nud', 'permanent')
     const dry = await up(1, '--dry-run')
     expect(dry.exitCode).toBe(0)
     const plan = JSON.parse(dry.stdout)
     expect(plan.applied).toBe(0)
     const humanPlan = await runCli(['vxlan', 'up', '--dry-run', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
-    expect(humanPlan.stdout).toContain('ip route del 10.60.77.0/24 via 10.60.77.0 dev cnet.1\n')
+    expect(humanPlan.stdout).toContain('ip route del 10.60.250.0/24 via 10.60.250.0 dev cnet.1\n')
     expect(humanPlan.stdout).toContain('dry run: 2 operation(s) planned, nothing changed')
     expect(plan.operations).toEqual([
-      {op: 'neigh-del', dev: DEVICE, ip: '10.60.77.0'},
-      {op: 'route-del', route: {dst: '10.60.77.0/24', via: '10.60.77.0', dev: DEVICE, onlink: true}},
+      {op: 'neigh-del', dev: DEVICE, ip: '10.60.250.0'},
+      {op: 'route-del', route: {dst: '10.60.250.0/24', via: '10.60.250.0', dev: DEVICE, onlink: true}},
     ])
-    expect((await routes(1)).map((r) => r.dst)).toContain('10.60.77.0/24') // dry run changed nothing
+    expect((await routes(1)).map((r) => r.dst)).toContain('10.60.250.0/24') // dry run changed nothing
     const r = await up(1)
     expect(JSON.parse(r.stdout).applied).toBe(2)
-    expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
+    expect((await routes(1)).map((r) => r.dst).sort()).toEqual([subnetOf(2), subnetOf(3)].sort())
   }, 30_000)
 
   it('a device with the wrong MTU is fixed in place; one with the wrong VNI is recreated with every peer', async () => {
@@ -115,20 +132,20 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     const recreated = JSON.parse((await up(1)).stdout)
     expect(recreated.operations.slice(0, 3).map((o: {op: string}) => o.op)).toEqual(['device-delete', 'device-create', 'device-up'])
     expect(JSON.parse(await ip('-n', ns(1), '-j', '-d', 'link', 'show', 'dev', DEVICE))[0].linkinfo.info_data.id).toBe(1)
-    expect((await routes(1)).map((r) => r.dst).sort()).toEqual(['10.60.2.0/24', '10.60.3.0/24'])
-    expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', '10.60.2.0'])).toMatch(/1 received/)
+    expect((await routes(1)).map((r) => r.dst).sort()).toEqual([subnetOf(2), subnetOf(3)].sort())
+    expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', gatewayOf(2)])).toMatch(/1 received/)
   }, 30_000)
 
   it('a lease that does not parse is ignored and removes no peer', async () => {
     const store = await openStore({endpoints: [etcd.endpoint]})
-    const key = new Keys(prefixes).subnet('10.60.9.0-24')
+    const key = new Keys(prefixes).subnet('10.60.251.0-24')
     try {
       await store.put(key, '{not json')
       const r = await up(1)
       expect(r.exitCode).toBe(0)
       const result = JSON.parse(r.stdout)
       expect(result).toMatchObject({applied: 0, peers: 2})
-      expect(result.rejected).toEqual([{name: '10.60.9.0-24', reason: expect.stringContaining('not a lease')}])
+      expect(result.rejected).toEqual([{name: '10.60.251.0-24', reason: expect.stringContaining('not a lease')}])
       expect(r.stderr).toContain('lease ignored')
     } finally {
       await store.delete(key)
@@ -164,7 +181,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(count('-A POSTROUTING -j CNET-POSTRTG')).toBe(1)
     expect(count('-A FORWARD -j CNET-FWD')).toBe(1)
     expect(count('-A CNET-POSTRTG -s 10.60.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE --random-fully')).toBe(1)
-    expect(count('-A CNET-POSTRTG -s 10.60.1.0/24 -d 10.60.0.0/16 -j RETURN')).toBe(1)
+    expect(count(`-A CNET-POSTRTG -s ${subnetOf(1)} -d 10.60.0.0/16 -j RETURN`)).toBe(1)
     expect(count('-A CNET-FWD -s 10.60.0.0/16 -j ACCEPT')).toBe(1)
     expect(saved.split('\n').filter((l) => l.startsWith('-A CNET-')).length).toBe(8)
   }, 30_000)
@@ -186,8 +203,8 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       expect(logs.every((l) => l.includes('"reconciled"'))).toBe(true)
       await sleep(300) // let the watch streams attach
 
-      const gone = async () => !(await routes(1)).some((r) => r.dst === '10.60.3.0/24') && !(await routes(2)).some((r) => r.dst === '10.60.3.0/24')
-      const back = async () => (await routes(1)).some((r) => r.dst === '10.60.3.0/24') && (await routes(2)).some((r) => r.dst === '10.60.3.0/24')
+      const gone = async () => !(await routes(1)).some((r) => r.dst === subnetOf(3)) && !(await routes(2)).some((r) => r.dst === subnetOf(3))
+      const back = async () => (await routes(1)).some((r) => r.dst === subnetOf(3)) && (await routes(2)).some((r) => r.dst === subnetOf(3))
       const waitFor = async (check: () => Promise<boolean>) => {
         const started = Date.now()
         while (!(await check())) {
@@ -198,19 +215,19 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       }
       const trials: number[] = []
       for (let t = 0; t < 3; t++) {
-        await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+        await release(3)
         trials.push(await waitFor(gone))
         await lease(3)
         expect(await waitFor(back)).toBeLessThan(5000)
       }
-      await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+      await release(3)
       trials.push(await waitFor(gone))
       const sorted = [...trials].sort((a, b) => a - b)
       const medianMs = (sorted[1] + sorted[2]) / 2
       console.log(`vxlan --watch: lease release -> entries gone on both hosts: ${trials.join(', ')} ms (median ${medianMs} ms)`)
       expect(medianMs).toBeLessThan(1000)
       for (const i of [1, 2]) {
-        expect(await ip('-n', ns(i), 'neigh', 'show', 'dev', DEVICE)).not.toContain('10.60.3.0')
+        expect(await ip('-n', ns(i), 'neigh', 'show', 'dev', DEVICE)).not.toContain(gatewayOf(3) + ' ')
         expect(await sh('bridge', ['-n', ns(i), 'fdb', 'show', 'dev', DEVICE])).not.toContain(macOf(3))
       }
     } finally {
@@ -229,21 +246,23 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       return JSON.parse(r.stdout)
     }
     const clean = await status()
-    expect(clean).toMatchObject({inSync: true, drift: [], subnet: subnetOf(1), address: '10.60.1.0/32', device: {name: DEVICE, exists: true, up: true}})
-    expect(clean.peers.map((p: {subnet: string; state: string; publicIp: string; vtepMac: string}) => [p.subnet, p.state, p.publicIp, p.vtepMac])).toEqual([
+    expect(clean).toMatchObject({inSync: true, drift: [], subnet: subnetOf(1), address: `${gatewayOf(1)}/32`, device: {name: DEVICE, exists: true, up: true}})
+    const byPublicIp = (a: string[], b: string[]) => a[2].localeCompare(b[2])
+    expect(clean.peers.map((p: {subnet: string; state: string; publicIp: string; vtepMac: string}) => [p.subnet, p.state, p.publicIp, p.vtepMac]).sort(byPublicIp)).toEqual([
       [subnetOf(2), 'programmed', '10.97.0.2', macOf(2)],
       [subnetOf(3), 'programmed', '10.97.0.3', macOf(3)],
     ])
     await ip('-n', ns(1), 'route', 'del', subnetOf(3), 'dev', DEVICE)
     const drifted = await status()
     expect(drifted.inSync).toBe(false)
-    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: '10.60.3.0', dev: DEVICE, onlink: true}}])
-    expect(drifted.peers[1].state).toBe('partial')
+    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: gatewayOf(3), dev: DEVICE, onlink: true}}])
+    expect(drifted.peers.find((p: {subnet: string}) => p.subnet === subnetOf(3)).state).toBe('partial')
     expect((await up(1)).exitCode).toBe(0)
     expect((await status()).inSync).toBe(true)
     const human = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
     expect(human.stdout).toMatch(/in sync\s+yes/)
-    expect(human.stdout).toMatch(/10\.60\.3\.0\/24.*10\.97\.0\.3.*host3.*programmed/)
+    const host3Row = human.stdout.split('\n').find((line) => line.includes(subnetOf(3)))
+    expect(host3Row).toMatch(new RegExp(`10\\.97\\.0\\.3.*${macOf(3)}.*${hostname()}.*programmed`))
   }, 30_000)
 
   it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
@@ -274,7 +293,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       expect(await until(has3, 10_000)).toBe(true)
       await etcd.restart()
       await etcd.waitReady()
-      await releaseHost({endpoint: etcd.endpoint, prefixes, subnet: subnetOf(3)})
+      await release(3)
       expect(await until(async () => !(await has3()), 10_000)).toBe(true)
       expect(log).toMatch(/"level":"warn"/)
     } finally {
