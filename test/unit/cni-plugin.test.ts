@@ -13,7 +13,7 @@ describe('the CNI plugin', () => {
   let answer: DelegateOutcome
   const subnetFile = () => join(dir, 'subnet.env')
   const dataDir = () => join(dir, 'data')
-  const conf = (extra: Record<string, unknown> = {}) => JSON.stringify({cniVersion: '1.0.0', name: 'cnet', type: 'cnet', subnetFile: subnetFile(), dataDir: dataDir(), ...extra})
+  const conf = (extra: Record<string, unknown> = {}): string => JSON.stringify({cniVersion: '1.0.0', name: 'cnet', type: 'cnet', subnetFile: subnetFile(), dataDir: dataDir(), ...extra})
   const cniEnv = (command: string, extra: Record<string, string | undefined> = {}) => ({
     CNI_COMMAND: command, CNI_CONTAINERID: 'pod1', CNI_NETNS: '/var/run/netns/pod1', CNI_IFNAME: 'eth0', CNI_PATH: `/nonexistent:${join(dir, 'bin')}`, ...extra,
   })
@@ -90,7 +90,7 @@ describe('the CNI plugin', () => {
     ['ADD with subnet.env missing', 'ADD', () => conf({subnetFile: '/nonexistent/subnet.env'}), {}, 100],
     ['ADD with a bad config', 'ADD', () => '{"cniVersion":"1.0.0"}', {}, 7],
     ['ADD of an undecodable config', 'ADD', () => '{', {}, 6],
-  ] as const)('%s fails with the right code', async (_label, command, stdin, extra, code) => {
+  ] as [string, string, () => string, Record<string, string | undefined>, number][])('%s fails with the right code', async (_label, command, stdin, extra, code) => {
     const out = await run(command, stdin(), extra)
     expect(out.exitCode).toBe(1)
     expect(codeOf(out.stdout)).toBe(code)
