@@ -15,6 +15,8 @@ import {CniCode, CniError, errorDocument, versionAllowsCheck, versionDocument} f
  */
 export interface PluginDeps {
   runDelegate: DelegateRunner
+  /** Removes a container's leftover masquerade rules after DEL (see masq-cleanup.ts). */
+  cleanupMasq?: (network: string, containerId: string) => Promise<void>
   log: Logger
 }
 
@@ -31,7 +33,7 @@ export async function runPlugin(env: Record<string, string | undefined>, stdin: 
     deps.log.debug(`${invocation.command} ${invocation.containerId}`, {ifName: invocation.ifName, netns: invocation.netns, network: conf.name})
     const delegateEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
     const step = {ADD: add, CHECK: check, DEL: del}[invocation.command]
-    return await step(invocation, conf, (plugin, config) => deps.runDelegate(plugin, JSON.stringify(config), delegateEnv), deps.log)
+    return await step(invocation, conf, (plugin, config) => deps.runDelegate(plugin, JSON.stringify(config), delegateEnv), deps)
   } catch (error) {
     const cniError = error instanceof CniError ? error : new CniError(CniCode.internal, `cnet: internal error: ${(error as Error).message} (please report it)`, (error as Error).stack ?? '')
     return {stdout: JSON.stringify(errorDocument(cniError, peekVersion(stdin))) + '\n', exitCode: 1}
@@ -58,7 +60,7 @@ async function check(invocation: CniInvocation, conf: CnetNetConf, run: Run): Pr
   return passThrough(String(delegate.type), await run(findPlugin(String(delegate.type), invocation.path), delegate))
 }
 
-async function del(invocation: CniInvocation, conf: CnetNetConf, run: Run, log: Logger): Promise<PluginOutput> {
+async function del(invocation: CniInvocation, conf: CnetNetConf, run: Run, {log, cleanupMasq}: PluginDeps): Promise<PluginOutput> {
   const saved = loadDelegate(conf.dataDir, invocation.containerId)
   if (!saved) {
     // Never added, or deleted already: the spec wants DEL to succeed either way.
@@ -68,7 +70,12 @@ async function del(invocation: CniInvocation, conf: CnetNetConf, run: Run, log: 
   const delegate = replayDelegate(saved, conf)
   const output = passThrough(String(delegate.type), await run(findPlugin(String(delegate.type), invocation.path), delegate))
   // Kept when the delegate failed, so the runtime's next DEL can still release the address.
-  if (output.exitCode === 0) forgetDelegate(conf.dataDir, invocation.containerId)
+  if (output.exitCode !== 0) return output
+  if (delegate.type === 'bridge' && delegate.ipMasq === true && cleanupMasq) {
+    // The address is released either way; leftover rules are worth a try, not a failed DEL.
+    await cleanupMasq(String(delegate.name), invocation.containerId).catch((error: Error) => log.debug('masquerade cleanup failed', {error: error.message}))
+  }
+  forgetDelegate(conf.dataDir, invocation.containerId)
   return output
 }
 

@@ -168,6 +168,7 @@ describe('cnet cni on two hosts with the reference plugins', () => {
     }
     expect(allocated(2, address)).toBe(false)
     expect(existsSync(join(dataDir(2), 'id-cnc-p2'))).toBe(false)
+    expect(await inNs(node(2), 'iptables-save', ['-t', 'nat'])).not.toContain('id-cnc-p2')
     expect(await ip('-n', 'cnc-p2', 'link', 'show')).not.toContain('eth0')
     const check = await cni(2, 'CHECK', 'cnc-p2', conf(2, {prevResult: results.get('cnc-p2')}))
     expect(check.exitCode).not.toBe(0)
@@ -176,10 +177,14 @@ describe('cnet cni on two hosts with the reference plugins', () => {
 
   it('DEL succeeds after the pod namespace is gone, and after subnet.env vanished', async () => {
     const address = results.get('cnc-p1')!.ips[0].address.split('/')[0]
+    expect(await inNs(node(1), 'iptables-save', ['-t', 'nat'])).toContain('id: \\"id-cnc-p1\\"')
     await ip('netns', 'del', 'cnc-p1')
     const gone = await cni(1, 'DEL', 'cnc-p1')
     expect(gone).toMatchObject({exitCode: 0, stdout: ''})
     expect(allocated(1, address)).toBe(false)
+    // The bridge leaves its masquerade rules behind without the namespace; cnet removes them.
+    const nat = await inNs(node(1), 'iptables-save', ['-t', 'nat'])
+    expect(nat).not.toContain('id-cnc-p1')
 
     const p4 = await addPod(2, 'cnc-p4')
     renameSync(subnetFile(2), `${subnetFile(2)}.away`)

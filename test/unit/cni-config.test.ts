@@ -1,6 +1,7 @@
 import {describe, expect, it} from '@jest/globals'
 import {renderDelegate, replayDelegate} from '../../src/cni/delegate-config.js'
 import {parseArgs, parseInvocation} from '../../src/cni/env.js'
+import {planMasqCleanup} from '../../src/cni/masq-cleanup.js'
 import {parseNetConf, peekVersion} from '../../src/cni/netconf.js'
 import {CniError, errorDocument, versionDocument} from '../../src/cni/spec.js'
 import {parseSubnetEnv} from '../../src/net/subnet-env.js'
@@ -139,5 +140,45 @@ describe('the delegate config', () => {
     const replayed = replayDelegate({...saved, prevResult: {stale: true}}, conf({cniVersion: '0.4.0', prevResult}))
     expect(replayed).toEqual({...saved, cniVersion: '0.4.0', prevResult})
     expect(replayDelegate(saved, conf())).not.toHaveProperty('prevResult')
+  })
+})
+
+describe('leftover masquerade rules after DEL', () => {
+  const save = [
+    '*nat',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':CNI-b06c18e200e1c1ace5e61202 - [0:0]',
+    ':CNI-0000000000000000000000aa - [0:0]',
+    '-A POSTROUTING -s 10.63.1.2/32 -m comment --comment "name: \\"cnc-net\\" id: \\"x2\\"" -j CNI-b06c18e200e1c1ace5e61202',
+    '-A POSTROUTING -s 10.63.1.3/32 -m comment --comment "name: \\"cnc-net\\" id: \\"x3\\"" -j CNI-0000000000000000000000aa',
+    '-A CNI-b06c18e200e1c1ace5e61202 -d 10.63.1.0/24 -m comment --comment "name: \\"cnc-net\\" id: \\"x2\\"" -j ACCEPT',
+    '-A CNI-b06c18e200e1c1ace5e61202 ! -d 224.0.0.0/4 -m comment --comment "name: \\"cnc-net\\" id: \\"x2\\"" -j MASQUERADE',
+    '-A CNI-0000000000000000000000aa ! -d 224.0.0.0/4 -m comment --comment "name: \\"cnc-net\\" id: \\"x3\\"" -j MASQUERADE',
+    'COMMIT',
+  ].join('\n')
+
+  it("removes the container's jump and its chain, and nothing of another container's", () => {
+    expect(planMasqCleanup(save, 'cnc-net', 'x2')).toBe(
+      [
+        '*nat',
+        '-D POSTROUTING -s 10.63.1.2/32 -m comment --comment "name: \\"cnc-net\\" id: \\"x2\\"" -j CNI-b06c18e200e1c1ace5e61202',
+        '-F CNI-b06c18e200e1c1ace5e61202',
+        '-X CNI-b06c18e200e1c1ace5e61202',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('plans nothing when the bridge already cleaned up, or for another network', () => {
+    expect(planMasqCleanup(save, 'cnc-net', 'x9')).toBeUndefined()
+    expect(planMasqCleanup(save, 'other', 'x2')).toBeUndefined()
+  })
+
+  it('keeps a chain that also holds rules it did not tag, deleting only its own', () => {
+    const shared = save + '\n-A CNI-b06c18e200e1c1ace5e61202 -j RETURN'
+    const plan = planMasqCleanup(shared, 'cnc-net', 'x2')!
+    expect(plan).not.toContain('-X ')
+    expect(plan.split('\n').filter((l) => l.startsWith('-D '))).toHaveLength(3)
   })
 })

@@ -65,6 +65,17 @@ describe('the CNI plugin', () => {
     expect(calls).toHaveLength(2)
   })
 
+  it('DEL removes leftover masquerade rules after the bridge succeeded, not after it failed', async () => {
+    const cleaned: string[] = []
+    const del = (exitCode: number) =>
+      runPlugin(cniEnv('DEL'), conf(), {log: silentLogger, runDelegate: async () => ({stdout: exitCode ? '{"code":11,"msg":"busy"}' : '', stderr: '', exitCode}), cleanupMasq: async (network, id) => void cleaned.push(`${network}/${id}`)})
+    await run('ADD')
+    expect((await del(1)).exitCode).toBe(1)
+    expect(cleaned).toEqual([])
+    expect((await del(0)).exitCode).toBe(0)
+    expect(cleaned).toEqual(['cnet/pod1'])
+  })
+
   it('DEL keeps the saved config when the delegate fails, and passes its error document through', async () => {
     await run('ADD')
     answer = {stdout: '{"cniVersion":"1.0.0","code":11,"msg":"busy"}', stderr: '', exitCode: 1}

@@ -1,5 +1,6 @@
 import {BaseCommand, describeError} from '../../cli/base-command.js'
 import {runDelegate} from '../../cni/delegate-exec.js'
+import {cleanupMasq} from '../../cni/masq-exec.js'
 import {runPlugin} from '../../cni/plugin.js'
 import {CniCode, CniError, errorDocument} from '../../cni/spec.js'
 import {readStdin} from '../../cni/stdin.js'
@@ -22,7 +23,7 @@ export default class Cni extends BaseCommand<typeof Cni> {
     if (!process.env.CNI_COMMAND) {
       throw new UsageError('cni: CNI_COMMAND is not set', 'this is the CNI plugin that container runtimes run; see cnet cni install')
     }
-    const output = await runPlugin(process.env, await readStdin(), {runDelegate, log: this.logger.child('cni')})
+    const output = await runPlugin(process.env, await readStdin(), {runDelegate, cleanupMasq, log: this.logger.child('cni')})
     process.stdout.write(output.stdout)
     if (output.exitCode !== 0) this.exit(output.exitCode)
   }
