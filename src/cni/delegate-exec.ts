@@ -1,0 +1,48 @@
+import {accessSync, constants, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {CniCode, CniError} from './spec.js'
+
+/**
+ * Finds a plugin in CNI_PATH and runs it the way a runtime would: same CNI_* environment,
+ * the config on stdin, its result or error document back from stdout.
+ */
+export interface DelegateOutcome {
+  /** The plugin's stdout: a result, an error document, or nothing (DEL). */
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+export type DelegateRunner = (plugin: string, config: string, env: Record<string, string>) => Promise<DelegateOutcome>
+
+/** Long enough for a busy host, short enough that the runtime hears "try again" before it gives up. */
+const DELEGATE_TIMEOUT_MS = 120_000
+
+export function findPlugin(type: string, path: string[]): string {
+  if (path.length === 0) throw new CniError(CniCode.invalidEnv, `CNI_PATH is not set (the runtime must set it so cnet can find the ${type} plugin)`)
+  for (const dir of path) {
+    const candidate = join(dir, type)
+    try {
+      if (!statSync(candidate).isFile()) continue
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new CniError(
+    CniCode.delegateMissing,
+    `the ${type} plugin is not in CNI_PATH (install the reference plugins, e.g. apt-get install containernetworking-plugins, and add their directory to CNI_PATH)`,
+    `searched: ${path.join(':')}`,
+  )
+}
+
+export const runDelegate: DelegateRunner = async (plugin, config, env) => {
+  const result = await execa(plugin, [], {input: config, env, extendEnv: false, timeout: DELEGATE_TIMEOUT_MS, reject: false, stripFinalNewline: false})
+  if (result.timedOut) throw new CniError(CniCode.tryAgainLater, `${plugin} did not answer within ${DELEGATE_TIMEOUT_MS / 1000} s (try again later)`)
+  if (result.failed && result.exitCode === undefined) {
+    throw new CniError(CniCode.delegateFailed, `${plugin} could not be run`, String(result.shortMessage ?? result.message))
+  }
+  return {stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode ?? 1}
+}
