@@ -1,0 +1,22 @@
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../cli/base-command.js'
+import {renderLabReport} from '../../cli/lab-output.js'
+import {CnetError, ExitCode} from '../../lib/errors.js'
+import {DEFAULT_LAB_DIR} from '../../lab/state.js'
+import {labStatus} from '../../lab/status.js'
+import type {LabReport} from '../../lab/up.js'
+
+export default class LabStatus extends BaseCommand<typeof LabStatus> {
+  static override summary = 'Show the lab and run its proofs again'
+  static override examples = ['<%= config.bin %> lab status', '<%= config.bin %> lab status --json | jq .proved']
+  static override flags = {
+    'state-dir': Flags.string({description: 'the lab state directory', default: DEFAULT_LAB_DIR, env: 'CNET_LAB_DIR'}),
+  }
+
+  async run(): Promise<LabReport> {
+    const report = await labStatus(this.flags['state-dir'])
+    this.log(renderLabReport(report))
+    if (!report.proved) throw new CnetError('lab: a proof failed (see the table)', ExitCode.failure)
+    return report
+  }
+}

@@ -1,0 +1,92 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {LAB_PREFIX} from '../../src/lab/layout.js'
+import {runCli} from '../helpers/cli.js'
+import {listLinks, listNamespaces} from '../helpers/netns.js'
+
+/**
+ * `cnet lab up` as the README's quick start runs it: three nodes, two pods each, every
+ * part a real cnet command in its own namespace; then `lab status` and `lab down`.
+ */
+describe('cnet lab: a whole cluster on this machine', () => {
+  let stateDir: string
+  const env = () => ({CNET_LAB_DIR: stateDir})
+  /** Processes whose command line mentions the lab's state directory. */
+  const labProcesses = () =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return execFileSync('cat', [`/proc/${pid}/cmdline`]).toString().includes(stateDir)
+        } catch {
+          return false
+        }
+      })
+
+  beforeAll(async () => {
+    stateDir = join(mkdtempSync(join(tmpdir(), 'cnet-lab-')), 'state')
+    // A lab left by an earlier crashed run would make `lab up` refuse.
+    await runCli(['lab', 'down'], {env: env()})
+  }, 60_000)
+
+  afterAll(async () => {
+    const down = await runCli(['lab', 'down'], {env: env(), timeoutMs: 60_000})
+    expect(down.exitCode).toBe(0)
+    rmSync(join(stateDir, '..'), {recursive: true, force: true})
+  }, 90_000)
+
+  it('lab up brings up 3 nodes with 2 pods each and proves the overlay, DNS and health', async () => {
+    const up = await runCli(['lab', 'up', '--nodes', '3', '--pods-per-node', '2', '--json'], {env: env(), timeoutMs: 120_000})
+    expect({exitCode: up.exitCode, stderr: up.exitCode === 0 ? '' : up.stderr.slice(-3000)}).toEqual({exitCode: 0, stderr: ''})
+    const report = JSON.parse(up.stdout)
+    console.log(`lab up --nodes 3 --pods-per-node 2: ${(report.durationMs / 1000).toFixed(1)} s`)
+    expect(report.nodes).toHaveLength(3)
+    const subnets = report.nodes.map((n: {subnet: string}) => n.subnet)
+    expect(new Set(subnets).size).toBe(3)
+    for (const subnet of subnets) expect(subnet).toMatch(/^10\.214\.\d+\.0\/24$/)
+    expect(report.pods).toHaveLength(6)
+    expect(report.services).toHaveLength(6)
+    expect(report.services.every((s: {status: string}) => s.status === 'passing')).toBe(true)
+    expect(report.proofs.crossNodeFetch).toMatchObject({ok: true, from: 'node3-web2'})
+    expect(report.proofs.dnsResolve).toMatchObject({ok: true, name: 'web.default.svc.cluster.local'})
+    expect(report.proofs.allHealthyAddresses.got).toEqual(report.pods.map((p: {address: string}) => p.address).sort())
+    expect(report.proved).toBe(true)
+    expect(report.daemons.every((d: {running: boolean}) => d.running)).toBe(true)
+    // Progress is shown on stderr while it works.
+    expect(up.stderr).toMatch(/underlay/)
+  }, 150_000)
+
+  it('lab up again refuses (exit 5) and leaves the running lab alone', async () => {
+    const again = await runCli(['lab', 'up'], {env: env()})
+    expect(again.exitCode).toBe(5)
+    expect(again.stderr).toMatch(/already up.*lab down/)
+    const status = await runCli(['lab', 'status', '--json'], {env: env(), timeoutMs: 60_000})
+    expect(status.exitCode).toBe(0)
+    expect(JSON.parse(status.stdout).proved).toBe(true)
+  }, 90_000)
+
+  it('lab status prints the proofs as a table', async () => {
+    const table = await runCli(['lab', 'status'], {env: env(), timeoutMs: 60_000})
+    expect(table.exitCode).toBe(0)
+    expect(table.stdout).toMatch(/node3-web2 fetched a page from node1-web1/)
+    expect(table.stdout).toMatch(/lab is up/)
+  }, 90_000)
+
+  it('lab down removes every namespace, interface, process and file; a second run is a no-op', async () => {
+    const down = await runCli(['lab', 'down', '--json'], {env: env(), timeoutMs: 60_000})
+    expect(down.exitCode).toBe(0)
+    const report = JSON.parse(down.stdout)
+    expect(report.stoppedDaemons).toBeGreaterThanOrEqual(1 + 3 * 3 + 1 + 6)
+    expect(await listNamespaces(LAB_PREFIX)).toEqual([])
+    expect(await listLinks(LAB_PREFIX)).toEqual([])
+    expect(labProcesses()).toEqual([])
+    expect(existsSync(stateDir)).toBe(false)
+    expect((existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((n) => n.startsWith(LAB_PREFIX))).toEqual([])
+    const again = await runCli(['lab', 'down', '--json'], {env: env()})
+    expect(again.exitCode).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({stoppedDaemons: 0, removedNamespaces: [], removedLinks: []})
+  }, 90_000)
+})
