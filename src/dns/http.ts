@@ -26,8 +26,13 @@ export async function startHttpEndpoints(endpoints: HttpEndpoints, readiness: ()
     })
   if (endpoints.metrics)
     await start(endpoints.metrics, async (_req, res) => {
-      const {registry} = await metrics()
-      res.writeHead(200, {'content-type': registry.contentType}).end(await registry.metrics())
+      try {
+        const {registry} = await metrics()
+        const text = await registry.metrics()
+        res.writeHead(200, {'content-type': registry.contentType}).end(text)
+      } catch (error) {
+        res.writeHead(500, {'content-type': 'text/plain'}).end(`${(error as Error).message}\n`)
+      }
     })
   return servers
 }

@@ -11,9 +11,11 @@ export class DnsMetrics {
   readonly cacheEntries: Gauge
   readonly upstreamErrors: Counter
 
-  constructor(private readonly server: string, private readonly zone: string) {
+  /** `beforeCollect` runs first on every scrape: the caches count plain numbers on the hot path and catch the counters up then. */
+  constructor(private readonly server: string, private readonly zone: string, beforeCollect?: () => void) {
     const registers = [this.registry]
-    this.requests = new Counter({name: 'cnet_dns_requests_total', help: 'Queries received', labelNames: ['server', 'zone', 'proto', 'family', 'type'], registers})
+    // The first metric registered is the first collected, so its collect hook runs before any other is read.
+    this.requests = new Counter({name: 'cnet_dns_requests_total', help: 'Queries received', labelNames: ['server', 'zone', 'proto', 'family', 'type'], registers, collect: beforeCollect})
     this.responses = new Counter({name: 'cnet_dns_responses_total', help: 'Replies sent by rcode', labelNames: ['server', 'zone', 'rcode'], registers})
     this.duration = new Histogram({
       name: 'cnet_dns_request_duration_seconds',

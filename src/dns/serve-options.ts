@@ -20,6 +20,7 @@ export interface ServeFlags {
   ready?: string
   metrics?: string
   'log-queries': boolean
+  workers: number
 }
 
 /** Checks every flag (one-line UsageError naming it) and fills in the defaults. */
@@ -31,6 +32,7 @@ export async function resolveServeOptions(flags: ServeFlags, store: Store, keys:
   const upstreams = flags.upstream?.length ? flags.upstream : upstreamsFromResolvConf(listen.map((l) => l.host))
   const ttlSeconds = Math.round(requireDurationMs('--ttl', flags.ttl, 0) / 1000)
   const negativeTtlSeconds = Math.round(requireDurationMs('--negative-ttl', flags['negative-ttl'], 0) / 1000)
+  if (!Number.isInteger(flags.workers) || flags.workers < 1 || flags.workers > 64) bad('--workers', String(flags.workers), 'an integer from 1 to 64')
   if (flags['max-concurrent'] < 1) bad('--max-concurrent', String(flags['max-concurrent']), 'a positive integer')
   let allowRecursion: Cidr[]
   if (flags['allow-recursion']?.length) {
@@ -54,6 +56,7 @@ export async function resolveServeOptions(flags: ServeFlags, store: Store, keys:
     forwardTimeoutMs: 2000,
     http: {health: address('--health', flags.health), ready: address('--ready', flags.ready), metrics: address('--metrics', flags.metrics)},
     logQueries: flags['log-queries'],
+    workers: flags.workers,
   }
 }
 

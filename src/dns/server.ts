@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import {untilAborted} from '../cli/daemon.js'
@@ -12,6 +13,8 @@ import {type HandlerDeps, handleQuery} from './handler.js'
 import {type HttpEndpoints, startHttpEndpoints} from './http.js'
 import {ServiceIndex} from './index.js'
 import {DnsMetrics} from './metrics.js'
+import {reportToPrimary, runWorkers} from './workers.js'
+import {AggregatorRegistry} from 'prom-client'
 
 export interface ServeOptions {
   listen: {host: string; port: number}[]
@@ -25,41 +28,63 @@ export interface ServeOptions {
   forwardTimeoutMs: number
   http: HttpEndpoints
   logQueries: boolean
+  /** Processes answering queries (node:cluster); 1 answers in this process. */
+  workers: number
 }
 
-/** Runs the DNS server until `stop` fires. */
+/** Runs the DNS server until `stop` fires: in this process, or in `workers` processes. */
 export async function serveDns(store: Store, keys: Keys, logger: Logger, options: ServeOptions, stop: AbortSignal): Promise<void> {
+  if (options.workers > 1 && cluster.isPrimary) return runWorkers(options.workers, options.http, logger, stop)
   const index = new ServiceIndex(store, keys)
   const answers = new AnswerCache(index, {zone: options.zone, ttlSeconds: options.ttlSeconds, negativeTtlSeconds: options.negativeTtlSeconds, onlyPassing: options.onlyPassing})
   index.onChange(() => answers.invalidate())
   const forwarder = new Forwarder({upstreams: options.upstreams, timeoutMs: options.forwardTimeoutMs, maxConcurrent: options.maxConcurrent, allowRecursion: options.allowRecursion})
-  const metrics = new DnsMetrics(`dns://${options.listen.map((l) => `${l.host}:${l.port}`).join(',')}`, options.zone)
-  const deps: HandlerDeps = {zone: options.zone, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
-
   let scraped = {hits: 0, misses: 0, errors: 0}
+  const metrics: DnsMetrics = new DnsMetrics(`dns://${options.listen.map((l) => `${l.host}:${l.port}`).join(',')}`, options.zone, () => {
+    const now = {hits: answers.hits + forwarder.cache.hits, misses: answers.misses + forwarder.cache.misses, errors: forwarder.upstreamErrors}
+    metrics.cacheHits.inc(now.hits - scraped.hits)
+    metrics.cacheMisses.inc(now.misses - scraped.misses)
+    metrics.upstreamErrors.inc(now.errors - scraped.errors)
+    scraped = now
+    metrics.cacheEntries.set(answers.size + forwarder.cache.size)
+  })
+  const deps: HandlerDeps = {zone: options.zone, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
+  const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
+
   await index.start()
   const closers: (() => Promise<void>)[] = [() => index.close()]
   try {
     for (const address of options.listen) closers.push(...(await listenOn(address, deps, logger)))
-    const httpServers = await startHttpEndpoints(
-      options.http,
-      () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services'),
-      async () => {
-        // the caches count plain numbers on the hot path; the counters catch up when scraped
-        const now = {hits: answers.hits + forwarder.cache.hits, misses: answers.misses + forwarder.cache.misses, errors: forwarder.upstreamErrors}
-        metrics.cacheHits.inc(now.hits - scraped.hits)
-        metrics.cacheMisses.inc(now.misses - scraped.misses)
-        metrics.upstreamErrors.inc(now.errors - scraped.errors)
-        scraped = now
-        metrics.cacheEntries.set(answers.size + forwarder.cache.size)
-        return metrics
-      },
-    )
-    closers.push(...httpServers.map((server) => () => new Promise<void>((resolve) => server.close(() => resolve()))))
-    logger.info('serving DNS', {listen: options.listen.map((l) => `${l.host}:${l.port}`), zone: options.zone, upstreams: options.upstreams})
+    if (cluster.isWorker) closers.push(followFromWorker(metrics, notReady))
+    else {
+      const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics)
+      closers.push(...httpServers.map((server) => () => new Promise<void>((resolve) => server.close(() => resolve()))))
+      logger.info('serving DNS', {listen: options.listen.map((l) => `${l.host}:${l.port}`), zone: options.zone, upstreams: options.upstreams})
+    }
     await untilAborted(stop)
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {})
+  }
+}
+
+/** In a worker: the primary serves the HTTP endpoints, so it is told this worker's state and can collect its metrics. */
+function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefined): () => Promise<void> {
+  // Constructing one is what makes prom-client answer the primary's metric requests here.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([metrics.registry])
+  let last: string | undefined = 'unknown'
+  const report = () => {
+    const now = notReady()
+    if (now === last) return
+    last = now
+    reportToPrimary({listening: true, notReady: now})
+  }
+  report()
+  const timer = setInterval(report, 250)
+  return async () => {
+    clearInterval(timer)
+    // The IPC channel would keep this process alive after the server stopped.
+    cluster.worker?.disconnect()
   }
 }
 

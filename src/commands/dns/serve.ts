@@ -25,6 +25,7 @@ export default class DnsServe extends BaseCommand<typeof DnsServe> {
     health: Flags.string({description: 'address:port serving GET /health'}),
     ready: Flags.string({description: 'address:port serving GET /ready (503 while etcd is unreachable)'}),
     metrics: Flags.string({description: 'address:port serving Prometheus /metrics'}),
+    workers: Flags.integer({description: 'processes answering queries, sharing the sockets (one per core is fastest)', default: 1}),
     'log-queries': Flags.boolean({description: 'log every query (CoreDNS log format)'}),
   }
 
