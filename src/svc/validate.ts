@@ -157,3 +157,9 @@ export function splitCommandLine(flag: string, text: string): string[] {
   if (args.length === 0) throw new UsageError(`${flag}: no command given`, 'e.g. --check-exec "/usr/local/bin/check-db --quick"')
   return args
 }
+
+/** An integer typed as text (flags are parsed here, not by oclif, so the message names the flag). */
+export function parseInteger(flag: string, text: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new UsageError(`${flag}: "${text}" is not an integer`, `use an integer from ${min} to ${max}`)
+  return requireIntegerIn(flag, Number(text), min, max)
+}
