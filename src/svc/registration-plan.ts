@@ -69,5 +69,15 @@ export function requireNodeName(node: string): string {
 
 /** What re-registering changes: the same content (apart from when) is no write at all. */
 export function sameRegistration(a: ServiceRegistration, b: ServiceRegistration): boolean {
-  return JSON.stringify({...a, registeredAt: ''}) === JSON.stringify({...b, registeredAt: ''})
+  return canonical({...a, registeredAt: ''}) === canonical({...b, registeredAt: ''})
+}
+
+/** JSON with object keys sorted, so field order (as stored by another writer) does not count. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
 }
