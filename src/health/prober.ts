@@ -42,6 +42,8 @@ export interface ProberStats {
   writes: number
   pendingWrites: number
   skipped: number
+  running: number
+  queued: number
 }
 
 /**
@@ -100,7 +102,7 @@ export class Prober {
 
   stats(): ProberStats {
     const s = this.scheduler.snapshot()
-    return {instances: this.tracked.size, probes: this.probes, writes: this.writer.writes, pendingWrites: this.writer.backlog, skipped: s.skipped}
+    return {instances: this.tracked.size, probes: this.probes, writes: this.writer.writes, pendingWrites: this.writer.backlog, skipped: s.skipped, running: s.running, queued: s.queued}
   }
 
   /**

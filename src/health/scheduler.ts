@@ -1,3 +1,5 @@
+import {setMaxListeners} from 'node:events'
+
 /**
  * Runs periodic tasks from one timer over a min-heap of due times, so thousands of
  * checks cost one pending timer rather than thousands. Each task first runs at a
@@ -50,6 +52,8 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => performance.now())
     this.random = options.random ?? Math.random
+    // Every running task listens on the one stop signal: hundreds at once is expected.
+    setMaxListeners(0, this.controller.signal)
   }
 
   /** Adds a task (replacing one with the same id); its first run is at a random point of its first interval. */
