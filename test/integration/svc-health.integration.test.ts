@@ -107,13 +107,13 @@ describe('services and health against a real etcd', () => {
     const bad: [string[], RegExp][] = [
       [['Web', '--address', '10.0.0.1', '--port', '80'], /NAME: "Web" is not a DNS label/],
       [['db', '--address', '10.0.0.300', '--port', '80'], /--address: "10.0.0.300" is not an IP address/],
-      [['db', '--address', '10.0.0.1', '--port', '70000'], /--port: "70000" is not a port/],
       [['db', '--address', '10.0.0.1', '--port', '80', '--check-http', 'localhost:80'], /--check-http: "localhost:80" must be an http/],
       [['db', '--address', '10.0.0.1', '--port', '80', '--check-tcp', '10.0.0.1:80', '--interval', '2s', '--timeout', '5s'], /--timeout: 5s is longer than --interval 2s/],
       [['db', '--address', '10.0.0.1', '--port', '80', '--lease-ttl', 'forever'], /--lease-ttl: "forever" is not a duration/],
     ]
-    for (const [args, message] of bad) {
-      const result = await runCli(['svc', 'register', ...args], {env})
+    const results = await Promise.all(bad.map(([args]) => runCli(['svc', 'register', ...args], {env})))
+    for (const [i, [, message]] of bad.entries()) {
+      const result = results[i]
       expect(result.exitCode).toBe(2)
       expect(result.stderr).toMatch(message)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -251,22 +251,26 @@ describe('services and health against a real etcd', () => {
 
   it('--lease-ttl registrations vanish after SIGKILL, and at once on SIGTERM', async () => {
     const {keys, env} = setup()
-    for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-      const run = spawnCli(['svc', 'register', 'eph', '--address', '10.0.0.5', '--port', '80', '--lease-ttl', '1s', '--json'], env)
-      children.push(run.child)
-      await until('the registration', async () => run.stdout(), (out) => out.includes('}'))
-      expect(JSON.parse(run.stdout())).toMatchObject({action: 'created', leaseTtlSeconds: 1})
-      await sleep(2500) // longer than the TTL: the lease is being kept
-      expect(await store.get(keys.service('default', 'eph', 'eph'))).not.toBeNull()
-      run.child.kill(signal)
-      const code = await run.exited
-      const at = Date.now()
-      await until('the key to vanish', async () => store.get(keys.service('default', 'eph', 'eph')), (v) => v === null, 5000)
-      if (signal === 'SIGTERM') {
-        expect(code).toBe(0)
-        expect(Date.now() - at).toBeLessThan(300)
-      }
-    }
+    await Promise.all(
+      (['SIGKILL', 'SIGTERM'] as const).map(async (signal) => {
+        const id = signal.toLowerCase()
+        const key = keys.service('default', 'eph', id)
+        const run = spawnCli(['svc', 'register', 'eph', '--id', id, '--address', '10.0.0.5', '--port', '80', '--lease-ttl', '1s', '--json'], env)
+        children.push(run.child)
+        await until('the registration', async () => run.stdout(), (out) => out.includes('}'))
+        expect(JSON.parse(run.stdout())).toMatchObject({action: 'created', leaseTtlSeconds: 1})
+        await sleep(2500) // longer than the TTL: the lease is being kept
+        expect(await store.get(key)).not.toBeNull()
+        run.child.kill(signal)
+        const code = await run.exited
+        const at = Date.now()
+        await until('the key to vanish', async () => store.get(key), (v) => v === null, 5000)
+        if (signal === 'SIGTERM') {
+          expect(code).toBe(0)
+          expect(Date.now() - at).toBeLessThan(300)
+        }
+      }),
+    )
   }, 30_000)
 
   it('resolve: healthy instances only; round-robin rotates across calls; hash is stable', async () => {
@@ -279,12 +283,16 @@ describe('services and health against a real etcd', () => {
     expect(await statusOf(keys, 'api-3')).toBe('critical')
     const rr = async () => (await runCli(['svc', 'resolve', 'api'], {env: {...env, XDG_STATE_HOME: state}})).stdout.trim()
     expect([await rr(), await rr(), await rr()]).toEqual(['10.0.0.1:80', '10.0.0.2:80', '10.0.0.1:80'])
-    const hashed = await runCli(['svc', 'resolve', 'api', '--strategy', 'hash', '--key', 'user-42', '--count', '5', '--json'], {env})
+    const [hashed, none, noKey] = await Promise.all([
+      runCli(['svc', 'resolve', 'api', '--strategy', 'hash', '--key', 'user-42', '--count', '5', '--json'], {env}),
+      runCli(['svc', 'resolve', 'nothing'], {env}),
+      runCli(['svc', 'resolve', 'api', '--strategy', 'hash'], {env}),
+    ])
     const ids = (JSON.parse(hashed.stdout) as {id: string}[]).map((r) => r.id)
     expect(ids.sort()).toEqual(['api-1', 'api-2'])
-    const none = await runCli(['svc', 'resolve', 'nothing'], {env})
     expect(none.exitCode).toBe(1)
     expect(none.stderr).toMatch(/nothing\.default: no instance is registered/)
-    expect((await runCli(['svc', 'resolve', 'api', '--strategy', 'hash'], {env})).exitCode).toBe(2)
+    expect(noKey.exitCode).toBe(2)
+    expect(noKey.stderr).toMatch(/--key: required with --strategy hash/)
   }, 30_000)
 })
