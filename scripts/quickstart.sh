@@ -1,28 +1,20 @@
 #!/usr/bin/env bash
-# `npm start`: set up what is missing, start a local etcd (under .cnet-state/, on
-# 127.0.0.1:12379), initialise a cluster network and print it.
+# `npm start`: set up what is missing, then bring up the lab: a whole cnet cluster on
+# this machine (local etcd, 3 nodes as network namespaces, 2 pods each, services,
+# DNS), ending with a table and three proofs. Run again, it re-runs the proofs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-state="$PWD/.cnet-state"
-endpoint="http://127.0.0.1:12379"
-mkdir -p "$state"
-if ! etcdctl --endpoints "$endpoint" --command-timeout=1s endpoint health >/dev/null 2>&1; then
-  echo "starting etcd on $endpoint (data in $state/etcd, log in $state/etcd.log)" >&2
-  nohup etcd --name cnet-quickstart --data-dir "$state/etcd" \
-    --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
-    --listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
-    --initial-cluster cnet-quickstart=http://127.0.0.1:12380 >"$state/etcd.log" 2>&1 &
-  echo $! >"$state/etcd.pid"
-  for _ in $(seq 50); do
-    etcdctl --endpoints "$endpoint" --command-timeout=1s endpoint health >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+cnet=./bin/run.js
+state="${CNET_LAB_DIR:-/var/lib/cnet/lab}"
+if [ -f "$state/lab.json" ]; then
+  echo "a lab is already up (state in $state): re-running its proofs" >&2
+  "$cnet" lab status
+else
+  "$cnet" lab up --nodes "${LAB_NODES:-3}" --pods-per-node "${LAB_PODS_PER_NODE:-2}"
 fi
-
-export CNET_ETCD_ENDPOINTS="$endpoint"
-./bin/run.js network init --network 10.5.0.0/16
-./bin/run.js network show
 echo
-echo "etcd keeps running: export CNET_ETCD_ENDPOINTS=$endpoint to use it; stop it with: kill \$(cat .cnet-state/etcd.pid)"
+echo "next: ./bin/run.js lab status   (proofs again)"
+echo "      ip netns exec cnl-node3-web2 curl -s http://web.default.svc.cluster.local:8080/"
+echo "      ./bin/run.js lab down     (stops and removes everything the lab made)"

@@ -87,9 +87,8 @@ export async function labUp(options: LabOptions): Promise<LabReport> {
     startCnetDaemon('dns', layout.nodes[0].ns, layout.nodes[0].dir, ['dns', 'serve', '--listen', '0.0.0.0:53'], env)
 
     log.info(`pods: ${layout.nodes.length * options.podsPerNode} through cnet cni, each serving HTTP and registered as web`)
-    await Promise.all(layout.nodes.map(async (node) => {
-      for (const pod of node.pods) state.podAddresses[pod.name] = await startPod(layout, node, pod, env)
-    }))
+    // All at once: host-local IPAM locks its own store, so concurrent ADDs on a node are safe.
+    await Promise.all(layout.nodes.flatMap((node) => node.pods.map(async (pod) => (state.podAddresses[pod.name] = await startPod(layout, node, pod, env)))))
     saveLabState(state)
 
     log.info('waiting for the overlay routes and passing health checks')
