@@ -4,7 +4,7 @@
  * latency lines. Then forwarded names (cnet -> dnsmasq upstream) with a warm cache.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {availableParallelism, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {openStore} from '../src/store/index.js'
@@ -18,6 +18,8 @@ import {type Figure, percentile, report} from './lib/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const COUNT = 1000
+/** cnet's --workers: one per core by default, as CoreDNS uses every core. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism())
 
 interface Run {
   qps: number
@@ -28,7 +30,7 @@ interface Run {
 }
 
 async function dnsperf(port: number, queryFile: string): Promise<Run> {
-  const {stdout} = await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '200', '-v'], {reject: false, maxBuffer: 1 << 30})
+  const {stdout} = await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '100', '-v'], {reject: false, maxBuffer: 1 << 30})
   const latencies: number[] = []
   for (const line of stdout.split('\n')) {
     if (line.startsWith('> ')) latencies.push(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000)
@@ -63,7 +65,7 @@ async function main() {
     const dnsmasq = await startDnsmasq(dnsmasqPort, {...hosts, ...forwarded})
     cleanups.unshift(() => dnsmasq.stop())
     const cnetPort = await freePort()
-    const cnet = await startDnsServer(['--upstream', `127.0.0.1:${dnsmasqPort}`, '--ttl', '60s'], cliEnv(etcd.endpoint, prefixes), cnetPort)
+    const cnet = await startDnsServer(['--upstream', `127.0.0.1:${dnsmasqPort}`, '--ttl', '60s', '--workers', String(WORKERS)], cliEnv(etcd.endpoint, prefixes), cnetPort)
     cleanups.unshift(() => cnet.stop())
     // warm both (cnet's answer cache, its forward cache)
     await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', serviceQueries, '-n', '1'])
@@ -84,7 +86,7 @@ async function main() {
       {metric: 'cnet forwarded avg / p99 latency', value: `${fwd.avgMs.toFixed(3)} / ${fwd.p99Ms.toFixed(3)}`, unit: 'ms'},
       {metric: 'cnet forwarded lost', value: fwd.lost},
     ]
-    report('dns-serve', figures, {seconds: SECONDS, names: COUNT, p99: 'exact, from dnsperf -v per-query latencies'})
+    report('dns-serve', figures, {seconds: SECONDS, names: COUNT, workers: WORKERS, p99: 'exact, from dnsperf -v per-query latencies'})
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {})
   }

@@ -66,7 +66,7 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
   try {
     await waitUntilServing(count, states, workers, stop)
     servers = await startHttpEndpoints(http, readiness, async () => ({registry: (await aggregator.clusterMetrics().then((text) => textRegistry(text))) as never}))
-    logger.info('dns workers serving', {workers: count})
+    logger.info('serving DNS', {workers: count})
     await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), {once: true})))
   } finally {
     stopping = true
