@@ -1,4 +1,5 @@
 import * as packet from 'dns-packet'
+import {rewriteTtls} from './wire.js'
 
 const MAX_POSITIVE = 3600
 const MAX_NEGATIVE = 1800
@@ -6,6 +7,8 @@ const MIN_TTL = 5
 const MAX_ENTRIES = 10_000
 /** How long an expired answer may still be served when every upstream fails (RFC 8767). */
 const STALE_FOR_MS = 24 * 3600 * 1000
+/** The TTL a stale answer is served with (RFC 8767 recommends 30 s). */
+export const STALE_TTL = 30
 
 /** The TTL to keep a forwarded answer for, capped; negative answers from the SOA (RFC 2308). */
 export function cacheTtlSeconds(reply: Buffer): number | undefined {
@@ -31,7 +34,7 @@ export function cacheTtlSeconds(reply: Buffer): number | undefined {
 
 /** Forwarded answers, bounded, with stale copies kept for serve-stale. */
 export class ForwardCache {
-  private entries = new Map<string, {reply: Buffer; expiresAt: number}>()
+  private entries = new Map<string, {reply: Buffer; storedAt: number; expiresAt: number}>()
   hits = 0
   misses = 0
 
@@ -39,19 +42,28 @@ export class ForwardCache {
     return this.entries.size
   }
 
+  /** A copy of a fresh answer, its TTLs counted down by the time it spent in the cache. */
   get(key: string): Buffer | undefined {
     const entry = this.entries.get(key)
-    if (entry && entry.expiresAt > Date.now()) {
+    const now = Date.now()
+    if (entry && entry.expiresAt > now) {
       this.hits++
-      return entry.reply
+      const out = Buffer.from(entry.reply)
+      const age = Math.floor((now - entry.storedAt) / 1000)
+      if (age > 0) rewriteTtls(out, (ttl) => ttl - age)
+      return out
     }
     this.misses++
     return undefined
   }
 
+  /** A copy of an expired answer, served with a TTL of 30 s while every upstream fails. */
   getStale(key: string): Buffer | undefined {
     const entry = this.entries.get(key)
-    return entry && entry.expiresAt + STALE_FOR_MS > Date.now() ? entry.reply : undefined
+    if (!entry || entry.expiresAt + STALE_FOR_MS <= Date.now()) return undefined
+    const out = Buffer.from(entry.reply)
+    rewriteTtls(out, () => STALE_TTL)
+    return out
   }
 
   put(key: string, reply: Buffer): void {
@@ -62,6 +74,7 @@ export class ForwardCache {
       if (oldest !== undefined) this.entries.delete(oldest)
     }
     this.entries.delete(key)
-    this.entries.set(key, {reply, expiresAt: Date.now() + ttl * 1000})
+    const now = Date.now()
+    this.entries.set(key, {reply: Buffer.from(reply), storedAt: now, expiresAt: now + ttl * 1000})
   }
 }

@@ -1,3 +1,4 @@
+import {randomInt} from 'node:crypto'
 import dgram from 'node:dgram'
 import {readFileSync} from 'node:fs'
 import net from 'node:net'
@@ -92,6 +93,10 @@ export class Forwarder {
     if (this.inFlight >= this.options.maxConcurrent) return {refused: true}
     this.inFlight++
     try {
+      // A random id of our own, so an off-path guesser cannot ride on the client's.
+      const outgoing = Buffer.from(request)
+      outgoing.writeUInt16BE(randomInt(0x10000), 0)
+      request = outgoing
       const ordered = [...this.upstreams].sort((a, b) => a.failures - b.failures)
       for (const upstream of ordered) {
         try {
@@ -113,6 +118,13 @@ export class Forwarder {
   }
 }
 
+/** Where the question section of a request ends (12 when it cannot be read). */
+function questionEnd(request: Buffer): number {
+  let offset = 12
+  while (offset < request.length && request[offset] !== 0) offset += 1 + request[offset]!
+  return Math.min(request.length, offset + 5)
+}
+
 function udpExchange(request: Buffer, host: string, port: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4')
@@ -125,8 +137,12 @@ function udpExchange(request: Buffer, host: string, port: number, timeoutMs: num
       else resolve(reply!)
     }
     socket.on('error', (error) => finish(error))
-    socket.on('message', (message) => {
-      if (message.length >= 12 && message.readUInt16BE(0) === id) finish(undefined, message)
+    const question = request.subarray(12, questionEnd(request))
+    socket.on('message', (message, remote) => {
+      // Only the upstream's answer to this question: same address, port, id and question.
+      if (remote.port !== port || remote.address !== host || message.length < 12 + question.length || message.readUInt16BE(0) !== id) return
+      if (!message.subarray(12, 12 + question.length).equals(question)) return
+      finish(undefined, message)
     })
     socket.send(request, port, host)
   })

@@ -64,8 +64,8 @@ export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | '
   }
 }
 
-function patchForwarded(cached: Buffer, request: Buffer, query: Query, limit: number): Buffer {
-  const out = Buffer.from(cached)
+/** `out` is the caller's own copy (the cache hands out copies): the client's id goes in place. */
+function patchForwarded(out: Buffer, request: Buffer, query: Query, limit: number): Buffer {
   out.writeUInt16BE(query.id, 0)
   return out.length > limit ? truncateForwarded(out, request, query) : out
 }

@@ -61,21 +61,9 @@ export function parseQuery(buf: Buffer): ParseResult {
   offset = questionEnd
   for (let i = 0; i < arcount; i++) {
     const start = offset
-    // skip owner name (OPT's is root; others may be compressed)
-    for (;;) {
-      if (offset >= buf.length) return {ok: false, id, reason: 'formerr'}
-      const len = buf[offset]!
-      if (len === 0) {
-        offset += 1
-        break
-      }
-      if ((len & 0xc0) === 0xc0) {
-        offset += 2
-        break
-      }
-      offset += 1 + len
-    }
-    if (offset + 10 > buf.length) return {ok: false, id, reason: 'formerr'}
+    // the owner name: OPT's is the root; others may be compressed
+    offset = skipName(buf, offset)
+    if (offset < 0 || offset + 10 > buf.length) return {ok: false, id, reason: 'formerr'}
     const rrType = buf.readUInt16BE(offset)
     const rdLength = buf.readUInt16BE(offset + 8)
     if (rrType === 41) {
@@ -118,4 +106,37 @@ export function errorReply(request: Buffer, id: number, rcode: number, query?: Q
     out.writeUInt16BE(0, o + 9)
   }
   return out
+}
+
+/**
+ * Rewrites the TTL of every record in a reply in place (the OPT pseudo-record keeps its
+ * flags). Returns false, changing nothing more, when the packet does not parse.
+ */
+export function rewriteTtls(buf: Buffer, ttlOf: (ttl: number) => number): boolean {
+  if (buf.length < 12) return false
+  const qdcount = buf.readUInt16BE(4)
+  const records = buf.readUInt16BE(6) + buf.readUInt16BE(8) + buf.readUInt16BE(10)
+  let offset = 12
+  for (let i = 0; i < qdcount; i++) {
+    offset = skipName(buf, offset) + 4
+    if (offset > buf.length) return false
+  }
+  for (let i = 0; i < records; i++) {
+    offset = skipName(buf, offset)
+    if (offset < 0 || offset + 10 > buf.length) return false
+    if (buf.readUInt16BE(offset) !== TYPE.OPT) buf.writeUInt32BE(Math.max(0, Math.min(0x7fffffff, ttlOf(buf.readUInt32BE(offset + 4)))), offset + 4)
+    offset += 10 + buf.readUInt16BE(offset + 8)
+  }
+  return offset <= buf.length
+}
+
+/** The offset just past a (possibly compressed) name, or -1. */
+function skipName(buf: Buffer, offset: number): number {
+  for (;;) {
+    if (offset >= buf.length) return -1
+    const len = buf[offset]!
+    if (len === 0) return offset + 1
+    if ((len & 0xc0) === 0xc0) return offset + 2
+    offset += 1 + len
+  }
 }

@@ -45,6 +45,52 @@ describe('cnet dns serve forwarding', () => {
     expect(short(await dig(port, ['+short', '+time=5', 'app.example.test']))).toEqual(['192.0.2.7'])
   }, 30_000)
 
+  it('counts cached TTLs down, and serves an expired answer with TTL 30 (RFC 8767) when every upstream fails', async () => {
+    const upstreamPort = await freePort()
+    const own = await startDnsmasq(upstreamPort, {'short.example.test': '192.0.2.9'}, {localTtl: 5})
+    const port = await freePort()
+    const server = await startDnsServer(['--upstream', `127.0.0.1:${upstreamPort}`], cliEnv(etcd().endpoint, prefixes), port)
+    servers.push(server)
+    const ttl = async () => Number(short(await dig(port, ['+noall', '+answer', '+time=5', 'short.example.test']))[0]?.split(/\s+/)[1])
+    expect(await ttl()).toBe(5)
+    await new Promise((r) => setTimeout(r, 2100))
+    const aged = await ttl()
+    expect(aged).toBeGreaterThanOrEqual(2)
+    expect(aged).toBeLessThanOrEqual(3)
+    await own.stop()
+    await new Promise((r) => setTimeout(r, 3500)) // past the 5 s TTL
+    expect(short(await dig(port, ['+noall', '+answer', '+time=5', 'short.example.test']))[0]).toMatch(/^short\.example\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.9$/)
+  }, 30_000)
+
+  it('fails over to the next upstream when the first is dead', async () => {
+    const upstreamPort = await freePort()
+    const live = await startDnsmasq(upstreamPort, {'failover.example.test': '192.0.2.10'})
+    try {
+      const port = await freePort()
+      const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--upstream', `127.0.0.1:${upstreamPort}`], cliEnv(etcd().endpoint, prefixes), port)
+      servers.push(server)
+      expect(short(await dig(port, ['+short', '+time=5', 'failover.example.test']))).toEqual(['192.0.2.10'])
+      // the dead one is tried last from then on: the next name answers at once
+      const started = Date.now()
+      expect(rcodeOf(await dig(port, ['+time=5', 'nothing.example.test']))).toBe('NXDOMAIN')
+      expect(Date.now() - started).toBeLessThan(1500)
+    } finally {
+      await live.stop()
+    }
+  }, 30_000)
+
+  it('answers from two worker processes, aggregates their metrics and stops cleanly on SIGTERM', async () => {
+    const [port, metrics, ready] = [await freePort(), await freePort(), await freePort()]
+    const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--workers', '2', '--metrics', `127.0.0.1:${metrics}`, '--ready', `127.0.0.1:${ready}`], cliEnv(etcd().endpoint, prefixes), port)
+    for (let i = 0; i < 6; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
+    expect(short(await dig(port, ['+short', '+tcp', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
+    expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()
+    expect(text).toMatch(/cnet_dns_requests_total\{[^}]*proto="udp"[^}]*type="TXT"\} 6/)
+    expect(text).toMatch(/cnet_dns_request_duration_seconds_count\{[^}]*\} 7/)
+    expect(await server.stop()).toBe(0)
+  }, 30_000)
+
   it('refuses recursion for a client outside --allow-recursion, yet answers its zone', async () => {
     const port = await freePort()
     const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--allow-recursion', '10.0.0.0/8'], cliEnv(etcd().endpoint, prefixes), port)
