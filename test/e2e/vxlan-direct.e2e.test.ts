@@ -1,0 +1,95 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {CLI, cliEnv, runCli} from '../helpers/cli.js'
+import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
+import {type Underlay, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces} from '../helpers/netns.js'
+import {uniquePrefixes} from '../helpers/shared-etcd.js'
+
+const PREFIX = 'cnr-'
+const DEVICE = 'cnet.7'
+
+/**
+ * DirectRouting: peers on the same L2 segment are reached by a plain route through the
+ * underlay, no encapsulation. Then an interface flap, which drops those routes from the
+ * kernel (flannel needs a restart for it): the --watch resync puts them back.
+ */
+describe('vxlan with DirectRouting between two hosts on one segment', () => {
+  let underlay: Underlay
+  let etcd: EtcdMember
+  let dir: string
+  let env: Record<string, string>
+  const subnets = new Map<number, string>()
+  const ns = (i: number) => underlay.hosts[i - 1].ns
+  const subnetFile = (i: number) => join(dir, `h${i}`, 'subnet.env')
+  const gatewayOf = (i: number) => subnets.get(i)!.replace(/\/\d+$/, '')
+  const directRoute = async (from: number, to: number) => (await ip('-n', ns(from), 'route', 'show', subnets.get(to)!)).trim()
+
+  beforeAll(async () => {
+    await cleanup(PREFIX)
+    dir = mkdtempSync(join(tmpdir(), 'cnr-'))
+    underlay = await createUnderlay(PREFIX, 2, '10.96.0')
+    etcd = await startEtcd({name: 'direct', host: underlay.rootAddress})
+    env = cliEnv(etcd.endpoint, uniquePrefixes('direct'))
+    expect((await runCli(['network', 'init', '--network', '10.61.0.0/16', '--vni', '7', '--direct-routing'], {env})).exitCode).toBe(0)
+    for (const i of [1, 2]) {
+      const lease = await runCli(['subnet', 'lease', '--public-ip', underlay.hosts[i - 1].address, '--subnet-file', subnetFile(i), '--json'], {env, netns: ns(i)})
+      expect(lease.exitCode).toBe(0)
+      subnets.set(i, JSON.parse(lease.stdout).subnet)
+    }
+  }, 60_000)
+
+  afterAll(async () => {
+    await etcd?.destroy()
+    await cleanup(PREFIX)
+    rmSync(dir, {recursive: true, force: true})
+    expect(await listNamespaces(PREFIX)).toEqual([])
+    expect(await listLinks(PREFIX)).toEqual([])
+  }, 30_000)
+
+  it('routes to the peer through the underlay, not the device, and packets cross', async () => {
+    for (const i of [1, 2]) expect((await runCli(['vxlan', 'up', '--subnet-file', subnetFile(i)], {env, netns: ns(i)})).exitCode).toBe(0)
+    expect(await directRoute(1, 2)).toBe(`${subnets.get(2)} via ${underlay.hosts[1].address} dev eth0`)
+    expect(await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE)).not.toContain(gatewayOf(2))
+    expect(await inNs(ns(1), 'ping', ['-c', '2', '-W', '2', gatewayOf(2)])).toMatch(/2 received/)
+  }, 60_000)
+
+  it('an interface flap drops the direct route; the --watch resync restores it', async () => {
+    const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--resync', '1s', '--log-format', 'json'], {
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let log = ''
+    child.stderr!.on('data', (d) => (log += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    try {
+      for (let i = 0; i < 200 && !log.includes('"reconciled"'); i++) await sleep(50)
+      await ip('-n', ns(1), 'link', 'set', 'eth0', 'down')
+      expect(await directRoute(1, 2)).toBe('') // the kernel dropped it with the link
+      await ip('-n', ns(1), 'link', 'set', 'eth0', 'up')
+      let restored = ''
+      for (let i = 0; i < 100 && !restored; i++) {
+        await sleep(100)
+        restored = await directRoute(1, 2)
+      }
+      expect(restored).toBe(`${subnets.get(2)} via ${underlay.hosts[1].address} dev eth0`)
+      expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', gatewayOf(2)])).toMatch(/1 received/)
+    } finally {
+      child.kill('SIGTERM')
+      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
+      if (code === 'still running') child.kill('SIGKILL')
+      expect(code).toBe(0)
+    }
+  }, 60_000)
+
+  it('vxlan down removes the direct routes too', async () => {
+    for (const i of [1, 2]) {
+      const down = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(i)})
+      expect(down.exitCode).toBe(0)
+      expect(JSON.parse(down.stdout)).toMatchObject({deviceRemoved: true, routesRemoved: 1})
+      expect(await ip('-n', ns(i), 'route', 'show')).not.toContain('10.61.')
+    }
+  }, 30_000)
+})
