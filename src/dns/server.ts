@@ -51,7 +51,7 @@ export async function serveDns(store: Store, keys: Keys, logger: Logger, options
   const deps: HandlerDeps = {zone: options.zone, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
   const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
 
-  await index.start()
+  await index.start(logger)
   const closers: (() => Promise<void>)[] = [() => index.close()]
   try {
     for (const address of options.listen) closers.push(...(await listenOn(address, deps, logger)))

@@ -91,6 +91,38 @@ describe('cnet dns serve forwarding', () => {
     expect(await server.stop()).toBe(0)
   }, 30_000)
 
+  it('starts while etcd is unreachable: forwards other names, SERVFAIL for the zone, then serves it once etcd answers', async () => {
+    const {startEtcd} = await import('../helpers/etcd.js')
+    const own = await startEtcd({name: 'dnslate'})
+    const ownStore = await openStore({endpoints: [own.endpoint]})
+    const {servicesFixture} = await import('../helpers/services-fixture.js')
+    await servicesFixture(ownStore, prefixes).putInstance({id: 'a', name: 'late', address: '10.9.0.2'})
+    await ownStore.close()
+    await own.stop()
+    const upstreamPort = await freePort()
+    const live = await startDnsmasq(upstreamPort, {'up.example.test': '192.0.2.11'})
+    try {
+      const [port, ready] = [await freePort(), await freePort()]
+      const server = await startDnsServer(['--upstream', `127.0.0.1:${upstreamPort}`, '--allow-recursion', '127.0.0.0/8', '--ready', `127.0.0.1:${ready}`], {...cliEnv(own.endpoint, prefixes), CNET_ETCD_TIMEOUT: '1s'}, port)
+      servers.push(server)
+      expect(short(await dig(port, ['+short', 'up.example.test']))).toEqual(['192.0.2.11'])
+      expect(rcodeOf(await dig(port, ['late.default.svc.cluster.local']))).toBe('SERVFAIL')
+      expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(503)
+      await own.start()
+      await own.waitReady()
+      let answer: string[] = []
+      for (let i = 0; i < 100 && answer.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        answer = short(await dig(port, ['+short', 'late.default.svc.cluster.local']))
+      }
+      expect(answer).toEqual(['10.9.0.2'])
+      expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
+    } finally {
+      await live.stop()
+      await own.destroy()
+    }
+  }, 40_000)
+
   it('refuses recursion for a client outside --allow-recursion, yet answers its zone', async () => {
     const port = await freePort()
     const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--allow-recursion', '10.0.0.0/8'], cliEnv(etcd().endpoint, prefixes), port)
