@@ -175,6 +175,39 @@ describe('services and health against a real etcd', () => {
     }
   }, 30_000)
 
+  it('prober: --deregister-critical-after removes an instance critical for that long, and only that one', async () => {
+    const {keys} = setup()
+    const closed = await freePort()
+    const openPort = await freePort()
+    const server = await tcpServer(openPort)
+    const register = (id: string, port: number) =>
+      registerInstance(
+        store,
+        keys,
+        planRegistration(
+          {name: 'db', id, namespace: 'default', address: '127.0.0.1', port, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n3',
+            check: {tcp: `127.0.0.1:${port}`, interval: '1s', timeout: '500ms', deregisterCriticalAfter: '2s'}},
+          new Date(),
+          {minDeregisterAfterMs: 1000},
+        ),
+      )
+    await register('db-down', closed)
+    await register('db-up', openPort)
+    const prober = await Prober.start(store, keys, {node: 'n3', concurrency: 4, enableExecChecks: false, leaseTtlSeconds: 5, logger: silentLogger})
+    try {
+      await until('db-up passing', () => statusOf(keys, 'db-up'), (s) => s === 'passing')
+      const started = Date.now()
+      await until('db-down deregistered', async () => (await listInstances(store, keys)).some((r) => r.id === 'db-down'), (present) => !present, 15_000)
+      // critical first (up to a 1 s offset and a probe), then two seconds of it
+      expect(Date.now() - started).toBeGreaterThan(1500)
+      expect(await store.get(keys.health('default', 'db', 'db-down'))).toBeNull()
+      expect(await statusOf(keys, 'db-up')).toBe('passing')
+    } finally {
+      await prober.stop({revoke: true})
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }, 30_000)
+
   it('prober: a timeout is enforced, 429 is warning, exec checks are refused without --enable-exec-checks', async () => {
     const {keys} = setup()
     const [hangPort, busyPort] = await Promise.all([freePort(), freePort()])
