@@ -200,7 +200,8 @@ describe('services and health against a real etcd', () => {
       await until('db-down deregistered', async () => (await listInstances(store, keys)).some((r) => r.id === 'db-down'), (present) => !present, 15_000)
       // critical first (up to a 1 s offset and a probe), then two seconds of it
       expect(Date.now() - started).toBeGreaterThan(1500)
-      expect(await store.get(keys.health('default', 'db', 'db-down'))).toBeNull()
+      // the registration goes first; the prober then deletes the health record it wrote
+      await until('db-down health record removed', () => store.get(keys.health('default', 'db', 'db-down')), (record) => record === null, 5000)
       expect(await statusOf(keys, 'db-up')).toBe('passing')
     } finally {
       await prober.stop({revoke: true})
