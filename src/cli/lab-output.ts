@@ -17,6 +17,15 @@ export function renderLabReport(report: LabReport): string {
         ['got every healthy address', proof(proofs.allHealthyAddresses.ok), proofs.allHealthyAddresses.detail],
       ],
     ),
+    daemonLine(report),
     `${report.proved ? paint.green('lab is up') : paint.red('lab is NOT healthy')} (${(report.durationMs / 1000).toFixed(1)} s)`,
   ].join('\n')
+}
+
+function daemonLine(report: LabReport): string {
+  const dead = report.daemons.filter((d) => !d.running).map((d) => d.name)
+  const parts = [`processes: ${report.daemons.length - dead.length} of ${report.daemons.length} running`]
+  if (dead.length) parts.push(paint.red(`not running: ${dead.join(', ')}`))
+  if (report.restarted?.length) parts.push(paint.yellow(`restarted: ${report.restarted.join(', ')}`))
+  return parts.join('; ')
 }

@@ -38,7 +38,26 @@ export function startDaemon(spec: DaemonSpec): Daemon {
   child.unref()
   if (!child.pid) throw new Error(`could not start ${spec.name}`)
   writeFileSync(pidFile, `${child.pid}\n`)
+  // What started it, so `lab status` can start it again if it dies.
+  writeFileSync(specFile(pidFile), JSON.stringify(spec) + '\n')
   return {name: spec.name, pid: child.pid, logFile, pidFile}
+}
+
+const specFile = (pidFile: string) => pidFile.replace(/\.pid$/, '.spec.json')
+
+/**
+ * The supervision: every daemon whose process has gone is started again the way it was
+ * first started (its log continues). Returns the names restarted.
+ */
+export function restartDeadDaemons(stateDir: string): string[] {
+  const restarted: string[] = []
+  for (const pidFile of pidFilesUnder(stateDir)) {
+    const status = daemonStatus(pidFile)
+    if (status.running || !existsSync(specFile(pidFile))) continue
+    startDaemon(JSON.parse(readFileSync(specFile(pidFile), 'utf8')) as DaemonSpec)
+    restarted.push(status.name)
+  }
+  return restarted
 }
 
 /** `cnet <args>` as a daemon. */
@@ -71,6 +90,7 @@ export async function stopDaemon(pidFile: string, graceMs = 5000): Promise<void>
     if (isAlive(pid)) process.kill(pid, 'SIGKILL')
   }
   rmSync(pidFile, {force: true})
+  rmSync(specFile(pidFile), {force: true})
 }
 
 /** Every PID file under a directory tree. */

@@ -28,6 +28,8 @@ export interface LabReport {
   pods: {name: string; node: string; namespace: string; address: string}[]
   services: {id: string; node: string; address: string; status: string}[]
   daemons: {name: string; pid?: number; running: boolean}[]
+  /** `lab status` only: daemons found dead and started again. */
+  restarted?: string[]
   proofs: LabProofs
   proved: boolean
   durationMs: number

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -68,11 +68,27 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(JSON.parse(status.stdout).proved).toBe(true)
   }, 90_000)
 
+  it('lab status restarts a process that died (supervision) and proves again', async () => {
+    const pidFile = join(stateDir, 'node2', 'vxlan.pid')
+    const pid = Number(readFileSync(pidFile, 'utf8'))
+    process.kill(pid, 'SIGKILL')
+    for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100))
+    const status = await runCli(['lab', 'status', '--json'], {env: env(), timeoutMs: 60_000})
+    expect(status.exitCode).toBe(0)
+    const report = JSON.parse(status.stdout)
+    expect(report.restarted).toEqual(['node2/vxlan'])
+    expect(report.proved).toBe(true)
+    const again = Number(readFileSync(pidFile, 'utf8'))
+    expect(again).not.toBe(pid)
+    expect(existsSync(`/proc/${again}`)).toBe(true)
+  }, 90_000)
+
   it('lab status prints the proofs as a table', async () => {
     const table = await runCli(['lab', 'status'], {env: env(), timeoutMs: 60_000})
     expect(table.exitCode).toBe(0)
     expect(table.stdout).toMatch(/node3-web2 fetched a page from node1-web1/)
     expect(table.stdout).toMatch(/lab is up/)
+    expect(table.stdout).toMatch(/processes: (\d+) of \1 running/)
   }, 90_000)
 
   it('lab down removes every namespace, interface, process and file; a second run is a no-op', async () => {
