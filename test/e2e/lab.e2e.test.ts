@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {LAB_PREFIX} from '../../src/lab/layout.js'
-import {runCli} from '../helpers/cli.js'
+import {CLI, runCli} from '../helpers/cli.js'
 import {listLinks, listNamespaces} from '../helpers/netns.js'
 
 /**
@@ -37,6 +37,19 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(down.exitCode).toBe(0)
     rmSync(join(stateDir, '..'), {recursive: true, force: true})
   }, 90_000)
+
+  it('without root: one line saying so, exit 1, nothing made', async () => {
+    const {execFile} = await import('node:child_process')
+    const result = await new Promise<{code: number; stderr: string}>((resolve) =>
+      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, CLI, 'lab', 'up'], {env: {...process.env, HOME: '/tmp', NO_COLOR: '1', ...env()}}, (error, _stdout, stderr) =>
+        resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, stderr: String(stderr)}),
+      ),
+    )
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^cnet: lab: needs root/)])
+    expect(await listNamespaces(LAB_PREFIX)).toEqual([])
+    expect(existsSync(stateDir)).toBe(false)
+  }, 30_000)
 
   it('lab up brings up 3 nodes with 2 pods each and proves the overlay, DNS and health', async () => {
     const up = await runCli(['lab', 'up', '--nodes', '3', '--pods-per-node', '2', '--json'], {env: env(), timeoutMs: 120_000})
