@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, renameSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -7,7 +7,7 @@ import {cidrContainsIp, formatCidr, parseIp} from '../../src/net/ip.js'
 import {parseSubnetEnv} from '../../src/net/subnet-env.js'
 import {type CliResult, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, startEtcd} from '../helpers/etcd.js'
-import {type Underlay, addNamespace, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces} from '../helpers/netns.js'
+import {addNamespace, cleanup, createUnderlay, inNs, ip, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
 /**
@@ -107,11 +107,7 @@ describe('cnet cni on two hosts with the reference plugins', () => {
   }, 90_000)
 
   afterAll(async () => {
-    await etcd?.destroy()
-    await cleanup(PREFIX)
-    rmSync(dir, {recursive: true, force: true})
-    expect(await listNamespaces(PREFIX)).toEqual([])
-    expect(await listLinks(PREFIX)).toEqual([])
+    expect(await tearDown(PREFIX, {etcd, dir})).toEqual({namespaces: [], links: []})
   }, 30_000)
 
   it('ADD attaches a pod on each host with an address from that host’s subnet; CHECK passes', async () => {

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {runCli} from '../helpers/cli.js'
 import {type EtcdMember, startEtcd} from '../helpers/etcd.js'
-import {type Underlay, cleanup, createUnderlay, inNs, listLinks, listNamespaces} from '../helpers/netns.js'
+import {cleanup, createUnderlay, inNs, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
 const PREFIX = 'cnh-'
@@ -17,10 +17,7 @@ describe('end-to-end harness: hosts in namespaces reach an etcd on the underlay'
   }, 60_000)
 
   afterAll(async () => {
-    await etcd?.destroy()
-    await cleanup(PREFIX)
-    expect(await listNamespaces(PREFIX)).toEqual([])
-    expect(await listLinks(PREFIX)).toEqual([])
+    expect(await tearDown(PREFIX, {etcd})).toEqual({namespaces: [], links: []})
   })
 
   it('hosts ping each other over the underlay', async () => {

@@ -1,11 +1,11 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
-import {type Underlay, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces} from '../helpers/netns.js'
+import {cleanup, createUnderlay, inNs, ip, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
 const PREFIX = 'cnr-'
@@ -42,11 +42,7 @@ describe('vxlan with DirectRouting between two hosts on one segment', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await etcd?.destroy()
-    await cleanup(PREFIX)
-    rmSync(dir, {recursive: true, force: true})
-    expect(await listNamespaces(PREFIX)).toEqual([])
-    expect(await listLinks(PREFIX)).toEqual([])
+    expect(await tearDown(PREFIX, {etcd, dir})).toEqual({namespaces: [], links: []})
   }, 30_000)
 
   it('routes to the peer through the underlay, not the device, and packets cross', async () => {

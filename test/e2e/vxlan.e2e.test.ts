@@ -1,12 +1,12 @@
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
-import {type Underlay, cleanup, createUnderlay, inNs, ip, listLinks, listNamespaces, sh} from '../helpers/netns.js'
+import {cleanup, createUnderlay, inNs, ip, sh, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
 const PREFIX = 'cnv-'
@@ -66,11 +66,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await etcd?.destroy()
-    await cleanup(PREFIX)
-    rmSync(dir, {recursive: true, force: true})
-    expect(await listNamespaces(PREFIX)).toEqual([])
-    expect(await listLinks(PREFIX)).toEqual([])
+    expect(await tearDown(PREFIX, {etcd, dir})).toEqual({namespaces: [], links: []})
   }, 30_000)
 
   it('vxlan up on every host; packets cross the overlay', async () => {

@@ -1,3 +1,4 @@
+import {rmSync} from 'node:fs'
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
 import {addNamespace, createUnderlay as buildUnderlay, linksWithPrefix, namespacesWithPrefix, removeByPrefix} from '../../src/lab/underlay.js'
@@ -30,6 +31,17 @@ export const listLinks = linksWithPrefix
 /** Removes every namespace (ending what runs inside) and root-namespace link with the prefix. Idempotent. */
 export async function cleanup(prefix: string): Promise<void> {
   await removeByPrefix(prefix)
+}
+
+/**
+ * The end of an end-to-end file: its etcd, every namespace and link with its prefix,
+ * its temporary directory. Returns what is still there (both lists empty when clean).
+ */
+export async function tearDown(prefix: string, parts: {etcd?: {destroy(): Promise<void>}; dir?: string} = {}): Promise<{namespaces: string[]; links: string[]}> {
+  await parts.etcd?.destroy()
+  await cleanup(prefix)
+  if (parts.dir) rmSync(parts.dir, {recursive: true, force: true})
+  return {namespaces: await listNamespaces(prefix), links: await listLinks(prefix)}
 }
 
 /**
