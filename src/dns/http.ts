@@ -1,5 +1,4 @@
 import http from 'node:http'
-import type {Registry} from 'prom-client'
 
 export interface HttpEndpoints {
   health?: {host: string; port: number}
@@ -7,8 +6,14 @@ export interface HttpEndpoints {
   metrics?: {host: string; port: number}
 }
 
+/** Where /metrics text comes from: a prom-client registry, or the workers' metrics added up. */
+export interface MetricsSource {
+  contentType: string
+  metrics(): Promise<string>
+}
+
 /** /health, /ready (503 + the reason while not ready) and /metrics, each on its own address. */
-export async function startHttpEndpoints(endpoints: HttpEndpoints, readiness: () => string | undefined, metrics: () => Promise<{registry: Registry}>): Promise<http.Server[]> {
+export async function startHttpEndpoints(endpoints: HttpEndpoints, readiness: () => string | undefined, metrics: () => Promise<MetricsSource>): Promise<http.Server[]> {
   const servers: http.Server[] = []
   const start = async (address: {host: string; port: number}, handler: http.RequestListener) => {
     const server = http.createServer(handler)
@@ -27,9 +32,9 @@ export async function startHttpEndpoints(endpoints: HttpEndpoints, readiness: ()
   if (endpoints.metrics)
     await start(endpoints.metrics, async (_req, res) => {
       try {
-        const {registry} = await metrics()
-        const text = await registry.metrics()
-        res.writeHead(200, {'content-type': registry.contentType}).end(text)
+        const source = await metrics()
+        const text = await source.metrics()
+        res.writeHead(200, {'content-type': source.contentType}).end(text)
       } catch (error) {
         res.writeHead(500, {'content-type': 'text/plain'}).end(`${(error as Error).message}\n`)
       }

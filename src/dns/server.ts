@@ -57,7 +57,7 @@ export async function serveDns(store: Store, keys: Keys, logger: Logger, options
     for (const address of options.listen) closers.push(...(await listenOn(address, deps, logger)))
     if (cluster.isWorker) closers.push(followFromWorker(metrics, notReady))
     else {
-      const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics)
+      const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics.registry)
       closers.push(...httpServers.map((server) => () => new Promise<void>((resolve) => server.close(() => resolve()))))
       logger.info('serving DNS', {listen: options.listen.map((l) => `${l.host}:${l.port}`), zone: options.zone, upstreams: options.upstreams})
     }

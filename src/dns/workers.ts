@@ -1,8 +1,9 @@
 import cluster, {type Worker} from 'node:cluster'
 import type http from 'node:http'
 import {AggregatorRegistry} from 'prom-client'
+import {untilAborted} from '../cli/daemon.js'
 import type {Logger} from '../lib/log.js'
-import {type HttpEndpoints, startHttpEndpoints} from './http.js'
+import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
 
 /**
  * `dns serve --workers N`: one process per core answers queries. Node answers on one
@@ -36,10 +37,9 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
   const states = new Map<number, WorkerReport>()
   const workers = new Set<Worker>()
   let stopping = false
-  let firstFailure: string | undefined
 
   const fork = () => {
-    const worker = cluster.fork({CNET_DNS_WORKER: '1'})
+    const worker = cluster.fork()
     workers.add(worker)
     worker.on('message', (message: unknown) => {
       if (isWorkerReport(message)) states.set(worker.id, message)
@@ -49,8 +49,6 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
       states.delete(worker.id)
       if (stopping) return
       logger.warn('dns worker exited; starting another', {worker: worker.id, code, signal})
-      // A worker that cannot even start (a bad port, say) would otherwise restart forever.
-      if (!states.size && code !== 0) firstFailure ??= `a worker exited with ${code ?? signal}`
       setTimeout(() => !stopping && fork(), RESTART_DELAY_MS).unref()
     })
   }
@@ -65,15 +63,14 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
   let servers: http.Server[] = []
   try {
     await waitUntilServing(count, states, workers, stop)
-    servers = await startHttpEndpoints(http, readiness, async () => ({registry: (await aggregator.clusterMetrics().then((text) => textRegistry(text))) as never}))
+    servers = await startHttpEndpoints(http, readiness, async () => aggregatedText(await aggregator.clusterMetrics()))
     logger.info('serving DNS', {workers: count})
-    await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), {once: true})))
+    await untilAborted(stop)
   } finally {
     stopping = true
     for (const server of servers) server.close()
     await stopAll([...workers])
   }
-  if (firstFailure && !stop.aborted) throw new Error(firstFailure)
 }
 
 /** Resolves when every worker has bound its sockets; rejects when they keep dying first. */
@@ -111,7 +108,7 @@ async function stopAll(workers: Worker[]): Promise<void> {
   )
 }
 
-/** A registry-like object serving the aggregated text. */
-function textRegistry(text: string): {contentType: string; metrics(): Promise<string>} {
+/** The workers' metrics, already added up and rendered by prom-client. */
+function aggregatedText(text: string): MetricsSource {
   return {contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, metrics: async () => text}
 }
