@@ -58,6 +58,8 @@ export class Scheduler {
 
   /** Adds a task (replacing one with the same id); its first run is at a random point of its first interval. */
   add(id: string, intervalMs: number, task: Task): void {
+    // a zero, negative or non-number interval would spin the timer loop forever
+    if (!(intervalMs >= 1)) throw new RangeError(`scheduler: interval of ${id} is ${intervalMs} ms`)
     this.remove(id)
     const entry: Entry = {id, intervalMs, task, dueAt: this.now() + this.random() * intervalMs, running: false, queuedSlot: undefined, removed: false}
     this.entries.set(id, entry)

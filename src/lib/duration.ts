@@ -22,12 +22,13 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 /** Like parseDurationMs, but a usage error naming the flag when it does not parse or is under `minMs`. */
-export function requireDurationMs(flag: string, text: string, minMs = 0): number {
+export function requireDurationMs(flag: string, text: string, minMs = 0, maxMs = Number.POSITIVE_INFINITY): number {
   const ms = parseDurationMs(text)
   if (ms === undefined) {
     throw new UsageError(`${flag}: "${text}" is not a duration`, 'use e.g. 500ms, 30s, 5m, 24h')
   }
   if (ms < minMs) throw new UsageError(`${flag}: ${text} is too short`, `the minimum is ${formatDuration(minMs)}`)
+  if (ms > maxMs) throw new UsageError(`${flag}: ${text} is too long`, `the maximum is ${formatDuration(maxMs)}`)
   return ms
 }
 

@@ -1,5 +1,4 @@
 import type {EtcdStore} from './etcd-store.js'
-import {isUnreachable} from './etcd-errors.js'
 import type {KeptLease, KeptLeaseHandlers, LeaseId} from './store.js'
 
 interface AttachedKey {
@@ -86,7 +85,8 @@ export class EtcdKeptLease implements KeptLease {
         this.handlers.onReachable?.()
       }
     } catch (error) {
-      if (!isUnreachable(error)) throw error
+      // Any failure (etcd unreachable, or refusing, e.g. out of space) is retried soon:
+      // nothing awaits a tick, so a throw here would be an unhandled rejection.
       if (!this.unreachable) this.handlers.onUnreachable?.(error as Error)
       this.unreachable = true
       next = Math.min(next, 1000)

@@ -50,7 +50,7 @@ export function planCheck(request: CheckRequest, options: CheckPlanOptions = {})
   if (kind === 'ttl') {
     const activeOnly = strayCheckFlags(request, p).filter((f) => f !== '--deregister-critical-after')
     if (activeOnly.length > 0) throw new UsageError(`${activeOnly.join(', ')}: not for a TTL check`, 'a TTL check is updated by cnet health pass|warn|fail')
-    const ttlMs = requireDurationMs(`${p}ttl`, request.ttl!, MIN_INTERVAL_MS)
+    const ttlMs = requireDurationMs(`${p}ttl`, request.ttl!, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
     return {type: 'ttl', ttlMs, ...(deregisterCriticalAfterMs === undefined ? {} : {deregisterCriticalAfterMs})}
   }
   if (kind !== 'http') {
@@ -76,8 +76,11 @@ export function planCheck(request: CheckRequest, options: CheckPlanOptions = {})
 }
 
 /** Interval at least 1 s; timeout at most the interval (the default 5 s is cut down to it). */
+/** A day: longer timers would not fit setTimeout (24.8 days) and make no sense for a health check. */
+const MAX_INTERVAL_MS = 24 * 3600 * 1000
+
 export function planTiming(request: CheckRequest, deregisterCriticalAfterMs?: number): CheckTiming {
-  const intervalMs = requireDurationMs('--interval', request.interval ?? DEFAULT_INTERVAL, MIN_INTERVAL_MS)
+  const intervalMs = requireDurationMs('--interval', request.interval ?? DEFAULT_INTERVAL, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
   let timeoutMs = Math.min(DEFAULT_TIMEOUT_MS, intervalMs)
   if (request.timeout !== undefined) {
     timeoutMs = requireDurationMs('--timeout', request.timeout, 1)

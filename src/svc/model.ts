@@ -72,8 +72,9 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
   try {
     const value = JSON.parse(text) as unknown
     if (!isObject(value)) return undefined
-    const {id, name, namespace, address, port} = value
+    const {id, name, namespace, address, port, check} = value
     if (typeof id !== 'string' || typeof name !== 'string' || typeof namespace !== 'string' || typeof address !== 'string' || typeof port !== 'number') return undefined
+    if (check !== undefined && !isSaneCheck(check)) return undefined
     return {
       tags: [],
       meta: {},
@@ -87,6 +88,20 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
     return undefined
   }
 }
+
+/**
+ * A check someone else wrote into etcd must not be able to stall a prober: its interval,
+ * timeout or TTL must be a number of milliseconds a timer can keep (1 s to 24.8 days).
+ */
+function isSaneCheck(check: unknown): boolean {
+  if (!isObject(check)) return false
+  const ms = (value: unknown, min: number) => typeof value === 'number' && Number.isFinite(value) && value >= min && value <= MAX_TIMER_MS
+  if (check.type === 'ttl') return ms(check.ttlMs, 1000)
+  return ms(check.intervalMs, 1000) && ms(check.timeoutMs, 1)
+}
+
+/** setTimeout's limit: longer delays fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export function parseHealth(text: string): HealthRecord | undefined {
   try {

@@ -1,0 +1,33 @@
+import {describe, expect, it} from '@jest/globals'
+import {Scheduler} from '../../src/health/scheduler.js'
+import {UsageError} from '../../src/lib/errors.js'
+import {planCheck} from '../../src/svc/check-plan.js'
+import {parseRegistration} from '../../src/svc/model.js'
+
+/** Registrations are written by anyone with etcd access: the prober must survive any of them. */
+describe('a registration read from etcd', () => {
+  const registration = (check: unknown) => JSON.stringify({id: 'a', name: 'web', namespace: 'default', address: '10.0.0.1', port: 80, check})
+
+  it('with a check a timer cannot keep is ignored, never scheduled', () => {
+    for (const intervalMs of [0, -5, Number.NaN, 2 ** 31, '1000', null]) {
+      expect(parseRegistration(registration({type: 'tcp', address: '10.0.0.1:80', intervalMs, timeoutMs: 500, successBeforePassing: 0, failuresBeforeCritical: 0}))).toBeUndefined()
+    }
+    expect(parseRegistration(registration({type: 'ttl', ttlMs: 0}))).toBeUndefined()
+    expect(parseRegistration(registration({type: 'tcp', address: '10.0.0.1:80', intervalMs: 1000, timeoutMs: 0}))).toBeUndefined()
+  })
+
+  it('with a sane check, or none, is read', () => {
+    expect(parseRegistration(registration({type: 'tcp', address: '10.0.0.1:80', intervalMs: 1000, timeoutMs: 500, successBeforePassing: 0, failuresBeforeCritical: 0}))?.check).toMatchObject({intervalMs: 1000})
+    expect(parseRegistration(registration(undefined))).toMatchObject({id: 'a'})
+  })
+
+  it('the scheduler refuses an interval that would spin', () => {
+    const scheduler = new Scheduler({concurrency: 1, random: () => 0})
+    expect(() => scheduler.add('x', 0, async () => {})).toThrow(RangeError)
+  })
+
+  it('register refuses intervals and TTLs longer than a day', () => {
+    expect(() => planCheck({tcp: '10.0.0.1:80', interval: '30d'})).toThrow(UsageError)
+    expect(() => planCheck({ttl: '2d'})).toThrow(/--check-ttl: 2d is too long/)
+  })
+})
