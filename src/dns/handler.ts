@@ -28,10 +28,11 @@ export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | '
   const query = parsed.query
   const limit = proto === 'udp' ? udpLimit(query) : TCP_LIMIT
   let reply: Buffer
+  let zoneName = false
   if (query.opcode !== 0) reply = errorReply(request, query.id, RCODE.NOTIMP, query)
   else if (query.edns && query.edns.version > 0) reply = errorReply(request, query.id, RCODE.BADVERS, query)
-  else if (inZone(query.name, deps.zone) && !deps.index.loaded) reply = errorReply(request, query.id, RCODE.SERVFAIL, query) // never listed: no truthful answer yet
-  else if (inZone(query.name, deps.zone) || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit)
+  else if ((zoneName = inZone(query.name, deps.zone)) && !deps.index.loaded) reply = errorReply(request, query.id, RCODE.SERVFAIL, query) // never listed: no truthful answer yet
+  else if (zoneName || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit)
   else if (!deps.forwarder.allowed(client.address)) reply = errorReply(request, query.id, RCODE.REFUSED, query)
   else {
     const hit = deps.forwarder.cached(query)
