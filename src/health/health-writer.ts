@@ -69,7 +69,9 @@ export class HealthWriter {
 
   private async flush(): Promise<void> {
     while (this.pending.size > 0) {
-      const batch = [...this.pending].slice(0, PARALLEL_WRITES)
+      // the first few only: copying the whole backlog per batch was quadratic at start-up
+      const batch: [string, string | null][] = []
+      for (const entry of this.pending) if (batch.push(entry) >= PARALLEL_WRITES) break
       const outcomes = await Promise.allSettled(batch.map(([key, value]) => this.write(key, value)))
       let failed = false
       batch.forEach(([key, value], i) => {
