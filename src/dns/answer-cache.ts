@@ -1,5 +1,6 @@
 import * as packet from 'dns-packet'
 import {type RecordOptions, type Reply, type Snapshot, buildReply, healthyByService, reverseNameOf} from './records.js'
+import {TCP_LIMIT} from './edns.js'
 import type {Query} from './wire.js'
 
 const AA = 1 << 10
@@ -28,12 +29,25 @@ function typeName(type: number): string {
   return `UNKNOWN_${type}`
 }
 
+/** One name, type and flag combination: its replies, encoded whole and per smaller limit. */
+interface Variant {
+  replies: Reply[]
+  /** Encoded with no size limit (TCP); a UDP answer that fits is served from here. */
+  whole: Buffer[]
+  /** Encodings for a client limit some whole answer exceeds, built on first use. */
+  byLimit?: Map<number, Buffer[]>
+  next: number
+}
+
 /**
  * Answers kept encoded: a hit only patches the id. Several rotations per name are kept so
  * repeated queries still spread over instances. Cleared whenever the index changes.
+ *
+ * Looked up by the query's name, then by a small integer for type and flags: a key string
+ * joined per query cost more than the rest of the lookup.
  */
 export class AnswerCache {
-  private entries = new Map<string, {buffers: Buffer[]; next: number}>()
+  private entries = new Map<string, Map<number, Variant>>()
   private groups: ReturnType<typeof healthyByService> | undefined
   private reverseNames: Set<string> | undefined
   hits = 0
@@ -47,6 +61,7 @@ export class AnswerCache {
     this.reverseNames = undefined
   }
 
+  /** Names cached. */
   get size(): number {
     return this.entries.size
   }
@@ -58,25 +73,46 @@ export class AnswerCache {
   }
 
   answer(query: Query, limit: number): Buffer {
-    const key = `${query.name}|${query.type}|${query.recursionDesired ? 1 : 0}|${query.edns ? 1 : 0}|${limit}`
-    let entry = this.entries.get(key)
-    if (entry) this.hits++
+    let variants = this.entries.get(query.name)
+    if (!variants) {
+      if (this.entries.size >= MAX_NAMES) this.entries.clear()
+      variants = new Map()
+      this.entries.set(query.name, variants)
+    }
+    const slot = (query.type << 2) | (query.recursionDesired ? 2 : 0) | (query.edns ? 1 : 0)
+    let variant = variants.get(slot)
+    if (variant) this.hits++
     else {
       this.misses++
-      this.groups ??= healthyByService(this.snapshot, this.options.onlyPassing)
-      const buffers: Buffer[] = []
-      for (let rotation = 0; rotation < ROTATIONS; rotation++) {
-        const reply = buildReply(this.snapshot, this.groups, this.options, query.name, query.type, rotation)
-        buffers.push(encodeReply(query, reply, limit))
-        if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
-      }
-      entry = {buffers, next: 0}
-      if (this.entries.size > 50_000) this.entries.clear()
-      this.entries.set(key, entry)
+      variant = this.build(query)
+      variants.set(slot, variant)
     }
-    const source = entry.buffers[entry.next++ % entry.buffers.length]!
+    const rotation = variant.next++ % variant.whole.length
+    let source = variant.whole[rotation]!
+    if (source.length > limit) {
+      variant.byLimit ??= new Map()
+      let limited = variant.byLimit.get(limit)
+      if (!limited) {
+        limited = variant.replies.map((reply) => encodeReply(query, reply, limit))
+        variant.byLimit.set(limit, limited)
+      }
+      source = limited[rotation]!
+    }
     const out = Buffer.from(source)
     out.writeUInt16BE(query.id, 0)
     return out
   }
+
+  private build(query: Query): Variant {
+    this.groups ??= healthyByService(this.snapshot, this.options.onlyPassing)
+    const replies: Reply[] = []
+    for (let rotation = 0; rotation < ROTATIONS; rotation++) {
+      const reply = buildReply(this.snapshot, this.groups, this.options, query.name, query.type, rotation)
+      replies.push(reply)
+      if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
+    }
+    return {replies, whole: replies.map((reply) => encodeReply(query, reply, TCP_LIMIT)), next: 0}
+  }
 }
+
+const MAX_NAMES = 50_000

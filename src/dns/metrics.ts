@@ -14,8 +14,9 @@ export class DnsMetrics {
   readonly cacheMisses: Counter
   readonly cacheEntries: Gauge
   readonly upstreamErrors: Counter
-  private readonly pendingRequests = new Map<string, {labels: string[]; count: number}>()
-  private readonly pendingResponses = new Map<string, number>()
+  /** Counts since the last scrape, by requestSlot(...) and by rcode. */
+  private readonly pendingRequests = new Map<number, number>()
+  private readonly pendingResponses = new Map<number, number>()
 
   /** `beforeCollect` runs first on every scrape, for other counters kept as plain numbers. */
   constructor(private readonly server: string, private readonly zone: string, beforeCollect?: () => void) {
@@ -40,23 +41,33 @@ export class DnsMetrics {
     this.upstreamErrors = new Counter({name: 'cnet_dns_forward_upstream_errors_total', help: 'Failed exchanges with upstreams', registers})
   }
 
-  observe(proto: string, family: string, type: string, rcode: string, seconds: number): void {
-    const requestKey = `${proto}|${family}|${type}`
-    const request = this.pendingRequests.get(requestKey)
-    if (request) request.count++
-    else this.pendingRequests.set(requestKey, {labels: [proto, family, type], count: 1})
+  observe(proto: 'udp' | 'tcp', ipv6: boolean, type: number, rcode: number, seconds: number): void {
+    const slot = (type << 2) | (proto === 'tcp' ? 2 : 0) | (ipv6 ? 1 : 0)
+    this.pendingRequests.set(slot, (this.pendingRequests.get(slot) ?? 0) + 1)
     this.pendingResponses.set(rcode, (this.pendingResponses.get(rcode) ?? 0) + 1)
     this.duration.observe(seconds)
   }
 
   private flush(): void {
-    for (const pending of this.pendingRequests.values()) {
-      if (pending.count) this.requests.labels(this.server, this.zone, ...pending.labels).inc(pending.count)
-      pending.count = 0
+    for (const [slot, count] of this.pendingRequests) {
+      this.requests.labels(this.server, this.zone, slot & 2 ? 'tcp' : 'udp', slot & 1 ? '2' : '1', typeLabel(slot >> 2)).inc(count)
     }
-    for (const [rcode, count] of this.pendingResponses) if (count) this.responses.labels(this.server, this.zone, rcode).inc(count)
+    this.pendingRequests.clear()
+    for (const [rcode, count] of this.pendingResponses) this.responses.labels(this.server, this.zone, rcodeLabel(rcode)).inc(count)
     this.pendingResponses.clear()
   }
+}
+
+const TYPE_LABELS: Record<number, string> = {1: 'A', 2: 'NS', 6: 'SOA', 12: 'PTR', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY'}
+const RCODE_LABELS: Record<number, string> = {0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS'}
+
+/** The type label CoreDNS uses: common types by name, the rest as "other". */
+export function typeLabel(type: number): string {
+  return TYPE_LABELS[type] ?? 'other'
+}
+
+export function rcodeLabel(rcode: number): string {
+  return RCODE_LABELS[rcode] ?? String(rcode)
 }
 
 const BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048]

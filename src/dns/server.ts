@@ -48,7 +48,7 @@ export async function serveDns(store: Store, keys: Keys, logger: Logger, options
     scraped = now
     metrics.cacheEntries.set(answers.size + forwarder.cache.size)
   })
-  const deps: HandlerDeps = {zone: options.zone, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
+  const deps: HandlerDeps = {zone: options.zone, zoneSuffix: `.${options.zone}`, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
   const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
 
   await index.start(logger)
@@ -90,7 +90,17 @@ function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefine
 
 async function listenOn(address: {host: string; port: number}, deps: HandlerDeps, logger: Logger): Promise<(() => Promise<void>)[]> {
   const family = net.isIPv6(address.host) ? 'udp6' : 'udp4'
-  const udp = dgram.createSocket({type: family, ipv6Only: family === 'udp6'})
+  const udp = dgram.createSocket({
+    type: family,
+    ipv6Only: family === 'udp6',
+    // Every address this socket sees is an IP literal (--listen is parsed as one, replies
+    // go where queries came from): resolving them through dns.lookup cost a tick per reply.
+    lookup: family === 'udp6' ? literalLookup6 : literalLookup4,
+    // Room for bursts (the kernel caps this at net.core.rmem_max): a full receive buffer
+    // drops queries, which clients see as timeouts.
+    recvBufferSize: SOCKET_BUFFER_BYTES,
+    sendBufferSize: SOCKET_BUFFER_BYTES,
+  })
   udp.on('message', (message, remote) => {
     const reply = handleQuery(deps, message, 'udp', remote)
     if (reply instanceof Promise)
@@ -117,7 +127,7 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
       while (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
         const message = data.subarray(2, 2 + data.readUInt16BE(0))
         data = data.subarray(2 + message.length)
-        Promise.resolve(handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0})).then(
+        Promise.resolve(handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? 'IPv4'})).then(
           (reply) => {
             if (!reply) return void socket.destroy()
             const length = Buffer.alloc(2)
@@ -136,6 +146,12 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
   })
   return [() => new Promise<void>((resolve) => udp.close(() => resolve())), () => new Promise<void>((resolve) => tcp.close(() => resolve()))]
 }
+
+const SOCKET_BUFFER_BYTES = 4 << 20
+
+type LookupCallback = (error: Error | null, address: string, family: number) => void
+const literalLookup4 = (address: string, _options: unknown, callback: LookupCallback) => callback(null, address, 4)
+const literalLookup6 = (address: string, _options: unknown, callback: LookupCallback) => callback(null, address, 6)
 
 async function bind(address: {host: string; port: number}, attempt: (done: (error?: Error) => void) => void): Promise<void> {
   try {
