@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -105,7 +105,8 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
     const prefixes = uniquePrefixes('logjson')
     const env = cliEnv(etcd().endpoint, prefixes)
     expect((await runCli(['network', 'init', '--network', '10.21.0.0/16'], {env})).exitCode).toBe(0)
-    const file = join(mkdtempSync(join(tmpdir(), 'cnet-logjson-')), 'subnet.env')
+    const dir = mkdtempSync(join(tmpdir(), 'cnet-logjson-'))
+    const file = join(dir, 'subnet.env')
     const args = [CLI, 'subnet', 'lease', '--public-ip', '192.168.21.1', '--subnet-file', file, '--ttl', '2s', '--keep', '--log-format', 'json']
     const child = spawn(process.execPath, args, {env: {...process.env, ...env, NO_COLOR: '1', CNET_UNSAFE_MIN_TTL: '1s'}, stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
@@ -125,6 +126,7 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
       child.kill('SIGTERM')
     }
     expect(await exited).toBe(0)
+    rmSync(dir, {recursive: true, force: true})
     const lines = stderr.trimEnd().split('\n')
     const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
     for (const entry of parsed) {
