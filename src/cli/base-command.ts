@@ -23,6 +23,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: CommandArgs<T>
   private cliContext: CliContext | undefined
   private openedStore: Store | undefined
+  /** --log-level (or CNET_LOG_LEVEL) as parsed; unset when parsing did not get that far. */
+  private parsedLogLevel: string | undefined
 
   override async init(): Promise<void> {
     await super.init()
@@ -35,6 +37,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    this.parsedLogLevel = (flags as unknown as GlobalFlagValues)['log-level']
     this.cliContext = contextFromFlags(flags as unknown as GlobalFlagValues)
   }
 
@@ -76,11 +79,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const {code, line} = describeError(error)
     if (this.jsonEnabled()) this.logJson({error: {code: error instanceof CnetError ? error.name : 'Error', message: line, exitCode: code}})
     process.stderr.write(`cnet: ${line}\n`)
-    const debug = this.cliContext?.logger.level === 'debug' || this.argv.includes('debug')
-    if (code === ExitCode.internal && debug && error.stack) process.stderr.write(error.stack + '\n')
+    // The stack only with --log-level debug: as parsed, or, when the error came before or
+    // during parsing, as the command line (else CNET_LOG_LEVEL) asked for it.
+    const level = this.parsedLogLevel ?? requestedLogLevel(this.argv, process.env)
+    if (code === ExitCode.internal && level === 'debug' && error.stack) process.stderr.write(error.stack + '\n')
     this.exit(code)
     throw error // not reached: exit() throws
   }
+}
+
+/**
+ * The log level a command line asks for, read without the flag parser (for errors that
+ * happen before or during parsing): the last `--log-level LEVEL` or `--log-level=LEVEL`
+ * before any `--`, else CNET_LOG_LEVEL. Any other word, `debug` included, is not it.
+ */
+export function requestedLogLevel(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  let level: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') break
+    if (arg === '--log-level' && i + 1 < argv.length) level = argv[++i]
+    else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length)
+  }
+  return level ?? env.CNET_LOG_LEVEL
 }
 
 /** Maps any error to its exit code and a single line of text. */

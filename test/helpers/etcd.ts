@@ -14,6 +14,7 @@ export interface EtcdMemberOptions {
   tls?: {certFile: string; keyFile: string; caFile: string; clientCertAuth?: boolean}
   /** For members of a cluster: the --initial-cluster value and ports decided up front. */
   cluster?: {initialCluster: string; clientPort: number; peerPort: number; state?: 'new' | 'existing'}
+  /** Use this data directory (kept on destroy) instead of a new temporary one. */
   dataDir?: string
 }
 
@@ -28,6 +29,8 @@ export class EtcdMember {
     readonly peerPort: number,
     readonly dataDir: string,
     private readonly options: EtcdMemberOptions,
+    /** The temporary directory made for this member alone (it holds dataDir): removed whole on destroy. */
+    private readonly tempDir?: string,
   ) {}
 
   get scheme(): string {
@@ -111,17 +114,28 @@ export class EtcdMember {
     await this.start()
   }
 
-  /** Stops and deletes its data directory. */
+  /**
+   * Stops the member and deletes what was made for it: the whole temporary directory
+   * when it has one, else its data directory. A data directory the caller gave is kept.
+   */
   async destroy(): Promise<void> {
     await this.stop()
-    if (!this.options.dataDir) rmSync(this.dataDir, {recursive: true, force: true})
+    if (this.options.dataDir) return
+    rmSync(this.tempDir ?? this.dataDir, {recursive: true, force: true})
   }
 }
 
 export async function startEtcd(options: EtcdMemberOptions = {}): Promise<EtcdMember> {
   const host = options.host ?? '127.0.0.1'
-  const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'cnet-etcd-')), 'data')
-  const member = new EtcdMember(options.name ?? 'n1', host, await freePort(host), await freePort(host), dataDir, options)
+  const clientPort = await freePort(host)
+  const peerPort = await freePort(host)
+  let tempDir: string | undefined
+  let dataDir = options.dataDir
+  if (dataDir === undefined) {
+    tempDir = mkdtempSync(join(tmpdir(), 'cnet-etcd-'))
+    dataDir = join(tempDir, 'data')
+  }
+  const member = new EtcdMember(options.name ?? 'n1', host, clientPort, peerPort, dataDir, options, tempDir)
   await member.start()
   try {
     await member.waitReady()

@@ -45,6 +45,38 @@ describe('cnet network init / show against a real etcd', () => {
     expect(table.stdout).not.toMatch(/\x1b\[/)
   })
 
+  it('with --json, prints exactly one JSON document on stdout for read commands and for errors, nothing else there', async () => {
+    const prefixes = uniquePrefixes('json')
+    const env = cliEnv(etcd().endpoint, prefixes)
+    expect((await runCli(['network', 'init', '--network', '10.7.0.0/16'], {env})).exitCode).toBe(0)
+    expect((await runCli(['svc', 'register', 'web', '--id', 'web-1', '--address', '10.7.1.5', '--port', '80'], {env})).exitCode).toBe(0)
+    expect((await runCli(['subnet', 'reserve', '10.7.9.0/24', '--public-ip', '192.168.70.9'], {env})).exitCode).toBe(0)
+    // JSON.parse takes exactly one document: a second one, or any other text, fails it.
+    const reads: [string[], (doc: unknown) => void][] = [
+      [['network', 'show'], (doc) => expect(doc).toMatchObject({Network: '10.7.0.0/16'})],
+      [['subnet', 'list'], (doc) => expect(doc).toEqual([expect.objectContaining({subnet: '10.7.9.0/24'})])],
+      [['subnet', 'show', '10.7.9.0/24'], (doc) => expect(doc).toMatchObject({subnet: '10.7.9.0/24'})],
+      [['svc', 'list'], (doc) => expect(doc).toEqual([expect.objectContaining({id: 'web-1', status: 'passing'})])],
+      [['svc', 'resolve', 'web'], (doc) => expect(JSON.stringify(doc)).toContain('10.7.1.5')],
+    ]
+    for (const [args, check] of reads) {
+      const result = await runCli([...args, '--json'], {env})
+      expect({args, exitCode: result.exitCode, stderr: result.stderr}).toEqual({args, exitCode: 0, stderr: ''})
+      check(JSON.parse(result.stdout))
+    }
+    const errors: [string[], Record<string, string>, number, string][] = [
+      [['network', 'show', '--etcd-timeout', 'never'], env, 2, 'UsageError'],
+      [['subnet', 'show', '10.7.9.1/24'], env, 2, 'UsageError'],
+      [['network', 'show', '--etcd-timeout', '500ms'], {...env, CNET_ETCD_ENDPOINTS: 'http://127.0.0.1:1'}, 4, 'StoreUnavailableError'],
+    ]
+    for (const [args, runEnv, exitCode, code] of errors) {
+      const result = await runCli([...args, '--json'], {env: runEnv})
+      expect(result.exitCode).toBe(exitCode)
+      expect(JSON.parse(result.stdout)).toEqual({error: {code, message: expect.any(String), exitCode}})
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+    }
+  })
+
   it('reads a config flannel wrote, field names in any case', async () => {
     const prefixes = uniquePrefixes('flannel')
     await store.put(`${prefixes.networkPrefix}/config`, '{"network":"10.244.0.0/16","backend":{"type":"vxlan","directrouting":true}}')

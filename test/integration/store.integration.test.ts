@@ -150,29 +150,32 @@ describe('store against its own etcd member', () => {
     await watch.close()
   })
 
-  it('re-lists and tells the caller to resync when its revision was compacted', async () => {
+  it('re-lists and tells the caller to resync when its revision was compacted, then goes on delivering on the same watch', async () => {
     const prefix = '/compact/'
     await store.put(`${prefix}early`, '1')
     const listing = await store.list(prefix)
     await store.put(`${prefix}late`, '2')
     const latest = await store.put(`${prefix}later`, '3')
     execFileSync('etcdctl', ['--endpoints', member.endpoint, 'compact', String(latest)])
-    const resyncs: string[][] = []
+    // One log of everything the watch hands over, resyncs and events alike, in the order it hands them.
+    const log: string[] = []
     const watch = await store.watchPrefix(prefix, listing.revision + 1, {
-      onEvents: () => {},
-      onResync: (l) => void resyncs.push(l.items.map((i) => i.key)),
+      onEvents: (events) => void log.push(...events.map((e) => `${e.type} ${e.key.slice(prefix.length)}`)),
+      onResync: (l) => void log.push(`resync ${l.items.map((i) => i.key.slice(prefix.length)).join(',')}`),
     })
-    await waitFor(() => resyncs.length > 0, 5000, 'a resync')
-    expect(resyncs[0]).toEqual([`${prefix}early`, `${prefix}late`, `${prefix}later`])
-    // And it keeps watching from the new listing.
-    const after: string[] = []
-    await watch.close()
-    const relisted = await store.list(prefix)
-    const fresh = await store.watchPrefix(prefix, relisted.revision + 1, {onEvents: (e) => void after.push(...e.map((x) => x.key)), onResync: () => {}})
+    await waitFor(() => log.length > 0, 5000, 'a resync')
+    expect(log).toEqual(['resync early,late,later'])
+    expect(watch.nextRevision).toBeGreaterThan(latest)
+    // The same watch, not a new one, delivers what happens after the resync: in order, each once.
     await store.put(`${prefix}new`, '4')
-    await waitFor(() => after.length > 0, 5000, 'an event after the resync')
-    expect(after).toEqual([`${prefix}new`])
-    await fresh.close()
+    await store.put(`${prefix}early`, '5')
+    await store.delete(`${prefix}late`)
+    await store.put(`${prefix}newer`, '6')
+    await store.delete(`${prefix}new`)
+    await waitFor(() => log.length >= 6, 5000, 'five events after the resync')
+    await sleep(300)
+    expect(log).toEqual(['resync early,late,later', 'put new', 'put early', 'delete late', 'put newer', 'delete new'])
+    await watch.close()
   })
 
   it('fails a CLI call with exit 4 within the deadline when etcd is stopped', async () => {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {describeError} from '../../src/cli/base-command.js'
+import {describeError, requestedLogLevel} from '../../src/cli/base-command.js'
 import {parseEndpoints} from '../../src/cli/context.js'
 import {ConfigError, ConflictError, StoreUnavailableError, SystemCommandError, UsageError} from '../../src/lib/errors.js'
 import {Keys} from '../../src/store/keys.js'
@@ -51,5 +51,22 @@ describe('errors map to exit codes', () => {
     expect(parseEndpoints('http://a:1, https://b:2')).toEqual(['http://a:1', 'https://b:2'])
     expect(() => parseEndpoints('a:1')).toThrow(/--etcd-endpoints/)
     expect(() => parseEndpoints('ftp://a:1')).toThrow(/http/)
+  })
+})
+
+describe('the log level an unparsed command line asks for (whether a stack is printed)', () => {
+  it.each<[string[], Record<string, string>, string | undefined]>([
+    [['svc', 'list', 'debug'], {}, undefined],
+    [['debug', '--namespace', 'debug'], {CNET_LOG_LEVEL: 'info'}, 'info'],
+    [['--log-level', 'debug'], {}, 'debug'],
+    [['--log-level=debug', 'x'], {}, 'debug'],
+    [['--log-level=debug', '--log-level', 'warn'], {}, 'warn'],
+    [['--log-level'], {CNET_LOG_LEVEL: 'warn'}, 'warn'],
+    [['--log-level', 'info'], {CNET_LOG_LEVEL: 'debug'}, 'info'],
+    [['svc', 'list'], {CNET_LOG_LEVEL: 'debug'}, 'debug'],
+    [['--', '--log-level', 'debug'], {}, undefined],
+    [['--log-level-x=debug', '--debug'], {}, undefined],
+  ])('%j with %j -> %s', (argv, env, level) => {
+    expect(requestedLogLevel(argv, env)).toBe(level)
   })
 })
