@@ -77,8 +77,9 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
       } else {
         kept ??= await store.keepLease(options.ttlSeconds, options.handlers)
         if (choice.kind === 'reuse') {
-          written = await store.compareAndSwap(key, value, choice.lease.modRevision, {lease: kept.id})
-          if (written) await kept.put(key, value)
+          // Guarded like a created key: after a lost etcd lease it is taken back only if
+          // nobody took it meanwhile.
+          written = await kept.compareAndSwap(key, value, choice.lease.modRevision)
         } else {
           written = await kept.create(key, value)
         }
