@@ -1,3 +1,4 @@
+import {backoffDelayMs} from '../lib/backoff.js'
 import type {EtcdStore} from './etcd-store.js'
 import type {KeptLease, KeptLeaseHandlers, LeaseId} from './store.js'
 
@@ -11,10 +12,19 @@ interface AttachedKey {
 }
 
 /**
+ * How long a kept lease waits after its n-th failed keep-alive in a row: from 0.5 s,
+ * doubling, never above a third of the TTL (so a retry still lands before the lease
+ * could expire) nor 10 s, with jitter (half to all of that).
+ */
+export function keptLeaseRetryMs(failures: number, ttlSeconds: number, random: () => number = Math.random): number {
+  return backoffDelayMs(failures, {initialMs: 500, maxMs: Math.min((ttlSeconds * 1000) / 3, 10_000)}, random)
+}
+
+/**
  * A lease kept alive by a keep-alive every TTL/3. When etcd says the lease is gone
  * (it expired during an outage, or the leader lost it), a new lease is granted and
  * every attached key put back, which is what etcd3's own Lease leaves to the caller.
- * While etcd is unreachable it keeps retrying, at most a second apart.
+ * While etcd is unreachable it keeps retrying with backoff (keptLeaseRetryMs).
  */
 export class EtcdKeptLease implements KeptLease {
   private currentId: LeaseId
@@ -25,6 +35,8 @@ export class EtcdKeptLease implements KeptLease {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private unreachable = false
+  /** Failed ticks in a row, for the backoff; 0 after a success. */
+  private failures = 0
   private cycle: Promise<void> = Promise.resolve()
 
   private constructor(
@@ -98,6 +110,7 @@ export class EtcdKeptLease implements KeptLease {
       const alive = await this.store.keepAliveOnce(this.currentId)
       if (!alive && !this.stopped) await this.regrant()
       else if (this.restoring.size > 0 && !this.stopped) await this.restore()
+      this.failures = 0
       if (this.unreachable) {
         this.unreachable = false
         this.handlers.onReachable?.()
@@ -107,7 +120,8 @@ export class EtcdKeptLease implements KeptLease {
       // nothing awaits a tick, so a throw here would be an unhandled rejection.
       if (!this.unreachable) this.handlers.onUnreachable?.(error as Error)
       this.unreachable = true
-      next = Math.min(next, 1000)
+      this.failures++
+      next = keptLeaseRetryMs(this.failures, this.ttlSeconds)
     } finally {
       this.schedule(next)
     }
