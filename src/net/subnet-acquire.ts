@@ -10,7 +10,7 @@ import {readNetworkConfig} from './network-store.js'
 import {type ExistingLease, chooseSubnet} from './subnet-allocate.js'
 import {parseSubnetEnv, formatSubnetEnv} from './subnet-env.js'
 import {listLeases} from './subnet-listing.js'
-import {loadOrCreateVtepMac, saveVtepMac} from './vtep-mac.js'
+import {keptOrNewVtepMac, saveVtepMac} from './vtep-mac.js'
 import type {HostAddress} from './host-address.js'
 import {writeFileAtomic} from '../lib/atomic-file.js'
 
@@ -59,13 +59,15 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
   const pools = subnetPools(config)
   const previous = previousSubnets(options.subnetFile)
   const hostName = hostname()
+  // In memory until a lease holds it: a failed acquisition writes nothing to disk.
+  const ownMac = keptOrNewVtepMac(options.subnetFile)
   let kept: KeptLease | undefined
   try {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const leases = (await listLeases(store, keys)).flatMap((l) => (l.subnets ? [l as ExistingLease] : []))
       const choice = chooseSubnet({pools, leases, publicIp: options.host.publicIp, previous})
       const subnets = choice.kind === 'reuse' ? choice.lease.subnets : choice.subnets
-      const mac = choice.kind === 'reuse' && choice.lease.attrs?.BackendData ? choice.lease.attrs.BackendData.VtepMAC : loadOrCreateVtepMac(options.subnetFile)
+      const mac = choice.kind === 'reuse' && choice.lease.attrs?.BackendData ? choice.lease.attrs.BackendData.VtepMAC : ownMac
       const attrs: LeaseAttrs = {PublicIP: options.host.publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}, HostName: hostName}
       if (subnets.v6) attrs.BackendV6Data = {VNI: config.Backend.VNI, VtepMAC: mac}
       const key = keys.subnet(formatLeaseName(subnets))
