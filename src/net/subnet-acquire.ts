@@ -11,7 +11,7 @@ import {type ExistingLease, chooseSubnet} from './subnet-allocate.js'
 import {parseSubnetEnv, formatSubnetEnv} from './subnet-env.js'
 import {listLeases} from './subnet-listing.js'
 import {keptOrNewVtepMac, saveVtepMac} from './vtep-mac.js'
-import type {HostAddress} from './host-address.js'
+import {type HostAddress, resolvePublicIpv6} from './host-address.js'
 import {writeFileAtomic} from '../lib/atomic-file.js'
 
 export interface AcquireOptions {
@@ -26,6 +26,8 @@ export interface SubnetLeaseResult {
   subnet: string
   ipv6Subnet?: string
   publicIp: string
+  /** With IPv6 enabled: PublicIPv6 as written (null when this host has none). */
+  publicIpv6?: string | null
   vtepMac: string
   hostName: string
   key: string
@@ -59,6 +61,8 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
   const pools = subnetPools(config)
   const previous = previousSubnets(options.subnetFile)
   const hostName = hostname()
+  // flannel fills PublicIPv6 only when the config enables IPv6.
+  const publicIpv6 = pools.some((p) => p.family === 6) ? ((await resolvePublicIpv6(options.host.ipv6)) ?? null) : null
   // In memory until a lease holds it: a failed acquisition writes nothing to disk.
   const ownMac = keptOrNewVtepMac(options.subnetFile)
   let kept: KeptLease | undefined
@@ -68,7 +72,7 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
       const choice = chooseSubnet({pools, leases, publicIp: options.host.publicIp, previous})
       const subnets = choice.kind === 'reuse' ? choice.lease.subnets : choice.subnets
       const mac = choice.kind === 'reuse' && choice.lease.attrs?.BackendData ? choice.lease.attrs.BackendData.VtepMAC : ownMac
-      const attrs: LeaseAttrs = {PublicIP: options.host.publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}, HostName: hostName}
+      const attrs: LeaseAttrs = {PublicIP: options.host.publicIp, PublicIPv6: publicIpv6, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}, HostName: hostName}
       if (subnets.v6) attrs.BackendV6Data = {VNI: config.Backend.VNI, VtepMAC: mac}
       const key = keys.subnet(formatLeaseName(subnets))
       const value = formatLeaseAttrs(attrs)
@@ -106,6 +110,7 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
           subnet: subnets.v4 ? formatCidr(subnets.v4) : '',
           ipv6Subnet: subnets.v6 ? formatCidr(subnets.v6) : undefined,
           publicIp: options.host.publicIp,
+          publicIpv6: subnets.v6 ? publicIpv6 : undefined,
           vtepMac: mac,
           hostName,
           key,

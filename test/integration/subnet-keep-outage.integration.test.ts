@@ -200,15 +200,16 @@ describe('subnet lease --keep across an etcd outage', () => {
     const env = cliEnv(etcd.endpoint, prefixes)
     expect((await runCli(['network', 'init', '--network', '10.42.0.0/16', '--ipv6-network', '2001:cafe:42::/56'], {env})).exitCode).toBe(0)
     const file = join(mkdtempSync(join(tmpdir(), 'cnet-dual-')), 'subnet.env')
-    const result = await runCli(['subnet', 'lease', '--public-ip', '192.168.42.1', '--subnet-file', file, '--json'], {env})
+    const result = await runCli(['subnet', 'lease', '--public-ip', '192.168.42.1', '--public-ipv6', '2001:db8:42::1', '--subnet-file', file, '--json'], {env})
     expect(result.exitCode).toBe(0)
-    const out = JSON.parse(result.stdout) as {key: string; subnet: string; ipv6Subnet: string; vtepMac: string}
+    const out = JSON.parse(result.stdout) as {key: string; subnet: string; ipv6Subnet: string; vtepMac: string; hostName: string}
     expect(out.ipv6Subnet).toMatch(/^2001:cafe:42:[0-9a-f]+::\/64$/)
     expect(out.key).toBe(`${prefixes.networkPrefix}/subnets/${out.subnet.replace('/', '-')}&${out.ipv6Subnet.replace('/', '-')}`)
     const store = await openStore({endpoints: [etcd.endpoint]})
     try {
-      const value = JSON.parse((await store.get(out.key))!.value)
-      expect(value.BackendV6Data).toEqual({VNI: 1, VtepMAC: out.vtepMac})
+      expect((await store.get(out.key))!.value).toBe(
+        `{"PublicIP":"192.168.42.1","PublicIPv6":"2001:db8:42::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${out.vtepMac}"},"BackendV6Data":{"VNI":1,"VtepMAC":"${out.vtepMac}"},"HostName":"${out.hostName}"}`,
+      )
     } finally {
       await store.close()
     }
