@@ -1,6 +1,6 @@
 import {UsageError} from '../lib/errors.js'
 import {runCommand} from '../lib/run-command.js'
-import {parseIp} from './ip.js'
+import {ipString, parseIp} from './ip.js'
 
 /** This host's public IP (the underlay address peers send VXLAN to) and its MTU. */
 export interface HostAddress {
@@ -8,12 +8,21 @@ export interface HostAddress {
   /** The interface holding it, when it is a local address. */
   iface?: string
   mtu: number
+  /**
+   * Where this host's public IPv6 address (PublicIPv6, for dual-stack leases) comes
+   * from; looked up with resolvePublicIpv6 only when the network config enables IPv6.
+   * Absent: the default IPv6 route's interface.
+   */
+  ipv6?: Ipv6Source
 }
+
+/** `--public-ipv6`, else the global IPv6 address of `--iface`, else of the default IPv6 route's interface. */
+export type Ipv6Source = {kind: 'flag'; address: string} | {kind: 'iface'; name: string} | {kind: 'default-route'}
 
 interface IpAddrEntry {
   ifname: string
   mtu: number
-  addr_info?: {family: string; local: string}[]
+  addr_info?: {family: string; local: string; scope?: string; dadfailed?: boolean; deprecated?: boolean; temporary?: boolean}[]
 }
 
 async function interfaces(): Promise<IpAddrEntry[]> {
@@ -22,28 +31,75 @@ async function interfaces(): Promise<IpAddrEntry[]> {
 
 const DEFAULT_MTU = 1500
 
+/** A global unicast IPv6 address, in canonical form; a usage error naming the flag otherwise. */
+export function parsePublicIpv6(text: string, flag = '--public-ipv6'): string {
+  const ip = text.includes('%') ? undefined : parseIp(text)
+  if (ip?.family !== 6) throw new UsageError(`${flag}: "${text}" is not an IPv6 address`)
+  const top = ip.value >> 112n
+  const notGlobal = ip.value === 0n || ip.value === 1n || (top & 0xff00n) === 0xff00n || (top & 0xffc0n) === 0xfe80n || ip.value >> 32n === 0xffffn
+  if (notGlobal) throw new UsageError(`${flag}: ${text} is not a global unicast IPv6 address`)
+  return ipString(6, ip.value)
+}
+
 /**
  * The flag, else the first IPv4 address of `--iface`, else the address of the
- * interface of the default route (as flannel picks it).
+ * interface of the default route (as flannel picks it). A `--public-ipv6` is checked
+ * here too, before anything is read or written.
  */
-export async function resolveHostAddress(options: {publicIp?: string; iface?: string}): Promise<HostAddress> {
+export async function resolveHostAddress(options: {publicIp?: string; iface?: string; publicIpv6?: string}): Promise<HostAddress> {
+  const ipv6: Ipv6Source =
+    options.publicIpv6 !== undefined
+      ? {kind: 'flag', address: parsePublicIpv6(options.publicIpv6)}
+      : options.iface !== undefined
+        ? {kind: 'iface', name: options.iface}
+        : {kind: 'default-route'}
+  if (options.publicIp !== undefined && parseIp(options.publicIp)?.family !== 4) throw new UsageError(`--public-ip: "${options.publicIp}" is not an IPv4 address`)
   const all = await interfaces()
   const ipv4Of = (entry: IpAddrEntry) => entry.addr_info?.find((a) => a.family === 'inet')?.local
   if (options.publicIp) {
-    if (parseIp(options.publicIp)?.family !== 4) throw new UsageError(`--public-ip: "${options.publicIp}" is not an IPv4 address`)
     const holder = all.find((e) => e.addr_info?.some((a) => a.local === options.publicIp))
-    return {publicIp: options.publicIp, iface: holder?.ifname, mtu: holder?.mtu ?? DEFAULT_MTU}
+    return {publicIp: options.publicIp, iface: holder?.ifname, mtu: holder?.mtu ?? DEFAULT_MTU, ipv6}
   }
   if (options.iface) {
     const entry = all.find((e) => e.ifname === options.iface)
     if (!entry) throw new UsageError(`--iface: no interface named "${options.iface}"`, `interfaces here: ${all.map((e) => e.ifname).join(', ')}`)
     const address = ipv4Of(entry)
     if (!address) throw new UsageError(`--iface: ${options.iface} has no IPv4 address`, 'give --public-ip instead')
-    return {publicIp: address, iface: entry.ifname, mtu: entry.mtu}
+    return {publicIp: address, iface: entry.ifname, mtu: entry.mtu, ipv6}
   }
   const routes = JSON.parse((await runCommand('ip', ['-j', 'route', 'show', 'default'])).stdout) as {dev?: string}[]
   const entry = all.find((e) => e.ifname === routes[0]?.dev)
   const address = entry && ipv4Of(entry)
   if (!entry || !address) throw new UsageError('no default route with an IPv4 address to take the public IP from', 'give --public-ip or --iface')
-  return {publicIp: address, iface: entry.ifname, mtu: entry.mtu}
+  return {publicIp: address, iface: entry.ifname, mtu: entry.mtu, ipv6}
+}
+
+/** An interface's first global IPv6 address (stable ones before temporary or deprecated ones). */
+function globalIpv6Of(entry: IpAddrEntry): string | undefined {
+  const usable = (entry.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global' && !a.dadfailed)
+  const best = usable.find((a) => !a.temporary && !a.deprecated) ?? usable[0]
+  return best && ipString(6, parseIp(best.local)!.value)
+}
+
+/**
+ * This host's PublicIPv6 for a dual-stack lease. An `--iface` without a global IPv6
+ * address is a usage error (flannel refuses it too); with no `--iface` and no default
+ * IPv6 route carrying one, there is none (undefined) and the lease says null.
+ */
+export async function resolvePublicIpv6(source: Ipv6Source = {kind: 'default-route'}): Promise<string | undefined> {
+  if (source.kind === 'flag') return source.address
+  const all = await interfaces()
+  if (source.kind === 'iface') {
+    const entry = all.find((e) => e.ifname === source.name)
+    const address = entry && globalIpv6Of(entry)
+    if (!address) throw new UsageError(`--iface: ${source.name} has no global IPv6 address, which the network config (IPv6 enabled) needs for PublicIPv6`, 'give --public-ipv6')
+    return address
+  }
+  const routes = JSON.parse((await runCommand('ip', ['-j', '-6', 'route', 'show', 'default'])).stdout) as {dev?: string}[]
+  for (const route of routes) {
+    const entry = all.find((e) => e.ifname === route.dev)
+    const address = entry && globalIpv6Of(entry)
+    if (address) return address
+  }
+  return undefined
 }

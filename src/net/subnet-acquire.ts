@@ -10,8 +10,8 @@ import {readNetworkConfig} from './network-store.js'
 import {type ExistingLease, chooseSubnet} from './subnet-allocate.js'
 import {parseSubnetEnv, formatSubnetEnv} from './subnet-env.js'
 import {listLeases} from './subnet-listing.js'
-import {loadOrCreateVtepMac, saveVtepMac} from './vtep-mac.js'
-import type {HostAddress} from './host-address.js'
+import {keptOrNewVtepMac, saveVtepMac} from './vtep-mac.js'
+import {type HostAddress, resolvePublicIpv6} from './host-address.js'
 import {writeFileAtomic} from '../lib/atomic-file.js'
 
 export interface AcquireOptions {
@@ -26,6 +26,8 @@ export interface SubnetLeaseResult {
   subnet: string
   ipv6Subnet?: string
   publicIp: string
+  /** With IPv6 enabled: PublicIPv6 as written (null when this host has none). */
+  publicIpv6?: string | null
   vtepMac: string
   hostName: string
   key: string
@@ -59,14 +61,18 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
   const pools = subnetPools(config)
   const previous = previousSubnets(options.subnetFile)
   const hostName = hostname()
+  // flannel fills PublicIPv6 only when the config enables IPv6.
+  const publicIpv6 = pools.some((p) => p.family === 6) ? ((await resolvePublicIpv6(options.host.ipv6)) ?? null) : null
+  // In memory until a lease holds it: a failed acquisition writes nothing to disk.
+  const ownMac = keptOrNewVtepMac(options.subnetFile)
   let kept: KeptLease | undefined
   try {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const leases = (await listLeases(store, keys)).flatMap((l) => (l.subnets ? [l as ExistingLease] : []))
       const choice = chooseSubnet({pools, leases, publicIp: options.host.publicIp, previous})
       const subnets = choice.kind === 'reuse' ? choice.lease.subnets : choice.subnets
-      const mac = choice.kind === 'reuse' && choice.lease.attrs?.BackendData ? choice.lease.attrs.BackendData.VtepMAC : loadOrCreateVtepMac(options.subnetFile)
-      const attrs: LeaseAttrs = {PublicIP: options.host.publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}, HostName: hostName}
+      const mac = choice.kind === 'reuse' && choice.lease.attrs?.BackendData ? choice.lease.attrs.BackendData.VtepMAC : ownMac
+      const attrs: LeaseAttrs = {PublicIP: options.host.publicIp, PublicIPv6: publicIpv6, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}, HostName: hostName}
       if (subnets.v6) attrs.BackendV6Data = {VNI: config.Backend.VNI, VtepMAC: mac}
       const key = keys.subnet(formatLeaseName(subnets))
       const value = formatLeaseAttrs(attrs)
@@ -77,8 +83,9 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
       } else {
         kept ??= await store.keepLease(options.ttlSeconds, options.handlers)
         if (choice.kind === 'reuse') {
-          written = await store.compareAndSwap(key, value, choice.lease.modRevision, {lease: kept.id})
-          if (written) await kept.put(key, value)
+          // Guarded like a created key: after a lost etcd lease it is taken back only if
+          // nobody took it meanwhile.
+          written = await kept.compareAndSwap(key, value, choice.lease.modRevision)
         } else {
           written = await kept.create(key, value)
         }
@@ -103,6 +110,7 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
           subnet: subnets.v4 ? formatCidr(subnets.v4) : '',
           ipv6Subnet: subnets.v6 ? formatCidr(subnets.v6) : undefined,
           publicIp: options.host.publicIp,
+          publicIpv6: subnets.v6 ? publicIpv6 : undefined,
           vtepMac: mac,
           hostName,
           key,

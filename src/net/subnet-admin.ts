@@ -2,69 +2,153 @@ import {existsSync, readFileSync} from 'node:fs'
 import {ConfigError, ConflictError, UsageError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
-import {cidrContains, formatCidr, hasHostBits, parseCidr, parseIp} from './ip.js'
-import {type LeaseSubnets, formatLeaseAttrs, formatLeaseName, parseLeaseAttrs} from './lease.js'
-import {subnetPools} from './network-config.js'
+import {parsePublicIpv6} from './host-address.js'
+import {type Cidr, type Family, cidrContains, formatCidr, hasHostBits, parseCidr, parseIp, sameCidr} from './ip.js'
+import {type LeaseAttrs, type LeaseSubnets, formatLeaseAttrs, formatLeaseName, leaseFitsPools} from './lease.js'
+import {type SubnetPool, subnetPools} from './network-config.js'
 import {readNetworkConfig} from './network-store.js'
+import {pickFree} from './subnet-allocate.js'
 import {parseSubnetEnv} from './subnet-env.js'
-import {type LeaseRow, leaseRows} from './subnet-listing.js'
+import {type LeaseRow, type ListedLease, leaseRow, listLeases} from './subnet-listing.js'
 import {randomVtepMac} from './vtep-mac.js'
 
-/** `subnet show`, `release` and `reserve`: one lease by its subnet. */
+/**
+ * `subnet show`, `release` and `reserve`: one lease by its subnet. A lease is found by
+ * the subnet of the family given, so under a dual-stack config `10.5.1.0/24` finds the
+ * key `10.5.1.0-24&fc00::-64` (flannel's dual-stack name), whatever its IPv6 half.
+ */
 
-/** Parses a SUBNET argument and checks it against the config: inside the network, the subnet length, aligned. */
-export async function leaseSubnetsFor(store: Store, keys: Keys, text: string, what = 'SUBNET'): Promise<LeaseSubnets> {
+/** A SUBNET argument checked against the config: a family it enables, inside that network, the subnet length, aligned. */
+function parseSubnetArg(pools: readonly SubnetPool[], text: string, what = 'SUBNET'): {cidr: Cidr; pool: SubnetPool} {
+  const example = pools.map((p) => (p.family === 4 ? '10.5.52.0/24' : 'fd00:42:0:1::/64')).join(' or ')
   const cidr = parseCidr(text)
-  if (!cidr || cidr.family !== 4) throw new UsageError(`${what}: "${text}" is not an IPv4 CIDR such as 10.5.52.0/24`)
-  const pool = subnetPools(await readNetworkConfig(store, keys)).find((p) => p.family === 4)
-  if (!pool || !cidrContains(pool.network, cidr)) throw new UsageError(`${what}: ${text} is not in the network ${pool ? formatCidr(pool.network) : ''}`.trim())
+  if (!cidr) throw new UsageError(`${what}: "${text}" is not a subnet such as ${example || '10.5.52.0/24'}`)
+  const pool = pools.find((p) => p.family === cidr.family)
+  if (!pool) throw new UsageError(`${what}: ${text} is an IPv${cidr.family} subnet, but the network config does not enable IPv${cidr.family}`)
+  if (!cidrContains(pool.network, cidr)) throw new UsageError(`${what}: ${text} is not in the network ${formatCidr(pool.network)}`)
   if (cidr.prefix !== pool.subnetLen || hasHostBits(cidr)) throw new UsageError(`${what}: ${text} is not a /${pool.subnetLen} subnet on its boundary`)
-  return {v4: cidr}
+  return {cidr, pool}
+}
+
+const subnetOf = (subnets: LeaseSubnets, family: Family) => (family === 4 ? subnets.v4 : subnets.v6)
+
+/** The lease holding a subnet: the one whose key fits the config first, else any. */
+function findLease(leases: readonly ListedLease[], cidr: Cidr, pools: readonly SubnetPool[]): ListedLease | undefined {
+  const holding = leases.filter((l) => {
+    const held = l.subnets && subnetOf(l.subnets, cidr.family)
+    return held !== undefined && sameCidr(held, cidr)
+  })
+  return holding.find((l) => leaseFitsPools(l.subnets!, pools)) ?? holding[0]
+}
+
+async function lookUp(store: Store, keys: Keys, subnetText: string) {
+  const pools = subnetPools(await readNetworkConfig(store, keys))
+  const {cidr, pool} = parseSubnetArg(pools, subnetText)
+  const leases = await listLeases(store, keys)
+  return {pools, cidr, pool, leases, lease: findLease(leases, cidr, pools)}
 }
 
 export async function showLease(store: Store, keys: Keys, subnetText: string): Promise<LeaseRow> {
-  const subnets = await leaseSubnetsFor(store, keys, subnetText)
-  const key = keys.subnet(formatLeaseName(subnets))
-  const row = (await leaseRows(store, keys)).find((r) => r.key === key)
-  if (!row) throw new ConfigError(`subnet: no lease for ${subnetText}`, 'cnet subnet list shows the leases')
-  return row
+  const {lease} = await lookUp(store, keys, subnetText)
+  if (!lease) throw new ConfigError(`subnet: no lease for ${subnetText}`, 'cnet subnet list shows the leases')
+  return leaseRow(store, lease)
 }
 
-/** The subnet named in a subnet file, for `release` without an argument. */
+/** The subnet named in a subnet file (its IPv4 one, else its IPv6 one), for `release` without an argument. */
 export function subnetFromFile(subnetFile: string): string {
   if (!existsSync(subnetFile)) throw new UsageError(`no SUBNET given and ${subnetFile} does not exist`, 'name the subnet or pass --subnet-file')
   const parsed = parseSubnetEnv(readFileSync(subnetFile, 'utf8'))
-  if (!parsed.ok || !parsed.env.subnet) throw new ConfigError(`--subnet-file: ${subnetFile}: ${parsed.ok ? 'no FLANNEL_SUBNET' : parsed.problem}`)
-  return formatCidr(parsed.env.subnet)
+  const subnet = parsed.ok ? (parsed.env.subnet ?? parsed.env.ipv6Subnet) : undefined
+  if (!parsed.ok || !subnet) throw new ConfigError(`--subnet-file: ${subnetFile}: ${parsed.ok ? 'no FLANNEL_SUBNET' : parsed.problem}`)
+  return formatCidr(subnet)
 }
 
-/** Frees a lease; someone else's (another PublicIP) only with force. */
-export async function releaseLease(store: Store, keys: Keys, subnetText: string, ourPublicIp: string | undefined, force: boolean): Promise<{subnet: string; key: string; released: boolean}> {
-  const subnets = await leaseSubnetsFor(store, keys, subnetText)
-  const key = keys.subnet(formatLeaseName(subnets))
-  const stored = await store.get(key)
-  if (!stored) return {subnet: subnetText, key, released: false}
-  const holder = parseLeaseAttrs(stored.value)?.PublicIP
+/** Frees a lease; someone else's (another PublicIP) only with force. `key` is null when nothing was leased. */
+export async function releaseLease(store: Store, keys: Keys, subnetText: string, ourPublicIp: string | undefined, force: boolean): Promise<{subnet: string; key: string | null; released: boolean}> {
+  const {lease} = await lookUp(store, keys, subnetText)
+  if (!lease) return {subnet: subnetText, key: null, released: false}
+  const holder = lease.attrs?.PublicIP
   if (!force && holder !== ourPublicIp) {
     throw new ConflictError(`subnet release: ${subnetText} is held by ${holder ?? 'an unparsable lease'}, not by this host (${ourPublicIp ?? 'unknown public IP'})`, 'pass --force to release it anyway')
   }
-  const released = await store.delete(key, {expectedModRevision: stored.modRevision})
-  if (!released) throw new ConflictError(`subnet release: ${key} changed meanwhile`, 'run the command again')
-  return {subnet: subnetText, key, released}
+  const released = await store.delete(lease.key, {expectedModRevision: lease.modRevision})
+  if (!released) throw new ConflictError(`subnet release: ${lease.key} changed meanwhile`, 'run the command again')
+  return {subnet: subnetText, key: lease.key, released}
 }
 
-/** Pins a subnet to a public IP with no expiry: a lease key with no etcd lease. */
-export async function reserveSubnet(store: Store, keys: Keys, subnetText: string, publicIp: string): Promise<{subnet: string; key: string; publicIp: string}> {
+export interface ReserveOptions {
+  publicIp: string
+  /** Dual stack: the IPv6 subnet to pin with it (default: the one the host's lease has, else the first free one). */
+  ipv6Subnet?: string
+  /** Dual stack: PublicIPv6 (default: the one the host's lease has, else null). */
+  publicIpv6?: string
+}
+
+export interface ReserveResult {
+  subnet: string
+  ipv6Subnet?: string
+  key: string
+  publicIp: string
+  publicIpv6?: string | null
+}
+
+/**
+ * Pins a subnet to a public IP with no expiry: a lease key with no etcd lease, named
+ * and written as acquisition would (both subnets under dual stack), so `subnet lease`
+ * on that host reuses it. Over the host's own lease it keeps its VTEP MAC.
+ */
+export async function reserveSubnet(store: Store, keys: Keys, subnetText: string, options: ReserveOptions): Promise<ReserveResult> {
+  const {publicIp} = options
   if (parseIp(publicIp)?.family !== 4) throw new UsageError(`--public-ip: "${publicIp}" is not an IPv4 address`)
-  const subnets = await leaseSubnetsFor(store, keys, subnetText)
+  const publicIpv6Flag = options.publicIpv6 === undefined ? undefined : parsePublicIpv6(options.publicIpv6)
   const config = await readNetworkConfig(store, keys)
-  const key = keys.subnet(formatLeaseName(subnets))
-  const existing = await store.get(key)
-  if (existing && parseLeaseAttrs(existing.value)?.PublicIP !== publicIp) {
-    throw new ConflictError(`subnet reserve: ${subnetText} is already held by another host`, 'release it first')
+  const pools = subnetPools(config)
+  const {cidr} = parseSubnetArg(pools, subnetText)
+  const v6Pool = pools.find((p) => p.family === 6)
+  const dualStack = v6Pool !== undefined && pools.length === 2
+  if (dualStack && cidr.family === 6) throw new UsageError(`SUBNET: name the IPv4 subnet of a dual-stack lease; the IPv6 one goes in --ipv6-subnet`)
+  if (options.ipv6Subnet !== undefined && !dualStack) throw new UsageError('--ipv6-subnet: the network config does not enable both IPv4 and IPv6')
+  if (publicIpv6Flag !== undefined && !v6Pool) throw new UsageError('--public-ipv6: the network config does not enable IPv6')
+  const wantedV6 = options.ipv6Subnet === undefined ? undefined : parseSubnetArg(pools, options.ipv6Subnet, '--ipv6-subnet').cidr
+  if (wantedV6 && wantedV6.family !== 6) throw new UsageError(`--ipv6-subnet: "${options.ipv6Subnet}" is not an IPv6 subnet`)
+
+  const leases = await listLeases(store, keys)
+  const existing = findLease(leases, cidr, pools)
+  if (existing && existing.attrs?.PublicIP !== publicIp) {
+    throw new ConflictError(`subnet reserve: ${subnetText} is already held by ${existing.attrs?.PublicIP ?? 'an unparsable lease'}`, 'release it first')
   }
-  const value = formatLeaseAttrs({PublicIP: publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: randomVtepMac()}})
-  // Put without a lease: a reservation never expires.
-  if (!(await store.compareAndSwap(key, value, existing?.modRevision ?? 0))) throw new ConflictError(`subnet reserve: ${key} changed meanwhile`, 'run the command again')
-  return {subnet: subnetText, key, publicIp}
+  if (existing && !leaseFitsPools(existing.subnets!, pools)) {
+    throw new ConflictError(`subnet reserve: ${subnetText} is held by this host under ${existing.name}, which does not fit the network config`, 'release it first')
+  }
+  let subnets: LeaseSubnets
+  if (existing) {
+    subnets = existing.subnets!
+    if (wantedV6 && !sameCidr(wantedV6, subnets.v6!)) {
+      throw new ConflictError(`subnet reserve: ${subnetText} is held by this host with ${formatCidr(subnets.v6!)}, not ${options.ipv6Subnet}`, 'release it first, or leave out --ipv6-subnet')
+    }
+  } else if (dualStack) {
+    const takenV6 = new Set(leases.flatMap((l) => (l.subnets?.v6 ? [l.subnets.v6.ip] : [])))
+    if (wantedV6 && takenV6.has(wantedV6.ip)) throw new ConflictError(`subnet reserve: --ipv6-subnet ${options.ipv6Subnet} is already held by another lease`, 'choose another, or leave it out')
+    subnets = {v4: cidr, v6: wantedV6 ?? pickFree(v6Pool, takenV6, () => 0)}
+  } else {
+    subnets = cidr.family === 4 ? {v4: cidr} : {v6: cidr}
+  }
+
+  const mac = existing?.attrs?.BackendData?.VtepMAC ?? randomVtepMac()
+  const publicIpv6 = v6Pool ? (publicIpv6Flag ?? existing?.attrs?.PublicIPv6 ?? null) : null
+  const attrs: LeaseAttrs = {PublicIP: publicIp, PublicIPv6: publicIpv6, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}}
+  if (subnets.v6) attrs.BackendV6Data = {VNI: config.Backend.VNI, VtepMAC: existing?.attrs?.BackendV6Data?.VtepMAC ?? mac}
+  if (existing?.attrs?.HostName !== undefined) attrs.HostName = existing.attrs.HostName
+  const key = existing?.key ?? keys.subnet(formatLeaseName(subnets))
+  // Written without a lease: a reservation never expires.
+  if (!(await store.compareAndSwap(key, formatLeaseAttrs(attrs), existing?.modRevision ?? 0))) {
+    throw new ConflictError(`subnet reserve: ${key} changed meanwhile`, 'run the command again')
+  }
+  return {
+    subnet: subnets.v4 ? formatCidr(subnets.v4) : formatCidr(subnets.v6!),
+    ipv6Subnet: subnets.v4 && subnets.v6 ? formatCidr(subnets.v6) : undefined,
+    key,
+    publicIp,
+    publicIpv6: v6Pool ? publicIpv6 : undefined,
+  }
 }

@@ -59,7 +59,8 @@ export function chooseSubnet(input: ChooseInput): SubnetChoice {
   return {kind: 'new', subnets, reason: 'random'}
 }
 
-function pickFree(pool: SubnetPool, taken: Set<bigint>, random: () => number): Cidr {
+/** One free subnet of a pool: at random among the first free ones (`random` returning 0: the first free one). */
+export function pickFree(pool: SubnetPool, taken: ReadonlySet<bigint>, random: () => number): Cidr {
   const step = 1n << BigInt(bitsOf(pool.family) - pool.subnetLen)
   const free: bigint[] = []
   for (let ip = pool.min; ip <= pool.max && free.length < RANDOM_AMONG_FIRST_FREE; ip += step) if (!taken.has(ip)) free.push(ip)

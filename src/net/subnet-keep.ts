@@ -13,9 +13,14 @@ export async function keepSubnet(acquired: Acquired, logger: Logger, stop: Abort
   logger.info('holding subnet', {subnet: result.subnet, key: result.key, ttlSeconds: result.ttlSeconds})
   const outcome = await Promise.race([untilAborted(stop).then(() => undefined), conflicts])
   if (outcome !== undefined) {
-    await lease?.stop()
-    throw new ConflictError(`subnet: ${result.subnet} was taken by another host while etcd was unreachable (${outcome})`, 'run cnet subnet lease again to get a new subnet')
+    // The lease granted again holds nothing of ours now: let it go at once.
+    await lease?.stop({revoke: true}).catch(() => {})
+    const subnets = [result.subnet, result.ipv6Subnet].filter(Boolean).join(' ')
+    throw new ConflictError(`subnet: ${subnets} was taken by another host while our etcd lease was lost (${oneLine(outcome)})`, 'run cnet subnet lease again to get a new subnet')
   }
   await lease?.stop({revoke: releaseOnExit})
   logger.info(releaseOnExit ? 'released subnet' : 'stopped renewing; the lease stays until its TTL', {subnet: result.subnet})
 }
+
+/** Another host's lease value, kept to one line for the message. */
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300)

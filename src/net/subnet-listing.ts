@@ -27,6 +27,7 @@ export async function listLeases(store: Store, keys: Keys): Promise<ListedLease[
 export interface LeaseRow {
   subnet: string
   publicIp: string | null
+  publicIpv6: string | null
   vtepMac: string | null
   hostName: string | null
   /** Seconds left, or null for a reservation. */
@@ -39,16 +40,20 @@ export interface LeaseRow {
 /** The rows of `subnet list`, with each lease's time left read from etcd. */
 export async function leaseRows(store: Store, keys: Keys): Promise<LeaseRow[]> {
   const leases = await listLeases(store, keys)
-  return Promise.all(
-    leases.map(async (l) => ({
-      subnet: l.subnets ? describeSubnets(l.subnets) : l.name,
-      publicIp: l.attrs?.PublicIP ?? null,
-      vtepMac: l.attrs?.BackendData?.VtepMAC ?? null,
-      hostName: l.attrs?.HostName ?? null,
-      expiresInSeconds: l.lease ? ((await store.leaseTimeToLive(l.lease))?.ttlSeconds ?? 0) : null,
-      reserved: l.reserved,
-      valid: l.valid,
-      key: l.key,
-    })),
-  )
+  return Promise.all(leases.map((l) => leaseRow(store, l)))
+}
+
+/** One listed lease as a row, with its time left read from etcd. */
+export async function leaseRow(store: Store, l: ListedLease): Promise<LeaseRow> {
+  return {
+    subnet: l.subnets ? describeSubnets(l.subnets) : l.name,
+    publicIp: l.attrs?.PublicIP ?? null,
+    publicIpv6: l.attrs?.PublicIPv6 ?? null,
+    vtepMac: l.attrs?.BackendData?.VtepMAC ?? null,
+    hostName: l.attrs?.HostName ?? null,
+    expiresInSeconds: l.lease ? ((await store.leaseTimeToLive(l.lease))?.ttlSeconds ?? 0) : null,
+    reserved: l.reserved,
+    valid: l.valid,
+    key: l.key,
+  }
 }

@@ -16,18 +16,18 @@ export function randomVtepMac(bytes: Buffer = randomBytes(6)): string {
 export const vtepMacFile = (subnetFile: string) => join(dirname(subnetFile), 'vtep-mac')
 
 /**
- * The VTEP MAC this host's VXLAN device will use: generated once and kept, so the
- * device can be created with the MAC peers already hold.
+ * The VTEP MAC this host's VXLAN device will use: the one kept beside the subnet file,
+ * else a new random one. Nothing is written here: the caller keeps a new MAC with
+ * saveVtepMac once a lease holds it, so a failed acquisition leaves the disk as it was,
+ * and the device can later be created with the MAC peers already hold.
  */
-export function loadOrCreateVtepMac(subnetFile: string): string {
+export function keptOrNewVtepMac(subnetFile: string): string {
   const file = vtepMacFile(subnetFile)
   if (existsSync(file)) {
     const kept = readFileSync(file, 'utf8').trim().toLowerCase()
     if (MAC.test(kept)) return kept
   }
-  const mac = randomVtepMac()
-  writeFileAtomic(file, mac + '\n')
-  return mac
+  return randomVtepMac()
 }
 
 export function saveVtepMac(subnetFile: string, mac: string): void {

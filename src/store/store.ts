@@ -46,7 +46,10 @@ export interface Watch {
 export interface KeptLeaseHandlers {
   /** The store said the lease was gone; a new one was granted and the keys put back. */
   onRegranted?(newLease: LeaseId, oldLease: LeaseId): void
-  /** A key attached with `create` was taken by someone else while our lease was gone. */
+  /**
+   * A key attached with `create` or `compareAndSwap` was taken by someone else while our
+   * lease was gone: it is left to them and no longer kept.
+   */
   onConflict?(key: string, theirValue: string): void
   /** A keep-alive failed because the store could not be reached; it will retry. */
   onUnreachable?(error: Error): void
@@ -69,6 +72,12 @@ export interface KeptLease {
    * re-grant it is put back only if still absent or unchanged; else onConflict.
    */
   create(key: string, value: string): Promise<boolean>
+  /**
+   * Writes the key under the lease only if its mod revision is still
+   * `expectedModRevision` (0: still absent); false otherwise. Kept like a created key:
+   * after a re-grant it is put back only if still absent or unchanged; else onConflict.
+   */
+  compareAndSwap(key: string, value: string, expectedModRevision: number): Promise<boolean>
   /** Stops re-putting the key (it stays until the lease goes). */
   forget(key: string): void
   /** Stops the keep-alives; with revoke, also deletes the lease and its keys now. */

@@ -104,6 +104,29 @@ describe('store against a shared etcd', () => {
     await kept.stop({revoke: true})
   })
 
+  it('guards a compare-and-swapped key like a created one: put back after a re-grant only while nobody took it', async () => {
+    const conflicts: string[] = []
+    const regranted: string[] = []
+    const kept = await store.keepLease(2, {onConflict: (key, theirs) => conflicts.push(`${key}=${theirs}`), onRegranted: (id) => regranted.push(id)})
+    await store.put(`${root}swap/free`, 'old')
+    await store.put(`${root}swap/taken`, 'old')
+    const free = (await store.get(`${root}swap/free`))!
+    const taken = (await store.get(`${root}swap/taken`))!
+    expect(await kept.compareAndSwap(`${root}swap/free`, 'mine', free.modRevision + 1)).toBe(false)
+    expect((await store.get(`${root}swap/free`))?.value).toBe('old')
+    expect(await kept.compareAndSwap(`${root}swap/free`, 'mine', free.modRevision)).toBe(true)
+    expect(await kept.compareAndSwap(`${root}swap/taken`, 'mine', taken.modRevision)).toBe(true)
+    expect((await store.get(`${root}swap/free`))?.lease).toBe(kept.id)
+
+    await store.revokeLease(kept.id)
+    await store.put(`${root}swap/taken`, 'someone-else')
+    await waitFor(() => regranted.length > 0, 5000, 'the re-grant')
+    expect(conflicts).toEqual([`${root}swap/taken=someone-else`])
+    expect(await store.get(`${root}swap/free`)).toMatchObject({value: 'mine', lease: kept.id})
+    expect(await store.get(`${root}swap/taken`)).toMatchObject({value: 'someone-else', lease: null})
+    await kept.stop({revoke: true})
+  })
+
   it('delivers puts and deletes in order from a revision', async () => {
     const prefix = `${root}watch/`
     const listing = await store.list(prefix)

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -92,25 +92,157 @@ describe('cnet subnet lease / list against a real etcd', () => {
     expect((await store.list(`${prefixes.networkPrefix}/subnets/`)).items).toHaveLength(50)
   }, 180_000)
 
-  it('rejects bad input with one line and changes nothing', async () => {
+  /** Every key under a root with its revision and lease: equal before and after means nothing changed. */
+  const snapshot = async (root: string) => (await store.list(root)).items.map(({key, value, modRevision, lease}) => ({key, value, modRevision, lease}))
+
+  /** A failed command: the exit code, exactly one line on stderr, and what it says. */
+  function expectOneLineFailure(result: {exitCode: number; stderr: string}, code: number, message: RegExp) {
+    expect({exitCode: result.exitCode, stderr: result.stderr}).toEqual({exitCode: code, stderr: expect.stringMatching(message)})
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  }
+
+  it('rejects bad input with one line and changes nothing in etcd or on disk', async () => {
     const {prefixes, env} = await network(['--network', '10.11.0.0/16'])
-    const file = join(tmp(), 'subnet.env')
+    const dir = tmp()
+    const file = join(dir, 'subnet.env')
     const cases: [string[], number, RegExp][] = [
       [['--public-ip', 'banana'], 2, /--public-ip: "banana" is not an IPv4 address/],
       [['--iface', 'cnet-nope0'], 2, /--iface: no interface named "cnet-nope0"/],
       [['--public-ip', '192.168.5.5', '--ttl', '30s'], 2, /--ttl: 30s is too short/],
       [['--public-ip', '192.168.5.5', '--ttl', 'soon'], 2, /--ttl: "soon" is not a duration/],
+      [['--public-ip', '192.168.5.5', '--public-ipv6', 'banana'], 2, /--public-ipv6: "banana" is not an IPv6 address/],
+      [['--public-ip', '192.168.5.5', '--public-ipv6', '10.0.0.1'], 2, /--public-ipv6: "10\.0\.0\.1" is not an IPv6 address/],
+      [['--public-ip', '192.168.5.5', '--public-ipv6', 'fe80::1'], 2, /--public-ipv6: fe80::1 is not a global unicast IPv6 address/],
     ]
+    const before = await snapshot(prefixes.networkPrefix)
     for (const [args, code, message] of cases) {
-      const result = await runCli(['subnet', 'lease', '--subnet-file', file, ...args], {env})
-      expect(result.exitCode).toBe(code)
-      expect(result.stderr).toMatch(message)
-      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expectOneLineFailure(await runCli(['subnet', 'lease', '--subnet-file', file, ...args], {env}), code, message)
     }
-    const noConfig = await runCli(['subnet', 'lease', '--public-ip', '192.168.5.5', '--subnet-file', file], {env: cliEnv(etcd().endpoint, uniquePrefixes('none'))})
-    expect(noConfig.exitCode).toBe(3)
-    expect((await store.list(`${prefixes.networkPrefix}/subnets/`)).items).toHaveLength(0)
-    expect(existsSync(file)).toBe(false)
+    expect(await snapshot(prefixes.networkPrefix)).toEqual(before)
+    expect(readdirSync(dir)).toEqual([]) // no subnet.env, no vtep-mac
+  })
+
+  it('without a network config, every subnet command says where it looked, exits 3 and changes nothing', async () => {
+    const none = uniquePrefixes('none')
+    const env = cliEnv(etcd().endpoint, none)
+    const dir = tmp()
+    const file = join(dir, 'subnet.env')
+    const commands = [
+      ['subnet', 'lease', '--public-ip', '192.168.5.5', '--subnet-file', file],
+      ['subnet', 'lease', '--public-ip', '192.168.5.5', '--subnet-file', file, '--keep', '--ttl', '2s'],
+      ['subnet', 'reserve', '10.11.3.0/24', '--public-ip', '192.168.5.5'],
+      ['subnet', 'release', '10.11.3.0/24', '--force'],
+      ['subnet', 'show', '10.11.3.0/24'],
+    ]
+    for (const args of commands) {
+      const message = new RegExp(`^cnet: network: no config at ${none.networkPrefix}/config \\(`)
+      expectOneLineFailure(await runCli(args, {env: {...env, CNET_UNSAFE_MIN_TTL: '1s'}}), 3, message)
+    }
+    // Nothing under the prefix these commands ran against, and nothing on disk.
+    expect(await snapshot(none.networkPrefix)).toEqual([])
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('rejects a SUBNET outside the network or off its boundary for release, reserve and show, changing nothing', async () => {
+    const {prefixes, env} = await network(['--network', '10.22.0.0/16', '--ipv6-network', 'fd00:22::/56'])
+    await lease(env, '192.168.22.1', join(tmp(), 'subnet.env'), ['--public-ipv6', '2001:db8:22::1'])
+    const before = await snapshot(prefixes.networkPrefix)
+    const bad: [string, RegExp][] = [
+      ['10.99.0.0/24', /SUBNET: 10\.99\.0\.0\/24 is not in the network 10\.22\.0\.0\/16/],
+      ['10.22.1.128/24', /SUBNET: 10\.22\.1\.128\/24 is not a \/24 subnet on its boundary/],
+      ['10.22.1.0/25', /SUBNET: 10\.22\.1\.0\/25 is not a \/24 subnet on its boundary/],
+      ['fd00:99::/64', /SUBNET: fd00:99::\/64 is not in the network fd00:22::\/56/],
+      ['banana', /SUBNET: "banana" is not a subnet such as/],
+    ]
+    for (const [subnet, message] of bad) {
+      expectOneLineFailure(await runCli(['subnet', 'release', subnet, '--public-ip', '192.168.22.1'], {env}), 2, message)
+      expectOneLineFailure(await runCli(['subnet', 'release', subnet, '--force'], {env}), 2, message)
+      expectOneLineFailure(await runCli(['subnet', 'reserve', subnet, '--public-ip', '192.168.22.1'], {env}), 2, subnet.includes(':') ? /SUBNET: / : message)
+      expectOneLineFailure(await runCli(['subnet', 'show', subnet], {env}), 2, message)
+    }
+    const badV6: [string, RegExp][] = [
+      ['fd00:99::/64', /--ipv6-subnet: fd00:99::\/64 is not in the network fd00:22::\/56/],
+      ['fd00:22:0:1::/60', /--ipv6-subnet: fd00:22:0:1::\/60 is not a \/64 subnet on its boundary/],
+      ['fd00:22:0:1::1/64', /--ipv6-subnet: fd00:22:0:1::1\/64 is not a \/64 subnet on its boundary/],
+      ['10.22.9.0/24', /--ipv6-subnet: "10\.22\.9\.0\/24" is not an IPv6 subnet/],
+    ]
+    for (const [subnet, message] of badV6) {
+      expectOneLineFailure(await runCli(['subnet', 'reserve', '10.22.9.0/24', '--public-ip', '192.168.22.9', '--ipv6-subnet', subnet], {env}), 2, message)
+    }
+    expectOneLineFailure(await runCli(['subnet', 'reserve', '10.22.9.0/24', '--public-ip', '192.168.22.9', '--public-ipv6', 'fe80::9'], {env}), 2, /--public-ipv6: fe80::9 is not a global unicast/)
+    expect(await snapshot(prefixes.networkPrefix)).toEqual(before)
+  })
+
+  it('dual stack: the lease carries PublicIPv6; show, release and reserve find and write dual-stack keys', async () => {
+    const {prefixes, env} = await network(['--network', '10.21.0.0/16', '--ipv6-network', 'fd00:21::/56'])
+    const key = (name: string) => `${prefixes.networkPrefix}/subnets/${name}`
+    const nameOf = (subnet: string, ipv6Subnet: string) => `${subnet.replace('/', '-')}&${ipv6Subnet.replace('/', '-')}`
+
+    const a = JSON.parse((await lease(env, '192.168.21.1', join(tmp(), 'subnet.env'), ['--public-ipv6', '2001:DB8:21:0::1'])).stdout)
+    expect(a).toMatchObject({publicIp: '192.168.21.1', publicIpv6: '2001:db8:21::1', action: 'created'})
+    expect(a.key).toBe(key(nameOf(a.subnet, a.ipv6Subnet)))
+    expect((await store.get(a.key))!.value).toBe(
+      `{"PublicIP":"192.168.21.1","PublicIPv6":"2001:db8:21::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${a.vtepMac}"},"BackendV6Data":{"VNI":1,"VtepMAC":"${a.vtepMac}"},"HostName":"${a.hostName}"}`,
+    )
+
+    // show by either subnet of the lease.
+    for (const subnet of [a.subnet, a.ipv6Subnet]) {
+      const shown = await runCli(['subnet', 'show', subnet, '--json'], {env})
+      expect(shown.exitCode).toBe(0)
+      expect(JSON.parse(shown.stdout)).toMatchObject({key: a.key, subnet: `${a.subnet} ${a.ipv6Subnet}`, publicIp: '192.168.21.1', publicIpv6: '2001:db8:21::1', reserved: false})
+    }
+
+    // reserve picks the first free IPv6 subnet when none is given ...
+    const firstFree = a.ipv6Subnet === 'fd00:21:0:1::/64' ? 'fd00:21:0:2::/64' : 'fd00:21:0:1::/64'
+    const r5 = await runCli(['subnet', 'reserve', '10.21.5.0/24', '--public-ip', '192.168.21.5', '--json'], {env})
+    expect(r5.exitCode).toBe(0)
+    expect(JSON.parse(r5.stdout)).toEqual({subnet: '10.21.5.0/24', ipv6Subnet: firstFree, key: key(nameOf('10.21.5.0/24', firstFree)), publicIp: '192.168.21.5', publicIpv6: null})
+    const reserved5 = (await store.get(key(nameOf('10.21.5.0/24', firstFree))))!
+    expect(reserved5.lease).toBeNull()
+    expect(JSON.parse(reserved5.value)).toMatchObject({PublicIP: '192.168.21.5', PublicIPv6: null, BackendV6Data: {VNI: 1}})
+    // ... or takes the one given, and the host with that public IP reuses the reservation.
+    const r6 = await runCli(['subnet', 'reserve', '10.21.6.0/24', '--public-ip', '192.168.21.6', '--ipv6-subnet', 'fd00:21:0:ff::/64', '--public-ipv6', '2001:db8:21::6'], {env})
+    expect(r6).toMatchObject({exitCode: 0, stdout: 'reserved 10.21.6.0/24 and fd00:21:0:ff::/64 for 192.168.21.6\n'})
+    const k6 = key('10.21.6.0-24&fd00:21:0:ff::-64')
+    expect(JSON.parse((await store.get(k6))!.value)).toMatchObject({PublicIP: '192.168.21.6', PublicIPv6: '2001:db8:21::6'})
+    const file6 = join(tmp(), 'subnet.env')
+    const h6 = JSON.parse((await lease(env, '192.168.21.6', file6, ['--public-ipv6', '2001:db8:21::6'])).stdout)
+    expect(h6).toMatchObject({subnet: '10.21.6.0/24', ipv6Subnet: 'fd00:21:0:ff::/64', key: k6, ttlSeconds: null, action: 'reused'})
+    expect((await store.get(k6))!.lease).toBeNull()
+    expect(readFileSync(file6, 'utf8')).toContain('FLANNEL_IPV6_SUBNET=fd00:21:0:ff::1/64\n')
+
+    // An IPv6 subnet another lease holds is refused; so is a subnet another host holds.
+    const before = await snapshot(prefixes.networkPrefix)
+    expectOneLineFailure(await runCli(['subnet', 'reserve', '10.21.7.0/24', '--public-ip', '192.168.21.7', '--ipv6-subnet', a.ipv6Subnet], {env}), 5, /--ipv6-subnet .* is already held by another lease/)
+    expectOneLineFailure(await runCli(['subnet', 'reserve', a.subnet, '--public-ip', '192.168.21.7'], {env}), 5, /already held by 192\.168\.21\.1/)
+    expectOneLineFailure(await runCli(['subnet', 'release', '10.21.5.0/24', '--public-ip', '192.168.21.1'], {env}), 5, /held by 192\.168\.21\.5.*--force/)
+    expect(await snapshot(prefixes.networkPrefix)).toEqual(before)
+
+    // Reserving a host's own lease keeps its subnets and VTEP MAC, and makes it permanent.
+    const ra = await runCli(['subnet', 'reserve', a.subnet, '--public-ip', '192.168.21.1', '--json'], {env})
+    expect(JSON.parse(ra.stdout)).toMatchObject({subnet: a.subnet, ipv6Subnet: a.ipv6Subnet, key: a.key, publicIpv6: '2001:db8:21::1'})
+    const reservedA = (await store.get(a.key))!
+    expect(reservedA.lease).toBeNull()
+    expect(JSON.parse(reservedA.value)).toMatchObject({BackendData: {VtepMAC: a.vtepMac}, BackendV6Data: {VtepMAC: a.vtepMac}, HostName: a.hostName})
+
+    // release by the IPv4 subnet, by the IPv6 one, and from the subnet file.
+    const released = await runCli(['subnet', 'release', a.subnet, '--public-ip', '192.168.21.1', '--json'], {env})
+    expect(JSON.parse(released.stdout)).toEqual({subnet: a.subnet, key: a.key, released: true})
+    expect(await store.get(a.key)).toBeNull()
+    const again = await runCli(['subnet', 'release', a.subnet, '--public-ip', '192.168.21.1', '--json'], {env})
+    expect(JSON.parse(again.stdout)).toEqual({subnet: a.subnet, key: null, released: false})
+    expect((await runCli(['subnet', 'release', firstFree, '--force'], {env})).exitCode).toBe(0)
+    expect(await store.get(key(nameOf('10.21.5.0/24', firstFree)))).toBeNull()
+    const fromFile = await runCli(['subnet', 'release', '--subnet-file', file6, '--public-ip', '192.168.21.6', '--json'], {env})
+    expect(JSON.parse(fromFile.stdout)).toEqual({subnet: '10.21.6.0/24', key: k6, released: true})
+    expect(await snapshot(`${prefixes.networkPrefix}/subnets/`)).toEqual([])
+  })
+
+  it('takes PublicIPv6 from --public-ipv6 only when the config enables IPv6, as flannel does', async () => {
+    const {env} = await network(['--network', '10.23.0.0/16'])
+    const out = JSON.parse((await lease(env, '192.168.23.1', join(tmp(), 'subnet.env'), ['--public-ipv6', '2001:db8:23::1'])).stdout)
+    expect(out.publicIpv6).toBeUndefined()
+    expect(JSON.parse((await store.get(out.key))!.value).PublicIPv6).toBeNull()
   })
 
   it('--keep renews a short lease and keeps it on SIGTERM; --release-on-exit frees it', async () => {

@@ -15,12 +15,14 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
   static override examples = [
     '<%= config.bin %> subnet lease --iface eth0',
     '<%= config.bin %> subnet lease --public-ip 192.168.64.3 --subnet-file /run/cnet/subnet.env --json',
+    '<%= config.bin %> subnet lease --public-ip 192.168.64.3 --public-ipv6 2001:db8::3   # dual stack',
     '<%= config.bin %> subnet lease --iface eth0 --keep --log-format json   # as a systemd service',
   ]
 
   static override flags = {
     'public-ip': Flags.string({description: 'the address peers reach this host at (default: the address of --iface, else of the default route)', exclusive: ['iface']}),
-    iface: Flags.string({description: 'take the public IP from this interface'}),
+    iface: Flags.string({description: 'take the public IP (and, with IPv6 enabled, the public IPv6) from this interface'}),
+    'public-ipv6': Flags.string({description: "with IPv6 enabled in the config: this host's IPv6 underlay address, PublicIPv6 in the lease (default: the global IPv6 address of --iface, else of the default IPv6 route's interface)"}),
     'subnet-file': Flags.string({description: "where to write flannel's subnet.env", default: DEFAULT_SUBNET_FILE, env: 'CNET_SUBNET_FILE'}),
     ttl: Flags.string({description: 'lease time to live (at least 1m)', default: '24h'}),
     'ip-masq': Flags.boolean({description: 'FLANNEL_IPMASQ=true: cnet vxlan up --ip-masq masquerades, the CNI plugin does not', default: false}),
@@ -32,7 +34,7 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
     // CNET_UNSAFE_MIN_TTL lowers the 1 minute floor, for tests only.
     const minTtlMs = parseDurationMs(process.env.CNET_UNSAFE_MIN_TTL ?? '') ?? 60_000
     const ttlSeconds = Math.ceil(requireDurationMs('--ttl', this.flags.ttl, minTtlMs) / 1000)
-    const host = await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface})
+    const host = await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface, publicIpv6: this.flags['public-ipv6']})
     const store = await this.store()
     const log = this.logger.child('subnet')
     let reportConflict: (detail: string) => void = () => {}
@@ -52,6 +54,7 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
         onReachable: () => log.info('etcd reachable again'),
       },
     })
+    if (acquired.result.publicIpv6 === null) log.warn('no global IPv6 address found for PublicIPv6 (no default IPv6 route carrying one); the lease says null', {hint: 'give --public-ipv6 or --iface'})
     this.log(keyValues(Object.entries(acquired.result).filter(([, v]) => v !== undefined)))
     if (this.flags.keep) {
       // Print the lease as soon as it is held, not when the process ends.

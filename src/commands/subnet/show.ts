@@ -7,7 +7,7 @@ import type {LeaseRow} from '../../net/subnet-listing.js'
 export default class SubnetShow extends BaseCommand<typeof SubnetShow> {
   static override summary = 'Show one lease'
   static override examples = ['<%= config.bin %> subnet show 10.5.52.0/24 --json']
-  static override args = {subnet: Args.string({description: 'the subnet, e.g. 10.5.52.0/24', required: true})}
+  static override args = {subnet: Args.string({description: 'the subnet, e.g. 10.5.52.0/24 (dual stack: either subnet of the lease)', required: true})}
 
   async run(): Promise<LeaseRow> {
     const row = await showLease(await this.store(), this.keys, this.args.subnet)
