@@ -38,6 +38,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     this.parsedLogLevel = (flags as unknown as GlobalFlagValues)['log-level']
+    // A programming error on demand, so the tests can prove how one is reported without
+    // keeping a real bug around for the purpose. Never set in use.
+    if (process.env.CNET_TEST_INTERNAL_ERROR === '1') throw new TypeError('injected by CNET_TEST_INTERNAL_ERROR')
     this.cliContext = contextFromFlags(flags as unknown as GlobalFlagValues)
   }
 

@@ -67,6 +67,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+type Kind = 'string' | 'number' | 'strings' | 'stringMap'
+const REGISTRATION_OPTIONALS: Record<string, Kind> = {tags: 'strings', meta: 'stringMap', weight: 'number', protocol: 'string', node: 'string', registeredAt: 'string'}
+const HEALTH_OPTIONALS: Record<string, Kind> = {output: 'string', since: 'string', checkedAt: 'string', prober: 'string'}
+
+/** Whether each field that is present has the type the rest of cnet assumes. */
+function optional(value: Record<string, unknown>, kinds: Record<string, Kind>): boolean {
+  for (const [field, kind] of Object.entries(kinds)) {
+    const v = value[field]
+    if (v === undefined) continue
+    if (kind === 'strings' ? !(Array.isArray(v) && v.every((x) => typeof x === 'string')) : kind === 'stringMap' ? !(isObject(v) && Object.values(v).every((x) => typeof x === 'string')) : typeof v !== kind) return false
+  }
+  return true
+}
+
 /** Parses a registration value; undefined when it is not one (it is then ignored, never fatal). */
 export function parseRegistration(text: string): ServiceRegistration | undefined {
   try {
@@ -75,6 +89,7 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
     const {id, name, namespace, address, port, check} = value
     if (typeof id !== 'string' || typeof name !== 'string' || typeof namespace !== 'string' || typeof address !== 'string' || typeof port !== 'number') return undefined
     if (check !== undefined && !isSaneCheck(check)) return undefined
+    if (!optional(value, REGISTRATION_OPTIONALS)) return undefined
     return {
       tags: [],
       meta: {},
@@ -107,6 +122,7 @@ export function parseHealth(text: string): HealthRecord | undefined {
   try {
     const value = JSON.parse(text) as unknown
     if (!isObject(value) || !HEALTH_STATUSES.includes(value.status as HealthStatus)) return undefined
+    if (!optional(value, HEALTH_OPTIONALS)) return undefined
     return {output: '', since: '', checkedAt: '', prober: '', ...(value as object)} as HealthRecord
   } catch {
     return undefined

@@ -42,25 +42,28 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
   afterAll(async () => store?.close())
 
   /**
-   * A programming error provoked through etcd: a health record whose output is a number
-   * instead of text passes the record parser, and `svc list` then fails rendering it (a
-   * TypeError, not a CnetError). The service is named "debug" so that `svc list debug`
-   * has the word on its command line. Should the parser ever guard against this value,
-   * this test needs another unguarded path (or a test-only hook) to provoke an internal error.
+   * A programming error on demand (CNET_TEST_INTERNAL_ERROR, checked after parsing). The
+   * service is named "debug" so that `svc list debug` has the word on its command line.
    */
-  async function corruptHealth(): Promise<Record<string, string>> {
-    const prefixes = uniquePrefixes('internal')
+  async function internalErrorEnv(): Promise<Record<string, string>> {
+    return {...cliEnv(etcd().endpoint, uniquePrefixes('internal')), CNET_TEST_INTERNAL_ERROR: '1'}
+  }
+
+  it('ignores a health record whose fields have the wrong types, as it ignores one that does not parse', async () => {
+    const prefixes = uniquePrefixes('corrupt')
     const keys = new Keys(prefixes)
     const registration = {id: 'd1', name: 'debug', namespace: 'default', address: '10.0.0.1', port: 80, check: {type: 'http', url: 'http://10.0.0.1/', intervalMs: 10_000, timeoutMs: 1000}}
     await store.put(keys.service('default', 'debug', 'd1'), JSON.stringify(registration))
     await store.put(keys.health('default', 'debug', 'd1'), JSON.stringify({status: 'passing', output: 5}))
-    return cliEnv(etcd().endpoint, prefixes)
-  }
+    const result = await runCli(['svc', 'list', '--json'], {env: cliEnv(etcd().endpoint, prefixes)})
+    expect(result.exitCode).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual([expect.objectContaining({id: 'd1', status: 'critical'})])
+  })
 
   const INTERNAL_LINE = /^cnet: internal error: .+ \(run with --log-level debug for the stack\)$/
 
   it('reports an internal error in one line on stderr, exit 70, without a stack (an argument named debug is not --log-level debug)', async () => {
-    const env = await corruptHealth()
+    const env = await internalErrorEnv()
     for (const args of [['svc', 'list'], ['svc', 'list', 'debug'], ['svc', 'list', 'debug', '--log-level', 'info']]) {
       const result = await runCli(args, {env})
       expect(result.exitCode).toBe(70)
@@ -73,7 +76,7 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
   })
 
   it('prints the stack of an internal error with --log-level debug, --log-level=debug or CNET_LOG_LEVEL=debug, and not when the flag overrides the variable', async () => {
-    const env = await corruptHealth()
+    const env = await internalErrorEnv()
     const runs: [string[], Record<string, string>][] = [
       [['svc', 'list', '--log-level', 'debug'], env],
       [['svc', 'list', 'debug', '--log-level=debug'], env],
@@ -94,7 +97,7 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
   })
 
   it('with --json, an internal error is one JSON document on stdout as well', async () => {
-    const env = await corruptHealth()
+    const env = await internalErrorEnv()
     const result = await runCli(['svc', 'list', '--json'], {env})
     expect(result.exitCode).toBe(70)
     expect(JSON.parse(result.stdout)).toEqual({error: {code: 'Error', message: expect.stringMatching(/^internal error: /), exitCode: 70}})

@@ -37,7 +37,7 @@ try {
     {metric: 'cnet network show --json p90', value: percentile(show, 90), unit: 'ms'},
     {metric: 'show minus floor (median)', value: median(show) - median(node), unit: 'ms'},
   ]
-  report('cli-startup', figures, {runs: RUNS})
+  report('cli', figures, {runs: RUNS})
 } finally {
   await etcd.destroy()
 }

@@ -86,7 +86,7 @@ async function main() {
       {metric: 'cnet forwarded avg / p99 latency', value: `${fwd.avgMs.toFixed(3)} / ${fwd.p99Ms.toFixed(3)}`, unit: 'ms'},
       {metric: 'cnet forwarded lost', value: fwd.lost},
     ]
-    report('dns-serve', figures, {seconds: SECONDS, names: COUNT, workers: WORKERS, p99: 'exact, from dnsperf -v per-query latencies'})
+    report('dns', figures, {seconds: SECONDS, names: COUNT, workers: WORKERS, p99: 'exact, from dnsperf -v per-query latencies'})
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {})
   }

@@ -36,7 +36,7 @@ async function main() {
     {metric: 'lab up, each run', value: upSeconds.map((s) => s.toFixed(1)).join(', '), unit: 's'},
     {metric: 'lab down (median)', value: Number(median(downSeconds).toFixed(1)), unit: 's'},
   ]
-  report('lab-up', figures, {runs: RUNS, command: 'cnet lab up --nodes 3 --pods-per-node 2 (whole command, process start to exit)'})
+  report('lab', figures, {runs: RUNS, command: 'cnet lab up --nodes 3 --pods-per-node 2 (whole command, process start to exit)'})
 }
 
 await main()

@@ -115,7 +115,7 @@ try {
   const writesPerSecond = windowWrites / elapsedS
   lateness.sort((a, b) => a - b)
   report(
-    'health-prober',
+    'health',
     [
       {metric: 'checks', value: CHECKS},
       {metric: 'measured for', value: elapsedS, unit: 's'},

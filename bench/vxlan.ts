@@ -127,7 +127,7 @@ async function main(): Promise<void> {
 
     const first = median(firstMs)
     const floor = median(floorMs)
-    report('vxlan-apply', [
+    report('vxlan', [
       {metric: 'peers', value: PEERS},
       {metric: 'operations (first apply)', value: applied},
       {metric: 'routes in the kernel', value: routeCount},

@@ -43,7 +43,7 @@ try {
   const wall = performance.now() - started
   const duplicates = subnets.length - new Set(subnets).size
   const stored = (await admin.list(keys.subnetsPrefix())).items.length
-  report('subnet-acquire', [
+  report('subnet', [
     {metric: 'acquirers', value: ACQUIRERS},
     {metric: 'duplicate subnets', value: duplicates, target: '0', met: duplicates === 0},
     {metric: 'leases in etcd', value: stored, target: String(ACQUIRERS), met: stored === ACQUIRERS},
