@@ -41,8 +41,8 @@ export interface HostView {
 
 const LEASE_HINT = 'acquire one first with: cnet subnet lease'
 
-/** The subnet this host leased, from its subnet.env. */
-export function readOwnSubnet(subnetFile: string): Cidr {
+/** The subnets this host leased, from its subnet.env (IPv6 only under dual stack). */
+export function readOwnSubnets(subnetFile: string): {v4: Cidr; v6?: Cidr} {
   let text: string
   try {
     text = readFileSync(subnetFile, 'utf8')
@@ -52,7 +52,7 @@ export function readOwnSubnet(subnetFile: string): Cidr {
   const parsed = parseSubnetEnv(text)
   if (!parsed.ok) throw new ConfigError(`vxlan: --subnet-file ${subnetFile} is invalid: ${parsed.problem}`)
   if (!parsed.env.subnet) throw new ConfigError(`vxlan: --subnet-file ${subnetFile} has no FLANNEL_SUBNET`, LEASE_HINT)
-  return parsed.env.subnet
+  return {v4: parsed.env.subnet, v6: parsed.env.ipv6Subnet}
 }
 
 /** Reads config and own lease from etcd and finds the underlay. Changes nothing. */
@@ -60,8 +60,10 @@ export async function loadHost(ctx: OverlayContext, settings: OverlaySettings): 
   const config = await readNetworkConfig(ctx.store, ctx.keys)
   const network = config.Network ? parseCidr(config.Network) : undefined
   if (!network) throw new ConfigError('vxlan: the network config has no IPv4 Network', 'cnet vxlan programs IPv4 subnets')
-  const subnet = readOwnSubnet(settings.subnetFile)
-  const selfName = formatLeaseName({v4: subnet})
+  const own = readOwnSubnets(settings.subnetFile)
+  const subnet = own.v4
+  // a dual-stack lease is one key naming both subnets, as flannel writes it
+  const selfName = formatLeaseName(own)
   const stored = await ctx.store.get(ctx.keys.subnet(selfName))
   if (!stored) throw new ConfigError(`vxlan: no lease for ${formatCidr(subnet)} at ${ctx.keys.subnet(selfName)}`, LEASE_HINT)
   const attrs = parseLeaseAttrs(stored.value)
