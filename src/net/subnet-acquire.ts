@@ -7,7 +7,7 @@ import {formatCidr} from './ip.js'
 import {type LeaseAttrs, type LeaseSubnets, formatLeaseAttrs, formatLeaseName} from './lease.js'
 import {overlayMtu, subnetPools} from './network-config.js'
 import {readNetworkConfig} from './network-store.js'
-import {type ExistingLease, chooseSubnet} from './subnet-allocate.js'
+import {type ExistingLease, chooseSubnet, mustYield} from './subnet-allocate.js'
 import {parseSubnetEnv, formatSubnetEnv} from './subnet-env.js'
 import {listLeases} from './subnet-listing.js'
 import {keptOrNewVtepMac, saveVtepMac} from './vtep-mac.js'
@@ -88,6 +88,11 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
           written = await kept.compareAndSwap(key, value, choice.lease.modRevision)
         } else {
           written = await kept.create(key, value)
+          if (written && subnets.v6 && (await lostDualStackRace(store, keys, key, subnets))) {
+            kept.forget(key)
+            await store.delete(key)
+            written = false
+          }
         }
       }
       if (!written) continue
@@ -127,4 +132,13 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
   }
   await kept?.stop({revoke: true}).catch(() => {})
   throw new ConflictError(`subnet: lost the race for a subnet ${MAX_ATTEMPTS} times`, 'run the command again')
+}
+
+/** After creating a dual-stack key: whether an older lease shares one of its subnets (then ours goes). */
+async function lostDualStackRace(store: Store, keys: Keys, key: string, subnets: LeaseSubnets): Promise<boolean> {
+  const leases = await listLeases(store, keys)
+  const own = leases.find((l) => l.key === key)
+  if (!own) return true
+  const others = leases.flatMap((l) => (l.subnets ? [{...l, subnets: l.subnets}] : []))
+  return mustYield({key, subnets, createRevision: own.createRevision}, others)
 }

@@ -1,5 +1,5 @@
 import {ConflictError} from '../lib/errors.js'
-import {type Cidr, bitsOf, ipString} from './ip.js'
+import {type Cidr, bitsOf, cidrsOverlap, ipString} from './ip.js'
 import type {LeaseAttrs, LeaseSubnets} from './lease.js'
 import {type SubnetPool, poolSize} from './network-config.js'
 
@@ -57,6 +57,19 @@ export function chooseSubnet(input: ChooseInput): SubnetChoice {
     else subnets.v6 = picked
   })
   return {kind: 'new', subnets, reason: 'random'}
+}
+
+/**
+ * Whether a lease just created must give way: a dual-stack key names two subnets, so
+ * create-if-absent on it cannot stop two hosts racing to the same IPv6 (or IPv4) half.
+ * Of two leases sharing a subnet the older one (lower create revision) keeps it; a
+ * reservation always does.
+ */
+export function mustYield(own: {key: string; subnets: LeaseSubnets; createRevision: number}, leases: readonly (ExistingLease & {createRevision: number})[]): boolean {
+  const shares = (other: LeaseSubnets) =>
+    (own.subnets.v4 !== undefined && other.v4 !== undefined && cidrsOverlap(own.subnets.v4, other.v4)) ||
+    (own.subnets.v6 !== undefined && other.v6 !== undefined && cidrsOverlap(own.subnets.v6, other.v6))
+  return leases.some((l) => l.key !== own.key && shares(l.subnets) && (l.reserved || l.createRevision < own.createRevision))
 }
 
 /** One free subnet of a pool: at random among the first free ones (`random` returning 0: the first free one). */

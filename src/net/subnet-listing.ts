@@ -10,6 +10,7 @@ export interface ListedLease {
   attrs?: LeaseAttrs
   reserved: boolean
   modRevision: number
+  createRevision: number
   lease: string | null
   valid: boolean
 }
@@ -20,7 +21,7 @@ export async function listLeases(store: Store, keys: Keys): Promise<ListedLease[
     const name = keys.subnetNameOf(item.key) ?? item.key
     const subnets = parseLeaseName(name)
     const attrs = parseLeaseAttrs(item.value)
-    return {key: item.key, name, subnets, attrs, reserved: item.lease === null, modRevision: item.modRevision, lease: item.lease, valid: subnets !== undefined && attrs !== undefined}
+    return {key: item.key, name, subnets, attrs, reserved: item.lease === null, modRevision: item.modRevision, createRevision: item.createRevision, lease: item.lease, valid: subnets !== undefined && attrs !== undefined}
   })
 }
 

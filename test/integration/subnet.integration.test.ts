@@ -92,6 +92,20 @@ describe('cnet subnet lease / list against a real etcd', () => {
     expect((await store.list(`${prefixes.networkPrefix}/subnets/`)).items).toHaveLength(50)
   }, 180_000)
 
+  it('gives 12 dual-stack acquirers racing for 16 IPv6 subnets distinct IPv4 and IPv6 subnets', async () => {
+    // One key names both halves, so create-if-absent alone lets two hosts share an IPv6 subnet.
+    const {prefixes, env} = await network(['--network', '10.31.0.0/16', '--ipv6-network', 'fd00:31::/60'])
+    const dir = tmp()
+    const results = await Promise.all(Array.from({length: 12}, (_, i) => lease(env, `192.168.31.${i + 1}`, join(dir, `h${i}`, 'subnet.env'))))
+    expect(results.map((r) => r.exitCode)).toEqual(Array(12).fill(0))
+    const leased = results.map((r) => JSON.parse(r.stdout) as {subnet: string; ipv6Subnet: string})
+    expect(new Set(leased.map((l) => l.subnet)).size).toBe(12)
+    expect(new Set(leased.map((l) => l.ipv6Subnet)).size).toBe(12)
+    const keys = (await store.list(`${prefixes.networkPrefix}/subnets/`)).items.map((item) => item.key)
+    expect(new Set(keys.map((key) => key.split('&')[1])).size).toBe(12)
+    expect(keys).toHaveLength(12)
+  }, 180_000)
+
   /** Every key under a root with its revision and lease: equal before and after means nothing changed. */
   const snapshot = async (root: string) => (await store.list(root)).items.map(({key, value, modRevision, lease}) => ({key, value, modRevision, lease}))
 

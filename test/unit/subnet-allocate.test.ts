@@ -2,7 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {ConflictError} from '../../src/lib/errors.js'
 import {formatCidr, parseCidr} from '../../src/net/ip.js'
 import {parseNetworkConfig, subnetPools} from '../../src/net/network-config.js'
-import {type ExistingLease, chooseSubnet} from '../../src/net/subnet-allocate.js'
+import {type ExistingLease, chooseSubnet, mustYield} from '../../src/net/subnet-allocate.js'
 import {randomVtepMac} from '../../src/net/vtep-mac.js'
 
 const config = parseNetworkConfig({Network: '10.7.0.0/28'})
@@ -48,5 +48,25 @@ describe('VTEP MAC', () => {
   it('is locally administered and unicast', () => {
     expect(randomVtepMac(Buffer.from([0xff, 1, 2, 3, 4, 5]))).toBe('fe:01:02:03:04:05')
     expect(randomVtepMac(Buffer.from([0x01, 1, 2, 3, 4, 5]))).toBe('02:01:02:03:04:05')
+  })
+})
+
+describe('mustYield (dual-stack keys racing for one half)', () => {
+  const subnets = (v4: string, v6: string) => ({v4: parseCidr(v4)!, v6: parseCidr(v6)!})
+  const other = (key: string, s: ReturnType<typeof subnets>, createRevision: number, reserved = false) => ({key, subnets: s, reserved, modRevision: createRevision, createRevision})
+  const own = {key: 'a', subnets: subnets('10.5.1.0/24', 'fd00:0:0:1::/64'), createRevision: 10}
+
+  it('yields to an older lease holding the same IPv6 subnet, keeps it against a younger one', () => {
+    expect(mustYield(own, [other('a', own.subnets, 10), other('b', subnets('10.5.2.0/24', 'fd00:0:0:1::/64'), 9)])).toBe(true)
+    expect(mustYield(own, [other('a', own.subnets, 10), other('b', subnets('10.5.2.0/24', 'fd00:0:0:1::/64'), 11)])).toBe(false)
+  })
+
+  it('yields to an older IPv4-only key for the same IPv4 subnet and always to a reservation', () => {
+    expect(mustYield(own, [{key: 'c', subnets: {v4: parseCidr('10.5.1.0/24')!}, reserved: false, modRevision: 3, createRevision: 3}])).toBe(true)
+    expect(mustYield(own, [other('d', subnets('10.5.9.0/24', 'fd00:0:0:1::/64'), 50, true)])).toBe(true)
+  })
+
+  it('ignores leases that share nothing, and itself', () => {
+    expect(mustYield(own, [other('a', own.subnets, 10), other('e', subnets('10.5.3.0/24', 'fd00:0:0:3::/64'), 1)])).toBe(false)
   })
 })
