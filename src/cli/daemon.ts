@@ -33,8 +33,14 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
     clearInterval(holdOpen)
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+    // Stopped cleanly: a handle some library left open (a client still reconnecting)
+    // must not turn that into the stop deadline's failure. Unref'd, so a process with
+    // nothing left open exits on its own first.
+    if (received) setTimeout(() => process.exit(), LINGER_AFTER_STOP_MS).unref()
   }
 }
+
+const LINGER_AFTER_STOP_MS = 3000
 
 /** Long enough for every store call's own deadline, short of systemd's 90 s stop timeout. */
 const STOP_DEADLINE_MS = 15_000

@@ -59,7 +59,9 @@ export class EtcdWatch implements Watch {
     // etcd3 waits for the stream to (re)connect before cancelling; with etcd away that
     // can be forever, and a closing watch must never hold a shutdown.
     if (watcher) await settleWithin(watcher.cancel(), CANCEL_WAIT_MS)
-    await this.queue.catch(() => {})
+    // The queue may hold a resync that is re-attaching, which etcd3 lets wait for a
+    // reconnect without end; handlers already delivered are the caller's to finish.
+    await settleWithin(this.queue, CANCEL_WAIT_MS)
   }
 
   private async attach(): Promise<void> {

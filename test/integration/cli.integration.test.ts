@@ -161,7 +161,8 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
     const tty = await runCliOnTty(['network', 'show'], env)
     expect(tty.exitCode).toBe(0)
     expect(tty.stdout).toMatch(ANSI)
-    expect(await runCliOnTty(['network', 'show', '--help'], env)).toMatchObject({stdout: expect.stringMatching(ANSI)})
+    // oclif colours its help through supports-color, which turns colour off whenever CI is set.
+    expect(await runCliOnTty(['network', 'show', '--help'], {...env, CI: undefined})).toMatchObject({stdout: expect.stringMatching(ANSI)})
     // ...and NO_COLOR takes it away there too.
     for (const args of [['network', 'show'], ['network', 'show', '--help'], ['subnet', 'list'], ['network', 'show', '--bogus']]) {
       const result = await runCliOnTty(args, {...env, NO_COLOR: '1'})
