@@ -13,6 +13,7 @@ import {type HandlerDeps, handleQuery} from './handler.js'
 import {type HttpEndpoints, startHttpEndpoints} from './http.js'
 import {ServiceIndex} from './index.js'
 import {DnsMetrics} from './metrics.js'
+import {ReplyBatch} from './reply-batch.js'
 import {reportToPrimary, runWorkers} from './workers.js'
 import {AggregatorRegistry} from 'prom-client'
 
@@ -101,16 +102,17 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
     recvBufferSize: SOCKET_BUFFER_BYTES,
     sendBufferSize: SOCKET_BUFFER_BYTES,
   })
+  const outbox = new ReplyBatch(udp)
   udp.on('message', (message, remote) => {
     const reply = handleQuery(deps, message, 'udp', remote)
     if (reply instanceof Promise)
       reply.then(
         (out) => {
-          if (out) udp.send(out, remote.port, remote.address)
+          if (out) outbox.send(out, remote.port, remote.address)
         },
         (error: Error) => logger.warn('query failed', {error: error.message}),
       )
-    else if (reply) udp.send(reply, remote.port, remote.address)
+    else if (reply) outbox.send(reply, remote.port, remote.address)
   })
   await bind(address, (done) => {
     udp.once('error', done)
@@ -144,7 +146,14 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
     tcp.once('error', done)
     tcp.listen({port: address.port, host: address.host, ipv6Only: net.isIPv6(address.host)}, () => done())
   })
-  return [() => new Promise<void>((resolve) => udp.close(() => resolve())), () => new Promise<void>((resolve) => tcp.close(() => resolve()))]
+  return [
+    () =>
+      new Promise<void>((resolve) => {
+        outbox.close()
+        udp.close(() => resolve())
+      }),
+    () => new Promise<void>((resolve) => tcp.close(() => resolve())),
+  ]
 }
 
 const SOCKET_BUFFER_BYTES = 4 << 20
