@@ -1,6 +1,7 @@
 import * as packet from 'dns-packet'
 import {type RecordOptions, type Reply, type Snapshot, buildReply, healthyByService, reverseNameOf} from './records.js'
 import {TCP_LIMIT} from './edns.js'
+import {echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
 import type {Query} from './wire.js'
 
 const AA = 1 << 10
@@ -48,6 +49,8 @@ interface Variant {
  */
 export class AnswerCache {
   private entries = new Map<string, Map<number, Variant>>()
+  /** Plain queries (see plain-question.ts) by hash: the key they must match, and their variant. */
+  private plain = new Map<number, {key: Buffer; variant: Variant}>()
   private groups: ReturnType<typeof healthyByService> | undefined
   private reverseNames: Set<string> | undefined
   hits = 0
@@ -57,6 +60,7 @@ export class AnswerCache {
 
   invalidate(): void {
     this.entries.clear()
+    this.plain.clear()
     this.groups = undefined
     this.reverseNames = undefined
   }
@@ -72,10 +76,23 @@ export class AnswerCache {
     return this.reverseNames.has(name)
   }
 
-  answer(query: Query, limit: number): Buffer {
+  /**
+   * The answer to a plain query asked before, or undefined (take the full path). Only
+   * answers that fit the 512 bytes a query without EDNS may receive are kept here.
+   */
+  plainAnswer(request: Buffer): Buffer | undefined {
+    const hash = plainQuestionHash(request)
+    if (hash < 0) return undefined
+    const entry = this.plain.get(hash)
+    if (!entry || !matchesPlainKey(request, entry.key)) return undefined
+    this.hits++
+    return this.copyOut(entry.variant.whole[entry.variant.next++ % entry.variant.whole.length]!, request, request.length - 4)
+  }
+
+  answer(query: Query, limit: number, request: Buffer): Buffer {
     let variants = this.entries.get(query.name)
     if (!variants) {
-      if (this.entries.size >= MAX_NAMES) this.entries.clear()
+      if (this.entries.size >= MAX_NAMES) this.invalidate()
       variants = new Map()
       this.entries.set(query.name, variants)
     }
@@ -86,6 +103,10 @@ export class AnswerCache {
       this.misses++
       variant = this.build(query)
       variants.set(slot, variant)
+    }
+    if (!query.edns && variant.whole.every((b) => b.length <= PLAIN_LIMIT)) {
+      const hash = plainQuestionHash(request)
+      if (hash >= 0) this.plain.set(hash, {key: plainQuestionKey(request), variant})
     }
     const rotation = variant.next++ % variant.whole.length
     let source = variant.whole[rotation]!
@@ -98,8 +119,15 @@ export class AnswerCache {
       }
       source = limited[rotation]!
     }
+    return this.copyOut(source, request, query.questionEnd - 4)
+  }
+
+  /** A copy of a cached reply with the asker's id and spelling of the name. */
+  private copyOut(source: Buffer, request: Buffer, nameEnd: number): Buffer {
     const out = Buffer.from(source)
-    out.writeUInt16BE(query.id, 0)
+    out[0] = request[0]!
+    out[1] = request[1]!
+    echoQuestionCase(out, request, nameEnd)
     return out
   }
 
@@ -116,3 +144,5 @@ export class AnswerCache {
 }
 
 const MAX_NAMES = 50_000
+/** What a query without EDNS may receive over UDP (RFC 1035). */
+const PLAIN_LIMIT = 512

@@ -4,6 +4,7 @@ import type {AnswerCache} from './answer-cache.js'
 import {TCP_LIMIT, truncateForwarded, udpLimit} from './edns.js'
 import type {Forwarder} from './forward.js'
 import {type DnsMetrics, rcodeLabel, typeLabel} from './metrics.js'
+import {echoQuestionCase} from './plain-question.js'
 import {isReverseName} from './records.js'
 import type {ServiceIndex} from './index.js'
 import {type Query, RCODE, errorReply, parseQuery} from './wire.js'
@@ -29,6 +30,14 @@ export interface Client {
 /** One query in, one reply out (undefined: stay silent, the packet was garbage). */
 export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | 'tcp', client: Client): Buffer | undefined | Promise<Buffer | undefined> {
   const started = performance.now()
+  if (!deps.queryLog) {
+    // a repeated plain query: answered from its raw bytes, nothing decoded
+    const plain = deps.answers.plainAnswer(request)
+    if (plain) {
+      deps.metrics?.observe(proto, client.family === 'IPv6', request.readUInt16BE(request.length - 4), plain[3]! & 0xf, (performance.now() - started) / 1000)
+      return plain
+    }
+  }
   const parsed = parseQuery(request)
   if (!parsed.ok) {
     return parsed.id === undefined ? undefined : finish(deps, request, proto, client, undefined, errorReply(request, parsed.id, RCODE.FORMERR), started)
@@ -40,7 +49,7 @@ export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | '
   if (query.opcode !== 0) reply = errorReply(request, query.id, RCODE.NOTIMP, query)
   else if (query.edns && query.edns.version > 0) reply = errorReply(request, query.id, RCODE.BADVERS, query)
   else if ((zoneName = query.name === deps.zone || query.name.endsWith(deps.zoneSuffix)) && !deps.index.loaded) reply = errorReply(request, query.id, RCODE.SERVFAIL, query) // never listed: no truthful answer yet
-  else if (zoneName || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit)
+  else if (zoneName || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit, request)
   else if (!deps.forwarder.allowed(client.address)) reply = errorReply(request, query.id, RCODE.REFUSED, query)
   else {
     const hit = deps.forwarder.cached(query)
@@ -75,6 +84,8 @@ function finish(deps: HandlerDeps, request: Buffer, proto: 'udp' | 'tcp', client
 /** `out` is the caller's own copy (the cache hands out copies): the client's id goes in place. */
 function patchForwarded(out: Buffer, request: Buffer, query: Query, limit: number): Buffer {
   out.writeUInt16BE(query.id, 0)
+  // cached under the lower-cased name: give this asker its own spelling back
+  echoQuestionCase(out, request, query.questionEnd - 4)
   return out.length > limit ? truncateForwarded(out, request, query) : out
 }
 

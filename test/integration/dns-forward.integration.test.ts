@@ -34,6 +34,10 @@ describe('cnet dns serve forwarding', () => {
     expect(short(await dig(port, ['+short', 'app.example.test']))).toEqual(['192.0.2.7'])
     expect(short(await dig(port, ['+short', '+tcp', 'app.example.test']))).toEqual(['192.0.2.7'])
     expect(rcodeOf(await dig(port, ['missing.example.test']))).toBe('NXDOMAIN')
+    // the cached answer, asked in another spelling, comes back in that spelling (DNS 0x20)
+    for (const name of ['APP.example.TEST', 'aPp.ExAmPlE.test']) {
+      expect(await dig(port, [name, 'A'])).toMatch(new RegExp(`^;${name.replace(/\./g, '\\.')}\\.\\s+IN\\s+A$`, 'm'))
+    }
     await upstream.stop()
     upstream = undefined
     const started = Date.now()

@@ -57,6 +57,43 @@ describe('cnet dns serve', () => {
     expect(firsts.size).toBe(2)
   })
 
+  it('answers plain queries (no EDNS) from their raw bytes as it answers decoded ones, rotating, and sees index changes', async () => {
+    const plain = (name: string, ...extra: string[]) => dig(port, ['+noedns', ...extra, name, 'A'])
+    for (let i = 0; i < 3; i++) {
+      const reply = await plain('web.default.svc.cluster.local')
+      expect(reply).toMatch(/flags: qr aa rd;/)
+      expect(reply).not.toMatch(/OPT PSEUDOSECTION/)
+    }
+    const firsts = new Set<string>()
+    for (let i = 0; i < 4; i++) firsts.add(short(await plain('web.default.svc.cluster.local', '+short'))[0]!)
+    expect(firsts).toEqual(new Set(['10.1.0.1', '10.1.0.2']))
+    expect(await plain('web.default.svc.cluster.local', '+norecurse')).toMatch(/flags: qr aa;/)
+    expect(rcodeOf(await plain('nothere.default.svc.cluster.local'))).toBe('NXDOMAIN')
+    expect(rcodeOf(await plain('nothere.default.svc.cluster.local'))).toBe('NXDOMAIN')
+    // a registration clears what was kept
+    await fixture.putInstance({id: 'web-3', name: 'web', address: '10.1.0.3', port: 8080, portName: 'http'})
+    try {
+      let seen: string[] = []
+      for (let i = 0; i < 40 && seen.length < 3; i++, await sleep(25)) seen = short(await plain('web.default.svc.cluster.local', '+short'))
+      expect(seen.sort()).toEqual(['10.1.0.1', '10.1.0.2', '10.1.0.3'])
+    } finally {
+      await fixture.deleteInstance('default', 'web', 'web-3')
+    }
+  })
+
+  it("gives every asker its own spelling of the name back (DNS 0x20), with and without EDNS", async () => {
+    for (const edns of ['+edns=0', '+noedns']) {
+      for (const name of ['web.default.svc.cluster.local', 'WeB.DeFaUlT.svc.CLUSTER.local', 'wEb.default.SVC.cluster.LOCAL']) {
+        const reply = await dig(port, [edns, name, 'A'])
+        const lines = reply.split('\n')
+        expect(lines.filter((line) => /^;\S+\s+IN\s+A$/.test(line))).toEqual([expect.stringMatching(new RegExp(`^;${name.replace(/\./g, '\\.')}\\.\\s`))])
+        const owners = lines.filter((line) => /^\S+\s+\d+\s+IN\s+A\s/.test(line)).map((line) => line.split(/\s/)[0])
+        // the records' owner names are not compressed into the question: only the question must match (as resolvers check)
+        expect(owners.map((owner) => owner!.toLowerCase())).toEqual(['web.default.svc.cluster.local.', 'web.default.svc.cluster.local.'])
+      }
+    }
+  })
+
   it('answers one instance by id, SRV with weights and glue, and PTR', async () => {
     expect(short(await dig(port, ['+short', 'web-2.web.default.svc.cluster.local', 'A']))).toEqual(['10.1.0.2'])
     const srv = await dig(port, ['_http._tcp.web.default.svc.cluster.local', 'SRV'])
