@@ -1,7 +1,10 @@
 import {untilAborted} from '../cli/daemon.js'
+import {readFileSync, rmSync} from 'node:fs'
 import {ConflictError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
+import {formatCidr} from './ip.js'
 import type {Acquired} from './subnet-acquire.js'
+import {parseSubnetEnv} from './subnet-env.js'
 
 /**
  * `subnet lease --keep`: the kept etcd lease renews itself (and, after an outage longer
@@ -16,7 +19,12 @@ export async function keepSubnet(acquired: Acquired, logger: Logger, stop: Abort
     // The lease granted again holds nothing of ours now: let it go at once.
     await lease?.stop({revoke: true}).catch(() => {})
     const subnets = [result.subnet, result.ipv6Subnet].filter(Boolean).join(' ')
-    throw new ConflictError(`subnet: ${subnets} was taken by another host while our etcd lease was lost (${oneLine(outcome)})`, 'run cnet subnet lease again to get a new subnet')
+    // Left in place, subnet.env would keep pods taking addresses from another host's subnet.
+    const removed = removeSubnetFileFor(result.subnetFile, result.subnet)
+    throw new ConflictError(
+      `subnet: ${subnets} was taken by another host while our etcd lease was lost (${oneLine(outcome)})${removed ? `; removed ${result.subnetFile}` : ''}`,
+      'run cnet subnet lease again to get a new subnet',
+    )
   }
   await lease?.stop({revoke: releaseOnExit})
   logger.info(releaseOnExit ? 'released subnet' : 'stopped renewing; the lease stays until its TTL', {subnet: result.subnet})
@@ -24,3 +32,15 @@ export async function keepSubnet(acquired: Acquired, logger: Logger, stop: Abort
 
 /** Another host's lease value, kept to one line for the message. */
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300)
+
+/** Deletes the subnet file if it still names `subnet` (another run may have rewritten it). */
+function removeSubnetFileFor(file: string, subnet: string): boolean {
+  try {
+    const parsed = parseSubnetEnv(readFileSync(file, 'utf8'))
+    if (!parsed.ok || !parsed.env.subnet || formatCidr(parsed.env.subnet) !== subnet) return false
+    rmSync(file)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,5 +1,5 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -188,6 +188,9 @@ describe('subnet lease --keep across an etcd outage', () => {
           const errors = keeper.stderr().split('\n').filter((line) => line.startsWith('cnet:'))
           expect(errors).toHaveLength(1)
           expect(errors[0]).toContain(`subnet: ${subnet} was taken by another host`)
+          // no pod may take addresses from a subnet that is no longer ours
+          expect(errors[0]).toContain(`removed ${file}`)
+          expect(existsSync(file)).toBe(false)
           expect(await store.get(key)).toEqual(theirs) // same value, same etcd lease, same revision
         } finally {
           await endKeeper(keeper)
