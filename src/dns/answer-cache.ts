@@ -51,6 +51,7 @@ export class AnswerCache {
   private entries = new Map<string, Map<number, Variant>>()
   /** Plain queries (see plain-question.ts) by hash: the key they must match, and their variant. */
   private plain = new Map<number, {key: Buffer; variant: Variant}>()
+  private variantCount = 0
   private groups: ReturnType<typeof healthyByService> | undefined
   private reverseNames: Set<string> | undefined
   hits = 0
@@ -60,14 +61,15 @@ export class AnswerCache {
 
   invalidate(): void {
     this.entries.clear()
+    this.variantCount = 0
     this.plain.clear()
     this.groups = undefined
     this.reverseNames = undefined
   }
 
-  /** Names cached. */
+  /** Answers kept (each name, type and flags), plus their raw-question shortcuts. */
   get size(): number {
-    return this.entries.size
+    return this.variantCount + this.plain.size
   }
 
   /** Whether a reverse name belongs to a registered address (else it is forwarded). */
@@ -90,23 +92,31 @@ export class AnswerCache {
   }
 
   answer(query: Query, limit: number, request: Buffer): Buffer {
-    let variants = this.entries.get(query.name)
-    if (!variants) {
-      if (this.entries.size >= MAX_NAMES) this.invalidate()
-      variants = new Map()
-      this.entries.set(query.name, variants)
-    }
     const slot = (query.type << 2) | (query.recursionDesired ? 2 : 0) | (query.edns ? 1 : 0)
-    let variant = variants.get(slot)
+    let variant = this.entries.get(query.name)?.get(slot)
     if (variant) this.hits++
     else {
       this.misses++
+      // Bounded by answers kept, not by names: one name asked with every type would
+      // otherwise grow without end.
+      if (this.variantCount >= MAX_ANSWERS) this.invalidate()
+      let variants = this.entries.get(query.name)
+      if (!variants) {
+        variants = new Map()
+        this.entries.set(query.name, variants)
+      }
       variant = this.build(query)
       variants.set(slot, variant)
+      this.variantCount++
     }
-    if (!query.edns && variant.whole.every((b) => b.length <= PLAIN_LIMIT)) {
+    // class IN only: the variant does not tell classes apart, and any other class would
+    // add a shortcut per query
+    if (!query.edns && query.klass === CLASS_IN && variant.whole.every((b) => b.length <= PLAIN_LIMIT)) {
       const hash = plainQuestionHash(request)
-      if (hash >= 0) this.plain.set(hash, {key: plainQuestionKey(request), variant})
+      if (hash >= 0) {
+        if (this.plain.size >= MAX_ANSWERS && !this.plain.has(hash)) this.plain.clear()
+        this.plain.set(hash, {key: plainQuestionKey(request), variant})
+      }
     }
     const rotation = variant.next++ % variant.whole.length
     let source = variant.whole[rotation]!
@@ -143,6 +153,7 @@ export class AnswerCache {
   }
 }
 
-const MAX_NAMES = 50_000
+const MAX_ANSWERS = 50_000
+const CLASS_IN = 1
 /** What a query without EDNS may receive over UDP (RFC 1035). */
 const PLAIN_LIMIT = 512

@@ -50,13 +50,16 @@ export function matchesPlainKey(request: Buffer, key: Buffer): boolean {
 }
 
 /**
- * Writes the asker's own spelling of the name over a reply's question (same length, as
- * the names are equal but for case): resolvers that randomise case (DNS 0x20) drop a
- * reply whose question does not match theirs byte for byte.
+ * Writes the asker's own spelling of the name over a reply's question: resolvers that
+ * randomise case (DNS 0x20) drop a reply whose question does not match theirs byte for
+ * byte. Only when the reply has a question and its name is the asker's but for case;
+ * any other reply is left as it is.
  */
 export function echoQuestionCase(reply: Buffer, request: Buffer, nameEnd: number): void {
+  if (nameEnd <= HEADER || reply.length < nameEnd || reply[4] !== request[4] || reply[5] !== request[5] || (reply[4] === 0 && reply[5] === 0)) return
+  for (let i = HEADER; i < nameEnd; i++) if (lower(reply[i]!) !== lower(request[i]!)) return
   // a loop: for a name's few bytes Buffer.copy's own checks cost more than the copy
-  if (reply.length >= nameEnd) for (let i = HEADER; i < nameEnd; i++) reply[i] = request[i]!
+  for (let i = HEADER; i < nameEnd; i++) reply[i] = request[i]!
 }
 
 function lower(c: number): number {

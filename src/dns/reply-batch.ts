@@ -40,9 +40,18 @@ export class ReplyBatch {
     this.scheduled = false
     if (this.closed) return
     const count = this.replies.length
-    for (let i = 0; i < count; i++) this.socket.send(this.replies[i]!, this.ports[i]!, this.addresses[i]!)
-    this.replies.length = 0
-    this.ports.length = 0
-    this.addresses.length = 0
+    try {
+      for (let i = 0; i < count; i++) {
+        try {
+          this.socket.send(this.replies[i]!, this.ports[i]!, this.addresses[i]!)
+        } catch {
+          // one unsendable reply (a bad port, say) must not take the rest down with it
+        }
+      }
+    } finally {
+      this.replies.length = 0
+      this.ports.length = 0
+      this.addresses.length = 0
+    }
   }
 }

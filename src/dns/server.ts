@@ -104,6 +104,7 @@ async function listenOn(address: {host: string; port: number}, deps: HandlerDeps
   })
   const outbox = new ReplyBatch(udp)
   udp.on('message', (message, remote) => {
+    if (remote.port === 0) return // nothing can be sent back to port 0
     const reply = handleQuery(deps, message, 'udp', remote)
     if (reply instanceof Promise)
       reply.then(

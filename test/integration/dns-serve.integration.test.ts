@@ -134,8 +134,11 @@ describe('cnet dns serve', () => {
     expect(short(await dig(port, ['+short', '+tcp', 'big.default.svc.cluster.local', 'A']))).toHaveLength(60)
   })
 
-  it('answers NOTIMP for other opcodes and stays silent for garbage', async () => {
+  it('answers NOTIMP for other opcodes, REFUSED for classes other than IN, and stays silent for garbage', async () => {
     expect(rcodeOf(await dig(port, ['+opcode=2', 'web.default.svc.cluster.local']))).toBe('NOTIMP')
+    // the registry holds class IN data: another class is refused, not answered with IN records
+    expect(rcodeOf(await dig(port, ['-c', 'CH', 'web.default.svc.cluster.local', 'A']))).toBe('REFUSED')
+    expect(rcodeOf(await dig(port, ['+noedns', '-c', 'CH', 'web.default.svc.cluster.local', 'A']))).toBe('REFUSED')
     const dgram = await import('node:dgram')
     const socket = dgram.createSocket('udp4')
     const replies: Buffer[] = []

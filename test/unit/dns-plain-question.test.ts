@@ -43,3 +43,41 @@ describe('plain questions', () => {
     expect(packet.decode(reply).questions![0]!.name).toBe('WEB.x')
   })
 })
+
+describe('echoQuestionCase leaves alone', () => {
+  it('a reply without a question, and one whose question is another name', () => {
+    const asked = query('WEB.x', 'A')
+    const noQuestion = Buffer.from(query('web.x', 'A'))
+    noQuestion.writeUInt16BE(0, 4)
+    const before = Buffer.from(noQuestion)
+    echoQuestionCase(noQuestion, asked, asked.length - 4)
+    expect(noQuestion).toEqual(before)
+    const other = Buffer.from(query('xyz.x', 'A'))
+    const otherBefore = Buffer.from(other)
+    echoQuestionCase(other, asked, asked.length - 4)
+    expect(other).toEqual(otherBefore)
+  })
+})
+
+describe('ReplyBatch', () => {
+  it('sends the rest of a burst when one reply cannot be sent, and nothing after close', async () => {
+    const {ReplyBatch} = await import('../../src/dns/reply-batch.js')
+    const sent: number[] = []
+    const socket = {
+      send: (_reply: Buffer, port: number) => {
+        if (port === 0) throw new Error('bad port')
+        sent.push(port)
+      },
+    }
+    const batch = new ReplyBatch(socket as never)
+    for (const port of [1000, 0, 1001]) batch.send(Buffer.from([1]), port, '127.0.0.1')
+    expect(sent).toEqual([]) // held until the batch ends
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sent).toEqual([1000, 1001])
+    batch.send(Buffer.from([1]), 1002, '127.0.0.1')
+    batch.close()
+    batch.send(Buffer.from([1]), 1003, '127.0.0.1')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sent).toEqual([1000, 1001, 1002])
+  })
+})
