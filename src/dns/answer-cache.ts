@@ -1,7 +1,7 @@
 import * as packet from 'dns-packet'
 import {type RecordOptions, type Reply, type Snapshot, buildReply, healthyByService, reverseNameOf} from './records.js'
 import {TCP_LIMIT} from './edns.js'
-import {echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
+import {copyName, echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
 import type {Query} from './wire.js'
 
 const AA = 1 << 10
@@ -88,7 +88,12 @@ export class AnswerCache {
     const entry = this.plain.get(hash)
     if (!entry || !matchesPlainKey(request, entry.key)) return undefined
     this.hits++
-    return this.copyOut(entry.variant.whole[entry.variant.next++ % entry.variant.whole.length]!, request, request.length - 4)
+    const out = Buffer.from(entry.variant.whole[entry.variant.next++ % entry.variant.whole.length]!)
+    out[0] = request[0]!
+    out[1] = request[1]!
+    // matched the key, so the kept question is this one but for case
+    copyName(out, request, request.length - 4)
+    return out
   }
 
   answer(query: Query, limit: number, request: Buffer): Buffer {

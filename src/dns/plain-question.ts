@@ -58,6 +58,11 @@ export function matchesPlainKey(request: Buffer, key: Buffer): boolean {
 export function echoQuestionCase(reply: Buffer, request: Buffer, nameEnd: number): void {
   if (nameEnd <= HEADER || reply.length < nameEnd || reply[4] !== request[4] || reply[5] !== request[5] || (reply[4] === 0 && reply[5] === 0)) return
   for (let i = HEADER; i < nameEnd; i++) if (lower(reply[i]!) !== lower(request[i]!)) return
+  copyName(reply, request, nameEnd)
+}
+
+/** The asker's name bytes over a reply's question already known to be the same name. */
+export function copyName(reply: Buffer, request: Buffer, nameEnd: number): void {
   // a loop: for a name's few bytes Buffer.copy's own checks cost more than the copy
   for (let i = HEADER; i < nameEnd; i++) reply[i] = request[i]!
 }
