@@ -206,30 +206,32 @@ describe('cnet subnet lease / list against a real etcd', () => {
       expect(JSON.parse(shown.stdout)).toMatchObject({key: a.key, subnet: `${a.subnet} ${a.ipv6Subnet}`, publicIp: '192.168.21.1', publicIpv6: '2001:db8:21::1', reserved: false})
     }
 
+    // Spare IPv4 subnets for the reservations below: never the one the lease above took at random.
+    const [s5, s6, s7] = ['10.21.5.0/24', '10.21.6.0/24', '10.21.7.0/24', '10.21.8.0/24'].filter((s) => s !== a.subnet)
     // reserve picks the first free IPv6 subnet when none is given ...
     const firstFree = a.ipv6Subnet === 'fd00:21:0:1::/64' ? 'fd00:21:0:2::/64' : 'fd00:21:0:1::/64'
-    const r5 = await runCli(['subnet', 'reserve', '10.21.5.0/24', '--public-ip', '192.168.21.5', '--json'], {env})
+    const r5 = await runCli(['subnet', 'reserve', s5!, '--public-ip', '192.168.21.5', '--json'], {env})
     expect(r5.exitCode).toBe(0)
-    expect(JSON.parse(r5.stdout)).toEqual({subnet: '10.21.5.0/24', ipv6Subnet: firstFree, key: key(nameOf('10.21.5.0/24', firstFree)), publicIp: '192.168.21.5', publicIpv6: null})
-    const reserved5 = (await store.get(key(nameOf('10.21.5.0/24', firstFree))))!
+    expect(JSON.parse(r5.stdout)).toEqual({subnet: s5!, ipv6Subnet: firstFree, key: key(nameOf(s5!, firstFree)), publicIp: '192.168.21.5', publicIpv6: null})
+    const reserved5 = (await store.get(key(nameOf(s5!, firstFree))))!
     expect(reserved5.lease).toBeNull()
     expect(JSON.parse(reserved5.value)).toMatchObject({PublicIP: '192.168.21.5', PublicIPv6: null, BackendV6Data: {VNI: 1}})
     // ... or takes the one given, and the host with that public IP reuses the reservation.
-    const r6 = await runCli(['subnet', 'reserve', '10.21.6.0/24', '--public-ip', '192.168.21.6', '--ipv6-subnet', 'fd00:21:0:ff::/64', '--public-ipv6', '2001:db8:21::6'], {env})
-    expect(r6).toMatchObject({exitCode: 0, stdout: 'reserved 10.21.6.0/24 and fd00:21:0:ff::/64 for 192.168.21.6\n'})
-    const k6 = key('10.21.6.0-24&fd00:21:0:ff::-64')
+    const r6 = await runCli(['subnet', 'reserve', s6!, '--public-ip', '192.168.21.6', '--ipv6-subnet', 'fd00:21:0:ff::/64', '--public-ipv6', '2001:db8:21::6'], {env})
+    expect(r6).toMatchObject({exitCode: 0, stdout: `reserved ${s6} and fd00:21:0:ff::/64 for 192.168.21.6\n`})
+    const k6 = key(`${s6!.replace('/', '-')}&fd00:21:0:ff::-64`)
     expect(JSON.parse((await store.get(k6))!.value)).toMatchObject({PublicIP: '192.168.21.6', PublicIPv6: '2001:db8:21::6'})
     const file6 = join(tmp(), 'subnet.env')
     const h6 = JSON.parse((await lease(env, '192.168.21.6', file6, ['--public-ipv6', '2001:db8:21::6'])).stdout)
-    expect(h6).toMatchObject({subnet: '10.21.6.0/24', ipv6Subnet: 'fd00:21:0:ff::/64', key: k6, ttlSeconds: null, action: 'reused'})
+    expect(h6).toMatchObject({subnet: s6!, ipv6Subnet: 'fd00:21:0:ff::/64', key: k6, ttlSeconds: null, action: 'reused'})
     expect((await store.get(k6))!.lease).toBeNull()
     expect(readFileSync(file6, 'utf8')).toContain('FLANNEL_IPV6_SUBNET=fd00:21:0:ff::1/64\n')
 
     // An IPv6 subnet another lease holds is refused; so is a subnet another host holds.
     const before = await snapshot(prefixes.networkPrefix)
-    expectOneLineFailure(await runCli(['subnet', 'reserve', '10.21.7.0/24', '--public-ip', '192.168.21.7', '--ipv6-subnet', a.ipv6Subnet], {env}), 5, /--ipv6-subnet .* is already held by another lease/)
+    expectOneLineFailure(await runCli(['subnet', 'reserve', s7!, '--public-ip', '192.168.21.7', '--ipv6-subnet', a.ipv6Subnet], {env}), 5, /--ipv6-subnet .* is already held by another lease/)
     expectOneLineFailure(await runCli(['subnet', 'reserve', a.subnet, '--public-ip', '192.168.21.7'], {env}), 5, /already held by 192\.168\.21\.1/)
-    expectOneLineFailure(await runCli(['subnet', 'release', '10.21.5.0/24', '--public-ip', '192.168.21.1'], {env}), 5, /held by 192\.168\.21\.5.*--force/)
+    expectOneLineFailure(await runCli(['subnet', 'release', s5!, '--public-ip', '192.168.21.1'], {env}), 5, /held by 192\.168\.21\.5.*--force/)
     expect(await snapshot(prefixes.networkPrefix)).toEqual(before)
 
     // Reserving a host's own lease keeps its subnets and VTEP MAC, and makes it permanent.
@@ -246,9 +248,9 @@ describe('cnet subnet lease / list against a real etcd', () => {
     const again = await runCli(['subnet', 'release', a.subnet, '--public-ip', '192.168.21.1', '--json'], {env})
     expect(JSON.parse(again.stdout)).toEqual({subnet: a.subnet, key: null, released: false})
     expect((await runCli(['subnet', 'release', firstFree, '--force'], {env})).exitCode).toBe(0)
-    expect(await store.get(key(nameOf('10.21.5.0/24', firstFree)))).toBeNull()
+    expect(await store.get(key(nameOf(s5!, firstFree)))).toBeNull()
     const fromFile = await runCli(['subnet', 'release', '--subnet-file', file6, '--public-ip', '192.168.21.6', '--json'], {env})
-    expect(JSON.parse(fromFile.stdout)).toEqual({subnet: '10.21.6.0/24', key: k6, released: true})
+    expect(JSON.parse(fromFile.stdout)).toEqual({subnet: s6!, key: k6, released: true})
     expect(await snapshot(`${prefixes.networkPrefix}/subnets/`)).toEqual([])
   })
 
