@@ -115,14 +115,30 @@ export class Prober {
     await this.writer.stop(options)
   }
 
-  private apply(events: WatchEvent[]): void {
+  /** Awaited by the watch, so events stay in order while a new instance's record is read. */
+  private async apply(events: WatchEvent[]): Promise<void> {
     for (const event of events) {
       const parts = this.keys.instanceOf(event.key)
       if (!parts) continue
       const ident = `${parts.namespace}/${parts.name}/${parts.id}`
       const registration = event.type === 'put' ? parseRegistration(event.value) : undefined
-      if (registration) this.upsert(ident, event.key, registration, undefined)
+      if (registration) this.upsert(ident, event.key, registration, await this.healthOfNewInstance(ident, registration, this.keys.health(parts.namespace, parts.name, parts.id)))
       else this.untrack(ident, 'deregistered')
+    }
+  }
+
+  /**
+   * The health record of an instance this prober is about to start probing: the one
+   * `svc register --initial-status` wrote, which its thresholds start from (as Consul's
+   * initial status does). Unreadable or absent: none, and probing starts from critical.
+   */
+  private async healthOfNewInstance(ident: string, registration: ServiceRegistration, healthKey: string): Promise<HealthRecord | undefined> {
+    if (this.tracked.has(ident) || registration.node !== this.options.node || !registration.check || registration.check.type === 'ttl') return undefined
+    try {
+      const stored = await this.store.get(healthKey)
+      return stored ? parseHealth(stored.value) : undefined
+    } catch {
+      return undefined
     }
   }
 

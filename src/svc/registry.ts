@@ -57,15 +57,16 @@ export async function registerInstance(store: Store, keys: Keys, plan: Registrat
   let action: RegisterResult['action'] = existing ? 'updated' : 'created'
   // An unchanged registration is left alone, unless it must move under a new lease.
   const unchanged = existing && sameRegistration(existing.registration, registration) && (lease ? existing.stored.lease === lease.id : existing.stored.lease === null)
+  // The initial health goes first: a prober that sees the registration reads it to start
+  // its thresholds from. Only if still absent, so a prober's record written meanwhile wins.
+  let initialStatus: string | null = null
+  if (!health && initialHealth) {
+    const created = lease ? await lease.create(healthKey, JSON.stringify(initialHealth)) : await store.create(healthKey, JSON.stringify(initialHealth))
+    if (created) initialStatus = initialHealth.status
+  }
   if (unchanged) action = 'unchanged'
   else if (lease) await lease.put(key, JSON.stringify(registration))
   else await store.put(key, JSON.stringify(registration))
-  let initialStatus: string | null = null
-  if (!health && initialHealth) {
-    if (lease) await lease.put(healthKey, JSON.stringify(initialHealth))
-    else await store.put(healthKey, JSON.stringify(initialHealth))
-    initialStatus = initialHealth.status
-  }
   return {key, id: wanted.id, name: wanted.name, namespace: wanted.namespace, action, healthKept: health !== null, initialStatus, leaseTtlSeconds: lease?.ttlSeconds ?? null}
 }
 

@@ -175,6 +175,35 @@ describe('services and health against a real etcd', () => {
     }
   }, 30_000)
 
+  it('prober: an instance registered while it runs starts from its --initial-status, and its thresholds count from there', async () => {
+    const {keys} = setup()
+    const prober = await Prober.start(store, keys, {node: 'n1', concurrency: 16, enableExecChecks: false, leaseTtlSeconds: 5, logger: silentLogger})
+    const seen: {status: HealthStatus; probes: number}[] = []
+    const listing = await store.list(keys.healthPrefix())
+    const watch = await store.watchPrefix(keys.healthPrefix(), listing.revision + 1, {
+      onEvents: (events) => {
+        for (const e of events) if (e.type === 'put') seen.push({status: JSON.parse(e.value).status, probes: prober.stats().probes})
+      },
+      onResync: () => {},
+    })
+    try {
+      const dead = await freePort()
+      const plan = planRegistration(
+        {name: 'late', id: 'late-1', namespace: 'default', address: '127.0.0.1', port: dead, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n1', initialStatus: 'passing',
+          check: {tcp: `127.0.0.1:${dead}`, interval: '1s', timeout: '500ms', failuresBeforeCritical: 2}},
+        new Date(),
+      )
+      await registerInstance(store, keys, plan)
+      await until('critical', async () => seen.at(-1)?.status, (status) => status === 'critical', 10_000)
+      // passing as registered; one failed probe is below the threshold; the second turns it critical
+      expect(seen[0]!.status).toBe('passing')
+      expect(seen.at(-1)!.probes).toBeGreaterThanOrEqual(2)
+    } finally {
+      await prober.stop({revoke: true})
+      await watch.close()
+    }
+  }, 30_000)
+
   it('prober: --deregister-critical-after removes an instance critical for that long, and only that one', async () => {
     const {keys} = setup()
     const closed = await freePort()
