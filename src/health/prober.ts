@@ -36,6 +36,16 @@ interface Tracked {
   deregistering: boolean
 }
 
+interface TtlDeadline {
+  ident: string
+  serviceKey: string
+  healthKey: string
+  afterMs: number
+  /** When this prober first saw the instance critical (or the record's own `since`). */
+  criticalSince: number | undefined
+  deregistering: boolean
+}
+
 export interface ProberStats {
   instances: number
   probes: number
@@ -53,6 +63,8 @@ export interface ProberStats {
  */
 export class Prober {
   private readonly tracked = new Map<string, Tracked>()
+  /** TTL-checked instances of this node with --deregister-critical-after: nothing to probe, only a deadline to keep. */
+  private readonly ttlDeadlines = new Map<string, TtlDeadline>()
   private readonly scheduler: Scheduler
   private watch: Watch | undefined
   private probes = 0
@@ -157,6 +169,12 @@ export class Prober {
 
   private upsert(ident: string, serviceKey: string, registration: ServiceRegistration, found: HealthRecord | undefined): void {
     const check = registration.check
+    if (registration.node === this.options.node && check?.type === 'ttl') {
+      this.untrack(ident, 'no active check')
+      this.followTtlDeadline(ident, serviceKey, check.deregisterCriticalAfterMs)
+      return
+    }
+    this.dropTtlDeadline(ident)
     if (registration.node !== this.options.node || !check || check.type === 'ttl') {
       this.untrack(ident, registration.node !== this.options.node ? 'moved to another node' : 'no active check')
       return
@@ -193,6 +211,7 @@ export class Prober {
   }
 
   private untrack(ident: string, why: string): void {
+    this.dropTtlDeadline(ident)
     const tracked = this.tracked.get(ident)
     if (!tracked) return
     this.tracked.delete(ident)
@@ -234,5 +253,52 @@ export class Prober {
         if (!isUnreachable(error)) this.log.error('could not deregister', {instance: tracked.ident, error: (error as Error).message})
       },
     )
+  }
+
+  /**
+   * --deregister-critical-after for a TTL check: nobody probes it, so the deadline is
+   * kept by reading its health record now and then. No record (its TTL ran out) counts
+   * as critical, as Consul counts an expired TTL check.
+   */
+  private followTtlDeadline(ident: string, serviceKey: string, afterMs: number | undefined): void {
+    if (afterMs === undefined) return this.dropTtlDeadline(ident)
+    const current = this.ttlDeadlines.get(ident)
+    if (current && current.afterMs === afterMs) return
+    const parts = this.keys.instanceOf(serviceKey)!
+    const deadline: TtlDeadline = {ident, serviceKey, healthKey: this.keys.health(parts.namespace, parts.name, parts.id), afterMs, criticalSince: undefined, deregistering: false}
+    this.ttlDeadlines.set(ident, deadline)
+    this.scheduler.add(`ttl:${ident}`, Math.min(Math.max(afterMs / 4, 1000), 10_000), () => this.checkTtlDeadline(deadline))
+  }
+
+  private dropTtlDeadline(ident: string): void {
+    if (!this.ttlDeadlines.delete(ident)) return
+    this.scheduler.remove(`ttl:${ident}`)
+  }
+
+  private async checkTtlDeadline(deadline: TtlDeadline): Promise<void> {
+    let record: HealthRecord | undefined
+    try {
+      const stored = await this.store.get(deadline.healthKey)
+      record = stored ? parseHealth(stored.value) : undefined
+    } catch {
+      return // etcd away: decide nothing
+    }
+    if (this.ttlDeadlines.get(deadline.ident) !== deadline || deadline.deregistering) return
+    if (record && record.status !== 'critical') {
+      deadline.criticalSince = undefined
+      return
+    }
+    const recordSince = record ? Date.parse(record.since) : NaN
+    deadline.criticalSince ??= Number.isFinite(recordSince) ? recordSince : Date.now()
+    if (Date.now() - deadline.criticalSince < deadline.afterMs) return
+    deadline.deregistering = true
+    this.log.warn('TTL check critical for too long: deregistering', {instance: deadline.ident, since: new Date(deadline.criticalSince).toISOString()})
+    try {
+      await this.store.delete(deadline.serviceKey)
+      this.dropTtlDeadline(deadline.ident)
+    } catch (error) {
+      deadline.deregistering = false // tried again at the next check
+      if (!isUnreachable(error)) this.log.error('could not deregister', {instance: deadline.ident, error: (error as Error).message})
+    }
   }
 }

@@ -16,6 +16,7 @@ import {registerInstance} from '../../src/svc/registry.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {sleep} from '../helpers/etcd.js'
 import {freePort} from '../helpers/ports.js'
+import {servicesFixture} from '../helpers/services-fixture.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
 /** An HTTP server on loopback that answers with the given status (or never, for 'hang'). */
@@ -236,6 +237,35 @@ describe('services and health against a real etcd', () => {
     } finally {
       await prober.stop({revoke: true})
       await new Promise((resolve) => server.close(resolve))
+    }
+  }, 30_000)
+
+  it('prober: --deregister-critical-after removes a TTL-checked instance whose TTL ran out, and keeps one kept passing', async () => {
+    const {keys, prefixes} = setup()
+    const register = (id: string) =>
+      registerInstance(
+        store,
+        keys,
+        planRegistration(
+          {name: 'job', id, namespace: 'default', address: '127.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n4', check: {ttl: '10s', deregisterCriticalAfter: '2s'}},
+          new Date(),
+          {minDeregisterAfterMs: 1000},
+        ),
+      )
+    await register('job-silent')
+    await register('job-alive')
+    const fixture = servicesFixture(store, prefixes)
+    await fixture.putHealth('default', 'job', 'job-alive', 'passing')
+    const prober = await Prober.start(store, keys, {node: 'n4', concurrency: 4, enableExecChecks: false, leaseTtlSeconds: 5, logger: silentLogger})
+    const started = Date.now()
+    try {
+      await until('job-silent deregistered', async () => (await listInstances(store, keys)).some((r) => r.id === 'job-silent'), (present) => !present, 15_000)
+      // never passed, so critical from the start: removed no earlier than 2 s after
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
+      await sleep(1500)
+      expect((await listInstances(store, keys)).map((r) => r.id)).toEqual(['job-alive'])
+    } finally {
+      await prober.stop({revoke: true})
     }
   }, 30_000)
 
