@@ -104,8 +104,12 @@ export class HealthWriter {
   }
 
   private async write(key: string, value: string | null): Promise<void> {
-    if (value === null) await this.store.delete(key)
-    else await this.lease.put(key, value)
+    if (value === null) {
+      // Only a record under our lease is ours to delete: after an instance moved to another
+      // node, the record there is the new prober's.
+      const stored = await this.store.get(key)
+      if (stored && stored.lease === this.lease.id) await this.store.delete(key, {expectedModRevision: stored.modRevision})
+    } else await this.lease.put(key, value)
     this.writes++
   }
 }

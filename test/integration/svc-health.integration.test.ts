@@ -269,6 +269,30 @@ describe('services and health against a real etcd', () => {
     }
   }, 30_000)
 
+  it("prober: an instance moved to another node is no longer probed here, and the new node's record is left alone", async () => {
+    const {keys} = setup()
+    const port = await freePort()
+    const plan = (node: string) =>
+      planRegistration({name: 'mover', id: 'mover-1', namespace: 'default', address: '127.0.0.1', port, protocol: 'tcp', tags: [], meta: [], weight: 1, node, check: {tcp: `127.0.0.1:${port}`, interval: '1s', timeout: '500ms'}}, new Date())
+    await registerInstance(store, keys, plan('n7'))
+    const prober = await Prober.start(store, keys, {node: 'n7', concurrency: 4, enableExecChecks: false, leaseTtlSeconds: 5, logger: silentLogger})
+    const healthKey = keys.health('default', 'mover', 'mover-1')
+    try {
+      await until('critical', () => statusOf(keys, 'mover-1'), (s) => s === 'critical')
+      // the prober of the new node has written its record, under its own lease
+      const theirLease = await store.grantLease(30)
+      const theirs = JSON.stringify({status: 'passing', output: 'ok', since: new Date().toISOString(), checkedAt: new Date().toISOString(), prober: 'n8'})
+      await store.put(healthKey, theirs, {lease: theirLease})
+      await registerInstance(store, keys, plan('n8'))
+      await until('no longer probed here', async () => prober.stats().instances, (n) => n === 0)
+      await sleep(1500)
+      expect((await store.get(healthKey))?.value).toBe(theirs)
+      await store.revokeLease(theirLease)
+    } finally {
+      await prober.stop({revoke: true})
+    }
+  }, 30_000)
+
   it('prober: a timeout is enforced, 429 is warning, exec checks are refused without --enable-exec-checks', async () => {
     const {keys} = setup()
     const [hangPort, busyPort] = await Promise.all([freePort(), freePort()])
