@@ -2,7 +2,7 @@ import * as packet from 'dns-packet'
 import {type RecordOptions, type Reply, type Snapshot, buildReply, healthyByService, reverseNameOf} from './records.js'
 import {TCP_LIMIT} from './edns.js'
 import {copyName, echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
-import type {Query} from './wire.js'
+import {CLASS, type Query} from './wire.js'
 
 const AA = 1 << 10
 const RD = 1 << 8
@@ -37,6 +37,8 @@ interface Variant {
   whole: Buffer[]
   /** Encodings for a client limit some whole answer exceeds, built on first use. */
   byLimit?: Map<number, Buffer[]>
+  /** Every rotation fits the 512 bytes of a query without EDNS: it may be served on the plain path. */
+  plainSized: boolean
   next: number
 }
 
@@ -88,12 +90,8 @@ export class AnswerCache {
     const entry = this.plain.get(hash)
     if (!entry || !matchesPlainKey(request, entry.key)) return undefined
     this.hits++
-    const out = Buffer.from(entry.variant.whole[entry.variant.next++ % entry.variant.whole.length]!)
-    out[0] = request[0]!
-    out[1] = request[1]!
     // matched the key, so the kept question is this one but for case
-    copyName(out, request, request.length - 4)
-    return out
+    return this.copyOut(entry.variant.whole[entry.variant.next++ % entry.variant.whole.length]!, request, request.length - 4, true)
   }
 
   answer(query: Query, limit: number, request: Buffer): Buffer {
@@ -116,13 +114,7 @@ export class AnswerCache {
     }
     // class IN only: the variant does not tell classes apart, and any other class would
     // add a shortcut per query
-    if (!query.edns && query.klass === CLASS_IN && variant.whole.every((b) => b.length <= PLAIN_LIMIT)) {
-      const hash = plainQuestionHash(request)
-      if (hash >= 0) {
-        if (this.plain.size >= MAX_ANSWERS && !this.plain.has(hash)) this.plain.clear()
-        this.plain.set(hash, {key: plainQuestionKey(request), variant})
-      }
-    }
+    if (!query.edns && query.klass === CLASS.IN && variant.plainSized) this.rememberPlain(request, variant)
     const rotation = variant.next++ % variant.whole.length
     let source = variant.whole[rotation]!
     if (source.length > limit) {
@@ -134,15 +126,24 @@ export class AnswerCache {
       }
       source = limited[rotation]!
     }
-    return this.copyOut(source, request, query.questionEnd - 4)
+    return this.copyOut(source, request, query.questionEnd - 4, false)
+  }
+
+  /** The shortcut from a plain question's raw bytes to its variant (the key is made once per variant). */
+  private rememberPlain(request: Buffer, variant: Variant): void {
+    const hash = plainQuestionHash(request)
+    if (hash < 0 || this.plain.get(hash)?.variant === variant) return
+    if (this.plain.size >= MAX_ANSWERS) this.plain.clear()
+    this.plain.set(hash, {key: plainQuestionKey(request), variant})
   }
 
   /** A copy of a cached reply with the asker's id and spelling of the name. */
-  private copyOut(source: Buffer, request: Buffer, nameEnd: number): Buffer {
+  private copyOut(source: Buffer, request: Buffer, nameEnd: number, sameQuestion: boolean): Buffer {
     const out = Buffer.from(source)
     out[0] = request[0]!
     out[1] = request[1]!
-    echoQuestionCase(out, request, nameEnd)
+    if (sameQuestion) copyName(out, request, nameEnd)
+    else echoQuestionCase(out, request, nameEnd)
     return out
   }
 
@@ -154,11 +155,11 @@ export class AnswerCache {
       replies.push(reply)
       if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
     }
-    return {replies, whole: replies.map((reply) => encodeReply(query, reply, TCP_LIMIT)), next: 0}
+    const whole = replies.map((reply) => encodeReply(query, reply, TCP_LIMIT))
+    return {replies, whole, plainSized: whole.every((b) => b.length <= PLAIN_LIMIT), next: 0}
   }
 }
 
 const MAX_ANSWERS = 50_000
-const CLASS_IN = 1
 /** What a query without EDNS may receive over UDP (RFC 1035). */
 const PLAIN_LIMIT = 512

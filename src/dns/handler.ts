@@ -7,7 +7,7 @@ import {type DnsMetrics, rcodeLabel, typeLabel} from './metrics.js'
 import {echoQuestionCase} from './plain-question.js'
 import {isReverseName} from './records.js'
 import type {ServiceIndex} from './index.js'
-import {type Query, RCODE, errorReply, parseQuery} from './wire.js'
+import {CLASS, type Query, RCODE, errorReply, parseQuery} from './wire.js'
 
 export interface HandlerDeps {
   zone: string
@@ -19,9 +19,6 @@ export interface HandlerDeps {
   metrics?: DnsMetrics
   queryLog?: Logger
 }
-
-const CLASS_IN = 1
-const CLASS_ANY = 255
 
 /** Who asked: `family` as node reports it ('IPv4' | 'IPv6'). */
 export interface Client {
@@ -52,7 +49,7 @@ export function handleQuery(deps: HandlerDeps, request: Buffer, proto: 'udp' | '
   if (query.opcode !== 0) reply = errorReply(request, query.id, RCODE.NOTIMP, query)
   else if (query.edns && query.edns.version > 0) reply = errorReply(request, query.id, RCODE.BADVERS, query)
   else if ((zoneName = query.name === deps.zone || query.name.endsWith(deps.zoneSuffix)) && !deps.index.loaded) reply = errorReply(request, query.id, RCODE.SERVFAIL, query) // never listed: no truthful answer yet
-  else if (zoneName && query.klass !== CLASS_IN && query.klass !== CLASS_ANY) reply = errorReply(request, query.id, RCODE.REFUSED, query) // the registry holds IN data only
+  else if (zoneName && query.klass !== CLASS.IN && query.klass !== CLASS.ANY) reply = errorReply(request, query.id, RCODE.REFUSED, query) // the registry holds IN data only
   else if (zoneName || (isReverseName(query.name) && isOurReverse(deps, query.name))) reply = deps.answers.answer(query, limit, request)
   else if (!deps.forwarder.allowed(client.address)) reply = errorReply(request, query.id, RCODE.REFUSED, query)
   else {

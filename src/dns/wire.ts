@@ -81,6 +81,7 @@ export function parseQuery(buf: Buffer): ParseResult {
 }
 
 export const RCODE = {NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16} as const
+export const CLASS = {IN: 1, ANY: 255} as const
 export const TYPE = {A: 1, NS: 2, SOA: 6, PTR: 12, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, ANY: 255} as const
 
 /** A bare error reply: header + the question echoed (when readable) + OPT when the client sent one. */
