@@ -1,4 +1,3 @@
-import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {ConflictError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
@@ -8,7 +7,7 @@ import {type LeaseAttrs, type LeaseSubnets, formatLeaseAttrs, formatLeaseName} f
 import {overlayMtu, subnetPools} from './network-config.js'
 import {readNetworkConfig} from './network-store.js'
 import {type ExistingLease, chooseSubnet, mustYield} from './subnet-allocate.js'
-import {parseSubnetEnv, formatSubnetEnv} from './subnet-env.js'
+import {formatSubnetEnv, subnetsInFile} from './subnet-env.js'
 import {listLeases} from './subnet-listing.js'
 import {keptOrNewVtepMac, saveVtepMac} from './vtep-mac.js'
 import {type HostAddress, resolvePublicIpv6} from './host-address.js'
@@ -45,12 +44,6 @@ export interface Acquired {
 
 const MAX_ATTEMPTS = 10
 
-function previousSubnets(subnetFile: string): LeaseSubnets | undefined {
-  if (!existsSync(subnetFile)) return undefined
-  const parsed = parseSubnetEnv(readFileSync(subnetFile, 'utf8'))
-  return parsed.ok ? {v4: parsed.env.subnet, v6: parsed.env.ipv6Subnet} : undefined
-}
-
 /**
  * Acquires (or takes back) this host's subnet: decides with chooseSubnet, creates the
  * key only if absent under a kept etcd lease, retries a bounded number of times when
@@ -59,7 +52,7 @@ function previousSubnets(subnetFile: string): LeaseSubnets | undefined {
 export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOptions): Promise<Acquired> {
   const config = await readNetworkConfig(store, keys)
   const pools = subnetPools(config)
-  const previous = previousSubnets(options.subnetFile)
+  const previous = subnetsInFile(options.subnetFile)
   const hostName = hostname()
   // flannel fills PublicIPv6 only when the config enables IPv6.
   const publicIpv6 = pools.some((p) => p.family === 6) ? ((await resolvePublicIpv6(options.host.ipv6)) ?? null) : null

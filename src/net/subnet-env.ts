@@ -1,3 +1,4 @@
+import {existsSync, readFileSync} from 'node:fs'
 import {type Cidr, addressAt, formatCidr, ipString, parseCidr} from './ip.js'
 
 /**
@@ -81,4 +82,11 @@ export function parseSubnetEnv(text: string): SubnetEnvParse {
       ipMasq: masq === 'true',
     },
   }
+}
+
+/** The subnets a subnet file names, or undefined when it is missing or does not parse. */
+export function subnetsInFile(file: string): {v4?: Cidr; v6?: Cidr} | undefined {
+  if (!existsSync(file)) return undefined
+  const parsed = parseSubnetEnv(readFileSync(file, 'utf8'))
+  return parsed.ok ? {v4: parsed.env.subnet, v6: parsed.env.ipv6Subnet} : undefined
 }

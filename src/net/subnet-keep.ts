@@ -1,10 +1,10 @@
 import {untilAborted} from '../cli/daemon.js'
-import {readFileSync, rmSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {ConflictError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {formatCidr} from './ip.js'
 import type {Acquired} from './subnet-acquire.js'
-import {parseSubnetEnv} from './subnet-env.js'
+import {subnetsInFile} from './subnet-env.js'
 
 /**
  * `subnet lease --keep`: the kept etcd lease renews itself (and, after an outage longer
@@ -35,12 +35,8 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300)
 
 /** Deletes the subnet file if it still names `subnet` (another run may have rewritten it). */
 function removeSubnetFileFor(file: string, subnet: string): boolean {
-  try {
-    const parsed = parseSubnetEnv(readFileSync(file, 'utf8'))
-    if (!parsed.ok || !parsed.env.subnet || formatCidr(parsed.env.subnet) !== subnet) return false
-    rmSync(file)
-    return true
-  } catch {
-    return false
-  }
+  const named = subnetsInFile(file)?.v4
+  if (!named || formatCidr(named) !== subnet) return false
+  rmSync(file, {force: true})
+  return true
 }
