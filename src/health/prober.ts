@@ -244,15 +244,23 @@ export class Prober {
     if (after === undefined || tracked.deregistering || record?.status !== 'critical') return
     const since = Date.parse(record.since)
     if (!(Date.now() - since >= after)) return
-    tracked.deregistering = true
-    this.log.warn('critical for too long: deregistering', {instance: tracked.ident, since: record.since})
-    this.store.delete(this.keys.service(tracked.registration.namespace, tracked.registration.name, tracked.registration.id)).then(
-      () => this.untrack(tracked.ident, 'deregistered after being critical'),
-      (error) => {
-        tracked.deregistering = false // tried again after the next probe
-        if (!isUnreachable(error)) this.log.error('could not deregister', {instance: tracked.ident, error: (error as Error).message})
-      },
-    )
+    void this.deregister(tracked, record.since, () => this.untrack(tracked.ident, 'deregistered after being critical'))
+  }
+
+  /**
+   * Deletes the registration of an instance critical for too long; `done` runs once it is
+   * gone. A failure leaves it to the next probe or check (`deregistering` is reset).
+   */
+  private async deregister(instance: {ident: string; serviceKey: string; deregistering: boolean}, since: string, done: () => void): Promise<void> {
+    instance.deregistering = true
+    this.log.warn('critical for too long: deregistering', {instance: instance.ident, since})
+    try {
+      await this.store.delete(instance.serviceKey)
+      done()
+    } catch (error) {
+      instance.deregistering = false
+      if (!isUnreachable(error)) this.log.error('could not deregister', {instance: instance.ident, error: (error as Error).message})
+    }
   }
 
   /**
@@ -291,14 +299,6 @@ export class Prober {
     const recordSince = record ? Date.parse(record.since) : NaN
     deadline.criticalSince ??= Number.isFinite(recordSince) ? recordSince : Date.now()
     if (Date.now() - deadline.criticalSince < deadline.afterMs) return
-    deadline.deregistering = true
-    this.log.warn('TTL check critical for too long: deregistering', {instance: deadline.ident, since: new Date(deadline.criticalSince).toISOString()})
-    try {
-      await this.store.delete(deadline.serviceKey)
-      this.dropTtlDeadline(deadline.ident)
-    } catch (error) {
-      deadline.deregistering = false // tried again at the next check
-      if (!isUnreachable(error)) this.log.error('could not deregister', {instance: deadline.ident, error: (error as Error).message})
-    }
+    await this.deregister(deadline, new Date(deadline.criticalSince).toISOString(), () => this.dropTtlDeadline(deadline.ident))
   }
 }

@@ -75,10 +75,10 @@ export function planCheck(request: CheckRequest, options: CheckPlanOptions = {})
   return {type: 'exec', args: splitCommandLine(`${p}exec`, request.exec!), ...timing}
 }
 
-/** Interval at least 1 s; timeout at most the interval (the default 5 s is cut down to it). */
 /** A day: longer timers would not fit setTimeout (24.8 days) and make no sense for a health check. */
 const MAX_INTERVAL_MS = 24 * 3600 * 1000
 
+/** Interval at least 1 s; timeout at most the interval (the default 5 s is cut down to it). */
 export function planTiming(request: CheckRequest, deregisterCriticalAfterMs?: number): CheckTiming {
   const intervalMs = requireDurationMs('--interval', request.interval ?? DEFAULT_INTERVAL, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
   let timeoutMs = Math.min(DEFAULT_TIMEOUT_MS, intervalMs)
