@@ -1,6 +1,6 @@
 import {Command} from '@oclif/core/command'
 import type * as Interfaces from '@oclif/core/interfaces'
-import {CnetError, ExitCode} from '../lib/errors.js'
+import {CnetError, ExitCode, InvalidValueError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
@@ -18,6 +18,11 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = globalFlags
+  /**
+   * How a library's field names (InvalidValueError.field) are told to the user when they
+   * are not simply this command's flag or argument of the same name: field -> "--flag".
+   */
+  static fieldNames: Record<string, string> = {}
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
@@ -79,6 +84,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<never> {
     // this.exit() throws oclif's ExitError: let it through untouched.
     if (error.code === 'EEXIT') throw error
+    if (error instanceof InvalidValueError) error = error.renamed(userNameOf(this.ctor as unknown as typeof BaseCommand, error.field))
     const {code, line} = describeError(error)
     if (this.jsonEnabled()) this.logJson({error: {code: error instanceof CnetError ? error.name : 'Error', message: line, exitCode: code}})
     process.stderr.write(`cnet: ${line}\n`)
@@ -89,6 +95,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.exit(code)
     throw error // not reached: exit() throws
   }
+}
+
+/**
+ * A library field as the user typed it: the command's own mapping, else a flag of that
+ * name (`--field`), else an argument of that name (`FIELD`), else the field itself.
+ */
+export function userNameOf(command: {fieldNames?: Record<string, string>; flags?: object; baseFlags?: object; args?: object}, field: string): string {
+  const mapped = command.fieldNames?.[field]
+  if (mapped) return mapped
+  if ((command.flags && field in command.flags) || (command.baseFlags && field in command.baseFlags)) return `--${field}`
+  if (command.args && field in command.args) return field.toUpperCase()
+  return field
 }
 
 /**

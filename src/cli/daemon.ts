@@ -44,25 +44,3 @@ const LINGER_AFTER_STOP_MS = 3000
 
 /** Long enough for every store call's own deadline, short of systemd's 90 s stop timeout. */
 const STOP_DEADLINE_MS = 15_000
-
-/** Resolves after `ms`, or at once when the signal fires. */
-export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
-}
-
-/** Resolves when the signal fires. */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve()
-    else signal.addEventListener('abort', () => resolve(), {once: true})
-  })
-}

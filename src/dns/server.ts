@@ -1,7 +1,7 @@
 import cluster from 'node:cluster'
 import dgram from 'node:dgram'
 import net from 'node:net'
-import {untilAborted} from '../cli/daemon.js'
+import {untilAborted} from '../lib/abort.js'
 import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Cidr} from '../net/ip.js'

@@ -1,7 +1,7 @@
 import cluster, {type Worker} from 'node:cluster'
 import type http from 'node:http'
 import {AggregatorRegistry} from 'prom-client'
-import {untilAborted} from '../cli/daemon.js'
+import {untilAborted} from '../lib/abort.js'
 import type {Logger} from '../lib/log.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
 

@@ -61,10 +61,35 @@ export class ConflictError extends CnetError {
   }
 }
 
-/** An `ip`, `bridge` or `iptables` call failed: exit 6. */
+/** What a failed system command left behind, as execa reports it. */
+export interface CommandFailure {
+  command: string[]
+  exitCode: number | undefined
+  stderr: string
+  timedOut: boolean
+  durationMs: number
+}
+
+/** An `ip`, `bridge`, `iptables` (or any other system) command failed or hung: exit 6. */
 export class SystemCommandError extends CnetError {
-  constructor(message: string, hint?: string) {
+  constructor(message: string, hint?: string, readonly failure?: CommandFailure) {
     super(message, ExitCode.systemCommand, hint)
+  }
+}
+
+/**
+ * A value that is not allowed, named by its field in the library's own terms
+ * ("namespace", "port", "Backend.VNI"), never by a flag: the CLI layer maps the field
+ * to the flag or argument it came from (src/cli/base-command.ts). Exit 2.
+ */
+export class InvalidValueError extends CnetError {
+  constructor(readonly field: string, readonly problem: string, hint?: string) {
+    super(`${field}: ${problem}`, ExitCode.usage, hint)
+  }
+
+  /** The same error told under another name for its field (a flag, a file path). */
+  renamed(name: string): InvalidValueError {
+    return new InvalidValueError(name, this.problem, this.hint)
   }
 }
 

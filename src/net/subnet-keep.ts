@@ -1,4 +1,4 @@
-import {untilAborted} from '../cli/daemon.js'
+import {untilAborted} from '../lib/abort.js'
 import {rmSync} from 'node:fs'
 import {ConflictError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'

@@ -1,4 +1,4 @@
-import {backoffDelayMs} from '../lib/backoff.js'
+import {backoffDelayMs} from '../lib/retry.js'
 import type {EtcdStore} from './etcd-store.js'
 import type {KeptLease, KeptLeaseHandlers, LeaseId} from './store.js'
 

@@ -1,4 +1,4 @@
-import {sleepUnlessAborted, untilAborted} from '../../cli/daemon.js'
+import {sleepUnlessAborted, untilAborted} from '../../lib/abort.js'
 import {isCnetError} from '../../lib/errors.js'
 import {isUnreachable} from '../../store/etcd-errors.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'

@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {backoffCeilingMs, backoffDelayMs} from '../../src/lib/backoff.js'
+import {backoffCeilingMs, backoffDelayMs} from '../../src/lib/retry.js'
 import {keptLeaseRetryMs} from '../../src/store/etcd-kept-lease.js'
 
 describe('capped exponential backoff with jitter', () => {
