@@ -84,7 +84,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<never> {
     // this.exit() throws oclif's ExitError: let it through untouched.
     if (error.code === 'EEXIT') throw error
-    if (error instanceof InvalidValueError) error = error.renamed(userNameOf(this.ctor as unknown as typeof BaseCommand, error.field))
+    const ctor = this.ctor as unknown as typeof BaseCommand
+    if (error instanceof InvalidValueError) error = error.renamed(userNameOf(ctor, error.field))
+    if (error instanceof CnetError && error.setting) error.hint = [error.hint, `check ${settingHint(ctor, error.setting)}`].filter(Boolean).join('; ')
     const {code, line} = describeError(error)
     if (this.jsonEnabled()) this.logJson({error: {code: error instanceof CnetError ? error.name : 'Error', message: line, exitCode: code}})
     process.stderr.write(`cnet: ${line}\n`)
@@ -107,6 +109,14 @@ export function userNameOf(command: {fieldNames?: Record<string, string>; flags?
   if ((command.flags && field in command.flags) || (command.baseFlags && field in command.baseFlags)) return `--${field}`
   if (command.args && field in command.args) return field.toUpperCase()
   return field
+}
+
+/** Settings ("etcd-username,etcd-password") as the user sets them: "--etcd-username/--etcd-password (CNET_ETCD_USERNAME, CNET_ETCD_PASSWORD)". */
+export function settingHint(command: {fieldNames?: Record<string, string>; flags?: object; baseFlags?: object; args?: object}, setting: string): string {
+  const flags = {...command.baseFlags, ...command.flags} as Record<string, {env?: string} | undefined>
+  const names = setting.split(',')
+  const envs = names.map((name) => flags[name]?.env).filter(Boolean)
+  return `${names.map((name) => userNameOf(command, name)).join('/')}${envs.length ? ` (${envs.join(', ')})` : ''}`
 }
 
 /**

@@ -1,5 +1,5 @@
 import type {Logger} from '../lib/log.js'
-import {isUnreachable} from '../store/etcd-errors.js'
+import {isStoreUnavailable} from '../store/index.js'
 import type {KeptLease, Store} from '../store/store.js'
 
 const RETRY_MS = 1000
@@ -81,7 +81,7 @@ export class HealthWriter {
           if (this.pending.get(key) === value) this.pending.delete(key)
           return
         }
-        if (isUnreachable(outcome.reason)) failed = true
+        if (isStoreUnavailable(outcome.reason)) failed = true
         else {
           this.logger.error('could not write a health record', {key, error: (outcome.reason as Error).message})
           if (this.pending.get(key) === value) this.pending.delete(key)

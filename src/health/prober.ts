@@ -1,5 +1,5 @@
 import type {Logger} from '../lib/log.js'
-import {isUnreachable} from '../store/etcd-errors.js'
+import {isStoreUnavailable} from '../store/index.js'
 import type {Keys} from '../store/keys.js'
 import type {StoredValue, Store, Watch, WatchEvent} from '../store/store.js'
 import {type HealthRecord, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
@@ -259,7 +259,7 @@ export class Prober {
       done()
     } catch (error) {
       instance.deregistering = false
-      if (!isUnreachable(error)) this.log.error('could not deregister', {instance: instance.ident, error: (error as Error).message})
+      if (!isStoreUnavailable(error)) this.log.error('could not deregister', {instance: instance.ident, error: (error as Error).message})
     }
   }
 

@@ -19,12 +19,18 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 export class CnetError extends Error {
   readonly exitCode: ExitCodeValue
   /** What the user can do about it, appended to the message. */
-  readonly hint?: string
-  constructor(message: string, exitCode: ExitCodeValue = ExitCode.failure, hint?: string) {
+  hint?: string
+  /**
+   * The setting the user can change to fix it, in the library's terms ("etcd-endpoints",
+   * "etcd-username"); the CLI names the flag and environment variable that set it.
+   */
+  setting?: string
+  constructor(message: string, exitCode: ExitCodeValue = ExitCode.failure, hint?: string, setting?: string) {
     super(message)
     this.name = new.target.name
     this.exitCode = exitCode
     this.hint = hint
+    this.setting = setting
   }
 
   /** The single line printed to stderr. */
@@ -35,29 +41,29 @@ export class CnetError extends Error {
 
 /** A flag or argument that is not allowed: exit 2. */
 export class UsageError extends CnetError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.usage, hint)
+  constructor(message: string, hint?: string, setting?: string) {
+    super(message, ExitCode.usage, hint, setting)
   }
 }
 
 /** The cluster config (in etcd or a file) is missing or invalid: exit 3. */
 export class ConfigError extends CnetError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.config, hint)
+  constructor(message: string, hint?: string, setting?: string) {
+    super(message, ExitCode.config, hint, setting)
   }
 }
 
 /** etcd could not be reached within the deadline: exit 4. */
 export class StoreUnavailableError extends CnetError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.storeUnavailable, hint)
+  constructor(message: string, hint?: string, setting?: string) {
+    super(message, ExitCode.storeUnavailable, hint, setting)
   }
 }
 
 /** Out of subnets, or someone else holds what we asked for: exit 5. */
 export class ConflictError extends CnetError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.conflict, hint)
+  constructor(message: string, hint?: string, setting?: string) {
+    super(message, ExitCode.conflict, hint, setting)
   }
 }
 

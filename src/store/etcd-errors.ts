@@ -1,10 +1,13 @@
-import {ConfigError, StoreUnavailableError} from '../lib/errors.js'
-import {CnetError} from '../lib/errors.js'
+import {CnetError, ConfigError, StoreUnavailableError} from '../lib/errors.js'
 
 /**
  * The one place where errors from etcd3, gRPC and cockatiel become cnet's typed
- * errors. Everything that means "could not talk to etcd" is exit 4 and names the
- * endpoints that were tried.
+ * errors: "could not talk to etcd" (down, refused, timed out, not etcd at all) is exit 4
+ * and names the endpoints; credentials etcd refuses or does not expect are exit 3.
+ * Anything else is returned as it is (a bug, exit 70).
+ *
+ * The decision is made by the error's class, as etcd3 names them (the bundle keeps class
+ * names); gRPC's own status text is read only for what has no class of its own.
  */
 const UNREACHABLE = new Set([
   'GRPCUnavailableError',
@@ -12,7 +15,6 @@ const UNREACHABLE = new Set([
   'GRPCCancelledError',
   'GRPCConnectFailedError',
   'GRPCInternalError',
-  'GRPCGenericError',
   'GRPCProtocolError',
   'BrokenCircuitError',
   'TaskCancelledError',
@@ -26,25 +28,53 @@ export class StoreDeadlineError extends Error {
   override name = 'StoreDeadlineError'
 }
 
-export function isUnreachable(error: unknown): boolean {
-  if (error instanceof StoreUnavailableError) return true
-  const name = (error as Error | undefined)?.constructor?.name ?? ''
-  const message = String((error as Error | undefined)?.message ?? '')
-  return UNREACHABLE.has(name) || /ECONNREFUSED|UNAVAILABLE|No connection established|Deadline exceeded|connect|socket/i.test(message)
+/** etcd refused a read at a revision it has compacted away: the caller reads again from the start. */
+export class StoreCompactedError extends Error {
+  override name = 'StoreCompactedError'
+}
+
+const nameOf = (error: unknown): string => (error as Error | undefined)?.constructor?.name ?? ''
+const messageOf = (error: unknown): string => String((error as Error | undefined)?.message ?? error)
+
+export function isCompacted(error: unknown): boolean {
+  return error instanceof StoreCompactedError || /required revision has been compacted/.test(messageOf(error))
+}
+
+/** gRPC's "message larger than max": a page of a list was too big for one reply. */
+export function isTooLarge(error: unknown): boolean {
+  return nameOf(error) === 'GRPCResourceExhastedError' || /RESOURCE_EXHAUSTED|larger than max/.test(messageOf(error))
 }
 
 export function toStoreError(error: unknown, endpoints: readonly string[], operation: string): Error {
   if (error instanceof CnetError) return error
-  const name = (error as Error | undefined)?.constructor?.name ?? 'Error'
-  const message = String((error as Error | undefined)?.message ?? error)
+  const name = nameOf(error)
+  const message = messageOf(error)
   const where = endpoints.join(',')
   if (AUTH.has(name) || /authentication failed|invalid auth token|permission denied|user name is empty/i.test(message)) {
-    return new ConfigError(`store/etcd: ${operation} at ${where}: ${message.replace(/^.*?:\s*/, '')}`, 'check --etcd-username/--etcd-password')
+    return new ConfigError(`store/etcd: ${operation} at ${where}: ${message.replace(/^.*?:\s*/, '')}`, undefined, 'etcd-username,etcd-password')
   }
-  if (isUnreachable(error)) {
+  if (/authentication is not enabled/i.test(message)) {
+    return new ConfigError(`store/etcd: etcd at ${where} has authentication disabled, but a user name was given`, 'leave out the user name and password, or enable auth in etcd', 'etcd-username,etcd-password')
+  }
+  const httpStatus = /Received HTTP status code (\d+)/.exec(message)
+  if (httpStatus || name === 'GRPCNotImplementedError' || /UNIMPLEMENTED|unknown service etcdserverpb/i.test(message)) {
+    const answered = httpStatus ? `answered HTTP ${httpStatus[1]}` : 'does not implement the etcd API'
+    return new StoreUnavailableError(`store/etcd: ${endpoints.length === 1 ? where : `one of ${where}`} ${answered} to ${operation}: not an etcd v3 endpoint`, 'give the client URL of an etcd member, e.g. http://127.0.0.1:2379', 'etcd-endpoints')
+  }
+  if (/Protocol error/i.test(message)) {
+    return new StoreUnavailableError(`store/etcd: ${endpoints.length === 1 ? where : `one of ${where}`} does not speak etcd's gRPC (${operation}: protocol error): not an etcd v3 endpoint`, 'give the client URL of an etcd member, e.g. http://127.0.0.1:2379', 'etcd-endpoints')
+  }
+  if (isTooLarge(error)) {
+    return new StoreUnavailableError(`store/etcd: ${operation} at ${where}: a single value is larger than the 4 MB a reply may hold`)
+  }
+  if (isCompacted(error)) {
+    return new StoreUnavailableError(`store/etcd: ${operation} at ${where}: etcd compacted the revision being read, again and again`, 'etcd compacts more often than a list of this size takes')
+  }
+  if (UNREACHABLE.has(name) || name === 'GRPCGenericError' || /ECONNREFUSED|UNAVAILABLE|No connection established|Deadline exceeded|connect|socket/i.test(message)) {
     return new StoreUnavailableError(
       `store/etcd: etcd unreachable at ${where} (${operation}: ${shortReason(message)})`,
-      'is etcd running? check --etcd-endpoints or CNET_ETCD_ENDPOINTS',
+      'is etcd running?',
+      'etcd-endpoints',
     )
   }
   return error instanceof Error ? error : new Error(message)

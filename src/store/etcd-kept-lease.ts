@@ -64,6 +64,13 @@ export class EtcdKeptLease implements KeptLease {
     this.attach(key, {value, mode: 'put'})
   }
 
+  async putAll(entries: readonly {key: string; value: string}[], deletes: readonly string[] = []): Promise<void> {
+    const lease = this.currentId
+    await this.store.transaction([...entries.map((e) => ({type: 'put' as const, key: e.key, value: e.value, lease})), ...deletes.map((key) => ({type: 'delete' as const, key}))])
+    for (const key of deletes) this.forget(key)
+    for (const e of entries) this.attach(e.key, {value: e.value, mode: 'put'})
+  }
+
   async create(key: string, value: string): Promise<boolean> {
     return this.compareAndSwap(key, value, 0)
   }

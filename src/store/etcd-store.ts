@@ -2,11 +2,11 @@ import {readFileSync} from 'node:fs'
 import type {IBackoff} from 'cockatiel'
 import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
 import {vendor} from './etcd3-loader.js'
-import {UsageError} from '../lib/errors.js'
-import {StoreDeadlineError, isUnreachable, toStoreError} from './etcd-errors.js'
+import {InvalidValueError} from '../lib/errors.js'
+import {StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {EtcdKeptLease} from './etcd-kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
-import type {KeptLease, KeptLeaseHandlers, LeaseId, Listing, Store, StoreOptions, StoredValue, Watch, WatchHandlers} from './store.js'
+import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
 export const DEFAULT_DEADLINE_MS = 5000
 
@@ -21,26 +21,45 @@ export function toStoredValue(kv: IKeyValue): StoredValue {
   }
 }
 
-function readCredential(flag: string, path: string | undefined): Buffer | undefined {
+function readCredential(setting: string, path: string | undefined): Buffer | undefined {
   if (!path) return undefined
   try {
     return readFileSync(path)
   } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    throw new InvalidValueError(setting, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
   }
 }
+
+/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return Buffer.from([0]) // every key
+}
+
+/** A list that restarts after a compaction more often than this gives up. */
+const MAX_LIST_RESTARTS = 5
 
 export class EtcdStore implements Store {
   readonly endpoints: readonly string[]
   readonly deadlineMs: number
+  readonly pageSize: number
   readonly client: Etcd3
+  /** Runs before each page of a list after the first (the tests compact etcd here). */
+  beforePage?: (prefix: string, page: number) => Promise<void>
 
   private constructor(options: StoreOptions) {
     this.endpoints = options.endpoints
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
-    const rootCertificate = readCredential('--etcd-cafile', options.caFile)
-    const certChain = readCredential('--etcd-certfile', options.certFile)
-    const privateKey = readCredential('--etcd-keyfile', options.keyFile)
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
+    const rootCertificate = readCredential('etcd-cafile', options.caFile)
+    const certChain = readCredential('etcd-certfile', options.certFile)
+    const privateKey = readCredential('etcd-keyfile', options.keyFile)
     const deadlineMs = this.deadlineMs
     const {ExponentialBackoff, circuitBreaker, ConsecutiveBreaker, handleWhen, retry, isRecoverableError} = vendor
     const clientOptions: IOptions = {
@@ -73,14 +92,21 @@ export class EtcdStore implements Store {
 
   /** Runs one store call under the deadline and converts its errors. */
   async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await this.withDeadline(run)
+    } catch (error) {
+      throw toStoreError(error, this.endpoints, operation)
+    }
+  }
+
+  /** One call under the deadline; its error as etcd3 threw it. */
+  private async withDeadline<T>(run: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreDeadlineError(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs)
     })
     try {
       return await Promise.race([run(), deadline])
-    } catch (error) {
-      throw toStoreError(error, this.endpoints, operation)
     } finally {
       clearTimeout(timer)
     }
@@ -93,11 +119,50 @@ export class EtcdStore implements Store {
     })
   }
 
-  list(prefix: string): Promise<Listing> {
-    return this.call(`list ${prefix}`, async () => {
-      const response = await this.client.getAll().prefix(prefix).exec()
-      return {items: response.kvs.map(toStoredValue), revision: Number(response.header.revision)}
-    })
+  /**
+   * Reads the prefix in pages (a limit per range call, each page continuing after the
+   * last key of the one before), every page at the revision of the first, so the list is
+   * one consistent snapshot however large the prefix is: nothing has to fit in one gRPC
+   * message. A page that is still too big for one reply is asked again with half the
+   * limit. When etcd compacts that revision in the middle, the list starts over.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<Listing> {
+    const pageSize = options.pageSize ?? this.pageSize
+    for (let restarts = 0; ; restarts++) {
+      try {
+        return await this.listOnce(prefix, pageSize)
+      } catch (error) {
+        if (!isCompacted(error) || restarts >= MAX_LIST_RESTARTS) throw toStoreError(error, this.endpoints, `list ${prefix}`)
+      }
+    }
+  }
+
+  private async listOnce(prefix: string, pageSize: number): Promise<Listing> {
+    const end = prefixEnd(prefix)
+    let start = Buffer.from(prefix)
+    let revision = 0
+    let limit = Math.max(1, pageSize)
+    const items: StoredValue[] = []
+    for (let page = 0; ; page++) {
+      if (page > 0) await this.beforePage?.(prefix, page)
+      let response: Awaited<ReturnType<Etcd3['kv']['range']>>
+      try {
+        response = await this.withDeadline(() => this.client.kv.range({key: start, range_end: end, limit, revision: revision || undefined}))
+      } catch (error) {
+        if (isTooLarge(error) && limit > 1) {
+          limit = Math.max(1, limit >> 1)
+          page--
+          continue
+        }
+        if (isCompacted(error)) throw new StoreCompactedError(`revision ${revision} compacted`)
+        throw error
+      }
+      if (revision === 0) revision = Number(response.header.revision)
+      for (const kv of response.kvs) items.push(toStoredValue(kv))
+      const last = response.kvs.at(-1)
+      if (!response.more || !last) return {items, revision}
+      start = Buffer.concat([last.key, Buffer.from([0])])
+    }
   }
 
   put(key: string, value: string, options: {lease?: LeaseId} = {}): Promise<number> {
@@ -137,6 +202,31 @@ export class EtcdStore implements Store {
         .then(this.client.delete().key(key))
         .commit()
       return response.succeeded
+    })
+  }
+
+  /**
+   * Writes several keys at once, all or none: when every condition holds (each key's mod
+   * revision as given, 0 for absent), every operation is applied in one etcd transaction.
+   */
+  transaction(ops: readonly WriteOp[], conditions: readonly Condition[] = []): Promise<TransactionResult> {
+    if (ops.length + conditions.length > MAX_TRANSACTION_OPS) {
+      throw new RangeError(`a transaction holds at most ${MAX_TRANSACTION_OPS} operations and conditions, not ${ops.length + conditions.length}`)
+    }
+    return this.call(`transaction on ${ops[0]?.key ?? 'nothing'}${ops.length > 1 ? ` and ${ops.length - 1} more` : ''}`, async () => {
+      const response = await this.client.kv.txn({
+        compare: conditions.map((c) =>
+          c.modRevision === 0
+            ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Equal' as const, create_revision: 0}
+            : {key: Buffer.from(c.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: c.modRevision},
+        ),
+        success: ops.map((op) =>
+          op.type === 'put'
+            ? {request_put: {key: Buffer.from(op.key), value: Buffer.from(op.value), lease: op.lease ?? 0}}
+            : {request_delete_range: {key: Buffer.from(op.key)}},
+        ),
+      })
+      return {succeeded: response.succeeded, revision: Number(response.header.revision)}
     })
   }
 
@@ -209,4 +299,3 @@ export class EtcdStore implements Store {
   }
 }
 
-export {isUnreachable}

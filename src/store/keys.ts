@@ -60,6 +60,35 @@ export class Keys {
     return `${this.cnetPrefix}/health/${namespace}/${name}/${id}`
   }
 
+  /**
+   * The per-node index of registrations: a copy of each registration under the node
+   * whose prober runs its check, written and removed in the same transaction as the
+   * registration (and under the same lease), so a prober lists and watches only its own
+   * node's instances instead of the whole fleet's.
+   */
+  nodeIndexPrefix(node?: string): string {
+    return node === undefined ? `${this.cnetPrefix}/nodes/` : `${this.cnetPrefix}/nodes/${node}/`
+  }
+
+  nodeIndex(node: string, namespace: string, name: string, id: string): string {
+    return `${this.cnetPrefix}/nodes/${node}/${namespace}/${name}/${id}`
+  }
+
+  /** Splits a node index key into its parts; undefined when it is not one. */
+  nodeIndexOf(key: string): {node: string; namespace: string; name: string; id: string} | undefined {
+    const root = `${this.cnetPrefix}/nodes/`
+    if (!key.startsWith(root)) return undefined
+    const parts = key.slice(root.length).split('/')
+    if (parts.length !== 4 || parts.some((p) => p === '')) return undefined
+    const [node, namespace, name, id] = parts as [string, string, string, string]
+    return {node, namespace, name, id}
+  }
+
+  /** Which layout version of cnet's keys this etcd holds (so an upgrade migrates once). */
+  schema(): string {
+    return `${this.cnetPrefix}/schema`
+  }
+
   /** Splits a service or health key into its parts; undefined when it is not one. */
   instanceOf(key: string): {kind: 'services' | 'health'; namespace: string; name: string; id: string} | undefined {
     const root = `${this.cnetPrefix}/`

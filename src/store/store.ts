@@ -21,6 +21,31 @@ export interface Listing {
   revision: number
 }
 
+/** Keys per range call of a list: small enough for any cnet value to fit a 4 MB reply. */
+export const DEFAULT_PAGE_SIZE = 1000
+
+export interface ListOptions {
+  /** Keys per range call (default DEFAULT_PAGE_SIZE). */
+  pageSize?: number
+}
+
+/** etcd's default --max-txn-ops: operations plus conditions in one transaction. */
+export const MAX_TRANSACTION_OPS = 128
+
+export type WriteOp = {type: 'put'; key: string; value: string; lease?: LeaseId} | {type: 'delete'; key: string}
+
+/** A key's mod revision must still be this (0: the key must be absent). */
+export interface Condition {
+  key: string
+  modRevision: number
+}
+
+export interface TransactionResult {
+  /** Whether the conditions held (and so every operation was applied). */
+  succeeded: boolean
+  revision: number
+}
+
 export type WatchEvent =
   | {type: 'put'; key: string; value: string; modRevision: number; lease: LeaseId | null; prevValue?: string}
   | {type: 'delete'; key: string; modRevision: number; prevValue?: string}
@@ -68,6 +93,11 @@ export interface KeptLease {
   /** Puts the key under the lease and re-puts it unconditionally after a re-grant. */
   put(key: string, value: string): Promise<void>
   /**
+   * Puts several keys under the lease in one transaction (all or none) and deletes
+   * `deletes`; each put key is kept like `put`.
+   */
+  putAll(entries: readonly {key: string; value: string}[], deletes?: readonly string[]): Promise<void>
+  /**
    * Creates the key under the lease if it is absent (returns false otherwise). After a
    * re-grant it is put back only if still absent or unchanged; else onConflict.
    */
@@ -88,7 +118,8 @@ export interface Store {
   /** The endpoints it was opened with, for messages. */
   readonly endpoints: readonly string[]
   get(key: string): Promise<StoredValue | null>
-  list(prefix: string): Promise<Listing>
+  /** Every key under the prefix, in key order, read in pages at one revision. */
+  list(prefix: string, options?: ListOptions): Promise<Listing>
   /** Returns the revision of the write. */
   put(key: string, value: string, options?: {lease?: LeaseId}): Promise<number>
   /** Create-if-absent: false when the key exists. */
@@ -97,6 +128,8 @@ export interface Store {
   compareAndSwap(key: string, value: string, expectedModRevision: number, options?: {lease?: LeaseId}): Promise<boolean>
   /** Delete; with expectedModRevision, only if unchanged. Returns whether a key was deleted. */
   delete(key: string, options?: {expectedModRevision?: number}): Promise<boolean>
+  /** All or none: the operations, applied only if every condition holds (at most MAX_TRANSACTION_OPS in all). */
+  transaction(ops: readonly WriteOp[], conditions?: readonly Condition[]): Promise<TransactionResult>
   deletePrefix(prefix: string): Promise<number>
   grantLease(ttlSeconds: number): Promise<LeaseId>
   revokeLease(id: LeaseId): Promise<void>
@@ -114,8 +147,10 @@ export interface Store {
 
 export interface StoreOptions {
   endpoints: string[]
-  /** Deadline for each call, in ms (default 5000). */
+  /** Deadline for each call, in ms (default 5000); a list gets it per page. */
   deadlineMs?: number
+  /** Keys per range call of a list (default DEFAULT_PAGE_SIZE). */
+  pageSize?: number
   caFile?: string
   certFile?: string
   keyFile?: string

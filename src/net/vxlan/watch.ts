@@ -1,6 +1,6 @@
 import {sleepUnlessAborted, untilAborted} from '../../lib/abort.js'
 import {isCnetError} from '../../lib/errors.js'
-import {isUnreachable} from '../../store/etcd-errors.js'
+import {isStoreUnavailable} from '../../store/index.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
 import {diffEntries} from './diff.js'
 import {type PeerEntries, peerEntries} from './desired.js'
@@ -165,5 +165,5 @@ function append(into: PeerEntries, from: PeerEntries): void {
 const leaseList = (leases: Map<string, string>): LeaseText[] => [...leases].map(([name, value]) => ({name, value}))
 
 function isRetryable(error: unknown): boolean {
-  return isUnreachable(error) || (isCnetError(error) && error.exitCode === 4)
+  return isStoreUnavailable(error) || (isCnetError(error) && error.exitCode === 4)
 }
