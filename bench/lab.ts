@@ -12,7 +12,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 
 async function main() {
   const base = mkdtempSync(join(tmpdir(), 'cnet-lab-bench-'))
-  const env = {CNET_LAB_DIR: join(base, 'state')}
+  // A lab of its own, beside any lab the user has up.
+  const env = {CNET_LAB_DIR: join(base, 'state'), CNET_LAB_PREFIX: 'cnb-', CNET_LAB_UNDERLAY: '10.233.0.0/24', CNET_LAB_NETWORK: '10.234.0.0/16'}
   const upSeconds: number[] = []
   const downSeconds: number[] = []
   try {

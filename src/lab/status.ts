@@ -1,11 +1,17 @@
+import {ConfigError} from '../lib/errors.js'
 import {openStore} from '../store/index.js'
 import {restartDeadDaemons} from './daemons.js'
 import {type LabReport, labReport} from './up.js'
 import {requireLabState} from './state.js'
+import {namespacesWithPrefix} from './underlay.js'
 
 /** Re-runs the proofs against a running lab. */
 export async function labStatus(stateDir: string): Promise<LabReport> {
   const state = requireLabState(stateDir)
+  // Without its namespaces the lab's etcd address is gone too: say so instead of asking whatever answers there.
+  const present = new Set(await namespacesWithPrefix(state.layout.names?.prefix ?? state.layout.underlayNs.replace(/ul$/, '')))
+  const missing = [state.layout.underlayNs, ...state.layout.nodes.map((n) => n.ns)].filter((ns) => !present.has(ns))
+  if (missing.length > 0) throw new ConfigError(`lab: the lab in ${stateDir} is broken: its namespaces ${missing.join(', ')} are gone`, 'run cnet lab down, then cnet lab up')
   const restarted = restartDeadDaemons(stateDir)
   // a restarted daemon needs a moment before the proofs mean anything
   if (restarted.length > 0) await new Promise((resolve) => setTimeout(resolve, 3000))

@@ -11,7 +11,7 @@ import {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {effectiveStatus, parseHealth, parseRegistration} from '../svc/model.js'
 import {CNET_BIN, daemonStatus, pidFilesUnder, startCnetDaemon, startDaemon} from './daemons.js'
-import {LAB_ETCD_PORT, LAB_NETWORK, LAB_PREFIX, type LabLayout, type LabNode, type LabPod, POD_HTTP_PORT, labLayout} from './layout.js'
+import {DEFAULT_LAB_NAMES, LAB_ETCD_PORT, type LabLayout, type LabNames, type LabNode, type LabPod, POD_HTTP_PORT, labLayout} from './layout.js'
 import {type LabProofs, allProved, runProofs} from './proofs.js'
 import {type LabState, readLabState, saveLabState} from './state.js'
 import {addNamespace, createUnderlay, namespacesWithPrefix} from './underlay.js'
@@ -20,6 +20,8 @@ export interface LabOptions {
   stateDir: string
   nodes: number
   podsPerNode: number
+  /** The lab's own prefix, underlay and network (default DEFAULT_LAB_NAMES). */
+  names?: LabNames
   logger: Logger
 }
 
@@ -56,10 +58,11 @@ export async function labUp(options: LabOptions): Promise<LabReport> {
   requireRoot()
   const started = Date.now()
   const log = options.logger
-  if (readLabState(options.stateDir) || (await namespacesWithPrefix(LAB_PREFIX)).length > 0) {
-    throw new ConflictError('lab: a lab is already up (or left over from a crash)', 'run cnet lab down first')
+  const names = options.names ?? DEFAULT_LAB_NAMES
+  const layout = labLayout(options.stateDir, options.nodes, options.podsPerNode, names)
+  if (readLabState(options.stateDir) || (await namespacesWithPrefix(names.prefix)).length > 0) {
+    throw new ConflictError(`lab: a lab is already up in ${options.stateDir} or with the prefix ${names.prefix} (or left over from a crash)`, 'run cnet lab down first, or give this lab its own --state-dir, --prefix, --underlay and --network')
   }
-  const layout = labLayout(options.stateDir, options.nodes, options.podsPerNode)
   const state: LabState = {layout, podAddresses: {}, nodeSubnets: {}, startedAt: new Date().toISOString()}
   mkdirSync(layout.stateDir, {recursive: true})
   saveLabState(state)
@@ -80,7 +83,7 @@ export async function labUp(options: LabOptions): Promise<LabReport> {
   const store = await openStore({endpoints: [layout.etcdEndpoint], deadlineMs: 2000})
   try {
     await waitUntil('etcd', 15_000, async () => store.revision())
-    await cnet(['network', 'init', '--network', LAB_NETWORK], env)
+    await cnet(['network', 'init', '--network', layout.names.network], env)
 
     log.info('nodes: subnet lease --keep, vxlan up --watch, health run')
     await Promise.all(layout.nodes.map((node) => startNode(node, env)))

@@ -3,17 +3,23 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {LAB_PREFIX} from '../../src/lab/layout.js'
 import {CLI, runCli} from '../helpers/cli.js'
-import {listLinks, listNamespaces} from '../helpers/netns.js'
+import {addNamespace, listLinks, listNamespaces} from '../helpers/netns.js'
+import {removeByPrefix} from '../../src/lab/underlay.js'
 
 /**
  * `cnet lab up` as the README's quick start runs it: three nodes, two pods each, every
  * part a real cnet command in its own namespace; then `lab status` and `lab down`.
+ * The test's lab has names of its own (state directory, prefix, underlay, network), so
+ * a lab the user brought up with `npm start` is never touched.
  */
+const LAB_PREFIX = 'cnt-'
+/** A namespace with a prefix that is not the lab's: `lab down` must leave it. */
+const SENTINEL = 'cntx-keep'
+
 describe('cnet lab: a whole cluster on this machine', () => {
   let stateDir: string
-  const env = () => ({CNET_LAB_DIR: stateDir})
+  const env = () => ({CNET_LAB_DIR: stateDir, CNET_LAB_PREFIX: LAB_PREFIX, CNET_LAB_UNDERLAY: '10.223.0.0/24', CNET_LAB_NETWORK: '10.224.0.0/16'})
   /** Processes whose command line mentions the lab's state directory. */
   const labProcesses = () =>
     readdirSync('/proc')
@@ -30,10 +36,13 @@ describe('cnet lab: a whole cluster on this machine', () => {
     stateDir = join(mkdtempSync(join(tmpdir(), 'cnet-lab-')), 'state')
     // A lab left by an earlier crashed run would make `lab up` refuse.
     await runCli(['lab', 'down'], {env: env()})
+    await removeByPrefix(SENTINEL)
+    await addNamespace(SENTINEL)
   }, 60_000)
 
   afterAll(async () => {
     const down = await runCli(['lab', 'down'], {env: env(), timeoutMs: 60_000})
+    await removeByPrefix(SENTINEL)
     expect(down.exitCode).toBe(0)
     rmSync(join(stateDir, '..'), {recursive: true, force: true})
   }, 90_000)
@@ -59,7 +68,7 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(report.nodes).toHaveLength(3)
     const subnets = report.nodes.map((n: {subnet: string}) => n.subnet)
     expect(new Set(subnets).size).toBe(3)
-    for (const subnet of subnets) expect(subnet).toMatch(/^10\.214\.\d+\.0\/24$/)
+    for (const subnet of subnets) expect(subnet).toMatch(/^10\.224\.\d+\.0\/24$/)
     expect(report.pods).toHaveLength(6)
     expect(report.services).toHaveLength(6)
     expect(report.services.every((s: {status: string}) => s.status === 'passing')).toBe(true)
@@ -104,6 +113,13 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(table.stdout).toMatch(/processes: (\d+) of \1 running/)
   }, 90_000)
 
+  it('lab status on a lab whose namespaces were removed: one line naming them, exit 3', async () => {
+    await removeByPrefix(`${LAB_PREFIX}n3`)
+    const status = await runCli(['lab', 'status'], {env: env(), timeoutMs: 60_000})
+    expect(status.exitCode).toBe(3)
+    expect(status.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^cnet: lab: .* its namespaces cnt-n3 are gone \(run cnet lab down, then cnet lab up\)$/)])
+  }, 60_000)
+
   it('lab down removes every namespace, interface, process and file; a second run is a no-op', async () => {
     const down = await runCli(['lab', 'down', '--json'], {env: env(), timeoutMs: 60_000})
     expect(down.exitCode).toBe(0)
@@ -114,6 +130,8 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(labProcesses()).toEqual([])
     expect(existsSync(stateDir)).toBe(false)
     expect((existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((n) => n.startsWith(LAB_PREFIX))).toEqual([])
+    // Only its own prefix: a namespace that merely looks alike is still there.
+    expect(await listNamespaces(SENTINEL)).toEqual([SENTINEL])
     const again = await runCli(['lab', 'down', '--json'], {env: env()})
     expect(again.exitCode).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({stoppedDaemons: 0, removedNamespaces: [], removedLinks: []})
