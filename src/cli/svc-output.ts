@@ -1,5 +1,6 @@
 import type {InstanceRow} from '../svc/listing.js'
 import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
+import type {WatchedSet} from '../svc/watch.js'
 import {keyValues, statusColour, table} from './output.js'
 
 /**
@@ -51,4 +52,10 @@ export function instanceDetails(row: InstanceRow, check: unknown): string {
 export function oneLine(text: string, max = 60): string {
   const flat = text.replace(/\s+/g, ' ').trim()
   return flat.length > max ? flat.slice(0, max - 3) + '...' : flat
+}
+
+/** `svc watch`: one line per set, with the time it was seen. */
+export function watchedSetLine(set: WatchedSet, at: Date): string {
+  const members = set.instances.map((i) => `${i.id}=${hostPort(i.address, i.port)}${i.status === 'warning' ? ' (warning)' : ''}`)
+  return `${at.toISOString()} ${set.name}.${set.namespace}: ${set.instances.length} healthy${members.length ? `: ${members.join(' ')}` : ''}`
 }
