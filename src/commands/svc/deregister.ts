@@ -19,7 +19,7 @@ export default class SvcDeregister extends BaseCommand<typeof SvcDeregister> {
     '<%= config.bin %> svc deregister --file /etc/cnet/services.json',
   ]
 
-  static override args = {id: Args.string({description: 'instance id; not with --file'})}
+  static override args = {id: Args.string({description: 'instance id; not with --file', ignoreStdin: true})}
   static override flags = {
     namespace: Flags.string({description: 'namespace (with --file, for instances that name none)', default: 'default'}),
     file: Flags.string({description: 'a service definition file (as svc register --file reads it), - for stdin'}),

@@ -31,7 +31,8 @@ export default class SvcRegister extends BaseCommand<typeof SvcRegister> {
     '<%= config.bin %> svc register batch --address 10.5.52.9 --port 9000 --check-ttl 30s --lease-ttl 10s   # in the foreground',
   ]
 
-  static override args = {name: Args.string({description: 'service name (a DNS label); not with --file'})}
+  // ignoreStdin: with --file -, stdin is the file, not this argument.
+  static override args = {name: Args.string({description: 'service name (a DNS label); not with --file', ignoreStdin: true})}
 
   static override flags = {
     file: Flags.string({description: 'a service definition file (Consul\'s JSON or cnet\'s), - for stdin'}),
