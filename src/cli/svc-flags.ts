@@ -41,8 +41,34 @@ type CheckFlagValues = {
   'deregister-critical-after'?: string
 }
 
+/** How the library's check fields are spelled on `svc register`'s command line. */
+export const CHECK_FIELD_FLAGS: Record<string, string> = {
+  check: '--check-http/--check-tcp/--check-exec/--check-ttl',
+  'check.http': '--check-http',
+  'check.method': '--check-method',
+  'check.headers': '--check-header',
+  'check.tlsSkipVerify': '--check-tls-skip-verify',
+  'check.tcp': '--check-tcp',
+  'check.exec': '--check-exec',
+  'check.ttl': '--check-ttl',
+  'check.interval': '--interval',
+  'check.timeout': '--timeout',
+  'check.successBeforePassing': '--success-before-passing',
+  'check.failuresBeforeCritical': '--failures-before-critical',
+  'check.deregisterCriticalAfter': '--deregister-critical-after',
+}
+
+/** The registration fields whose flag is not simply `--<field>`. */
+export const REGISTER_FIELD_FLAGS: Record<string, string> = {
+  ...CHECK_FIELD_FLAGS,
+  portName: '--port-name',
+  tags: '--tag',
+  initialStatus: '--initial-status',
+  leaseTtl: '--lease-ttl',
+}
+
 export function checkRequestFromFlags(flags: CheckFlagValues): CheckRequest {
-  const count = (flag: string, text: string | undefined) => (text === undefined ? undefined : parseInteger(flag, text, 0, 100))
+  const count = (field: string, text: string | undefined) => (text === undefined ? undefined : parseInteger(field, text, 0, 100))
   return {
     http: flags['check-http'],
     method: flags['check-method'],
@@ -53,8 +79,8 @@ export function checkRequestFromFlags(flags: CheckFlagValues): CheckRequest {
     ttl: flags['check-ttl'],
     interval: flags.interval,
     timeout: flags.timeout,
-    successBeforePassing: count('--success-before-passing', flags['success-before-passing']),
-    failuresBeforeCritical: count('--failures-before-critical', flags['failures-before-critical']),
+    successBeforePassing: count('check.successBeforePassing', flags['success-before-passing']),
+    failuresBeforeCritical: count('check.failuresBeforeCritical', flags['failures-before-critical']),
     deregisterCriticalAfter: flags['deregister-critical-after'],
   }
 }

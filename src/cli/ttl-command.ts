@@ -17,8 +17,8 @@ export abstract class TtlCommand extends BaseCommand<typeof TtlCommand> {
   protected abstract readonly status: HealthStatus
 
   async run(): Promise<TtlUpdateResult> {
-    const id = requireDnsLabel('ID', this.args.id)
-    const namespace = requireDnsLabel('--namespace', this.flags.namespace)
+    const id = requireDnsLabel('id', this.args.id)
+    const namespace = requireDnsLabel('namespace', this.flags.namespace)
     const result = await updateTtlCheck(await this.store(), this.keys, {namespace, id, status: this.status, note: this.flags.note, now: new Date()})
     this.log(keyValues(Object.entries(result)))
     return result

@@ -1,34 +1,94 @@
+import {ConfigError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
+import {Backoff, type RetryPolicy} from '../lib/retry.js'
 import {isStoreUnavailable} from '../store/index.js'
 import type {KeptLease, Store} from '../store/store.js'
 
-const RETRY_MS = 1000
 const PARALLEL_WRITES = 32
+/** etcd away or a write refused: again soon, then at most every 10 s. */
+export const WRITE_RETRY: RetryPolicy = {initialMs: 250, maxMs: 10_000}
+
+/** How a failed write is handled. */
+export type WriteFailure =
+  /** etcd could not be reached: kept, retried quietly on the policy. */
+  | 'unavailable'
+  /** etcd refuses our credentials: the prober cannot go on. */
+  | 'fatal'
+  /** anything else (a lease lost between keep-alives, say): logged with its stack, counted, kept and retried. */
+  | 'error'
+
+export function classifyWriteFailure(error: unknown): WriteFailure {
+  if (isStoreUnavailable(error)) return 'unavailable'
+  if (error instanceof ConfigError) return 'fatal'
+  return 'error'
+}
+
+/** value to put, or null to delete */
+export type PendingWrite = [key: string, value: string | null]
+
+/** The first few pending writes (copying the whole backlog per batch was quadratic at start-up). */
+export function takeBatch(pending: ReadonlyMap<string, string | null>, max = PARALLEL_WRITES): PendingWrite[] {
+  const batch: PendingWrite[] = []
+  for (const entry of pending) if (batch.push(entry) >= max) break
+  return batch
+}
+
+export interface BatchVerdict {
+  /** Keys written with the value still pending (a newer value may have arrived meanwhile: that one stays). */
+  done: string[]
+  failures: {key: string; error: unknown; kind: WriteFailure}[]
+}
+
+export function judgeBatch(batch: readonly PendingWrite[], outcomes: readonly PromiseSettledResult<unknown>[]): BatchVerdict {
+  const verdict: BatchVerdict = {done: [], failures: []}
+  batch.forEach(([key], i) => {
+    const outcome = outcomes[i]!
+    if (outcome.status === 'fulfilled') verdict.done.push(key)
+    else verdict.failures.push({key, error: outcome.reason, kind: classifyWriteFailure(outcome.reason)})
+  })
+  return verdict
+}
+
+export interface HealthWriterOptions {
+  logger: Logger
+  /** A failure the prober cannot go on from (etcd refuses its credentials). */
+  onFatal?: (error: Error) => void
+  policy?: RetryPolicy
+  random?: () => number
+}
 
 /**
  * Writes the prober's health records under its own kept lease, so a dead prober's
  * results expire. Writes are coalesced per key (only the latest value matters) and
- * kept while etcd is unreachable, then written when it answers again.
+ * kept while etcd is unreachable, then written when it answers again, retried on the
+ * one backoff policy.
  */
 export class HealthWriter {
-  /** value to put, or null to delete */
   private readonly pending = new Map<string, string | null>()
   private flushing: Promise<void> | undefined
   private retry: NodeJS.Timeout | undefined
   private unreachable = false
   private stopped = false
+  private readonly backoff: Backoff
+  private readonly logger: Logger
   /** Puts and deletes done, for metrics and the benchmark. */
   writes = 0
+  /** Writes that failed for a reason other than etcd being away. */
+  errors = 0
 
-  private constructor(private readonly store: Store, private readonly lease: KeptLease, private readonly logger: Logger) {}
+  constructor(private readonly store: Store, private readonly lease: KeptLease, private readonly options: HealthWriterOptions) {
+    this.logger = options.logger
+    this.backoff = new Backoff(options.policy ?? WRITE_RETRY, options.random)
+  }
 
-  static async start(store: Store, ttlSeconds: number, logger: Logger): Promise<HealthWriter> {
+  static async start(store: Store, ttlSeconds: number, options: HealthWriterOptions): Promise<HealthWriter> {
+    const logger = options.logger
     const lease = await store.keepLease(ttlSeconds, {
       onRegranted: (id) => logger.warn('etcd lease was lost; granted again and put the health records back', {lease: id}),
       onUnreachable: (error) => logger.warn('etcd unreachable; probing goes on, results are written when it is back', {error: error.message}),
       onReachable: () => logger.info('etcd reachable again'),
     })
-    return new HealthWriter(store, lease, logger)
+    return new HealthWriter(store, lease, options)
   }
 
   get leaseId(): string {
@@ -50,10 +110,17 @@ export class HealthWriter {
     this.kick()
   }
 
+  /** Drops anything pending for the key and stops keeping it (it was deleted by someone else's transaction). */
+  forget(key: string): void {
+    this.lease.forget(key)
+    this.pending.delete(key)
+  }
+
   /** Writes what is pending (best effort), then stops keeping the lease; with revoke, the records go now. */
   async stop(options: {revoke?: boolean} = {}): Promise<void> {
     this.stopped = true
     clearTimeout(this.retry)
+    this.retry = undefined
     await this.flushing
     if (this.pending.size > 0 && !this.unreachable) await this.flush().catch(() => {})
     await this.lease.stop(options).catch(() => {})
@@ -61,46 +128,55 @@ export class HealthWriter {
 
   private kick(): void {
     if (this.flushing || this.retry || this.stopped) return
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush()).finally(() => {
-      this.flushing = undefined
-      if (this.pending.size > 0 && !this.retry) this.kick()
-    })
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = undefined
+        if (this.pending.size > 0 && !this.retry) this.kick()
+      })
   }
 
   private async flush(): Promise<void> {
     while (this.pending.size > 0) {
-      // the first few only: copying the whole backlog per batch was quadratic at start-up
-      const batch: [string, string | null][] = []
-      for (const entry of this.pending) if (batch.push(entry) >= PARALLEL_WRITES) break
+      const batch = takeBatch(this.pending)
       const outcomes = await Promise.allSettled(batch.map(([key, value]) => this.write(key, value)))
-      let failed = false
-      batch.forEach(([key, value], i) => {
-        const outcome = outcomes[i]
-        // A newer value may have arrived meanwhile: only clear what was written.
-        if (outcome.status === 'fulfilled') {
-          if (this.pending.get(key) === value) this.pending.delete(key)
-          return
-        }
-        if (isStoreUnavailable(outcome.reason)) failed = true
-        else {
-          this.logger.error('could not write a health record', {key, error: (outcome.reason as Error).message})
-          if (this.pending.get(key) === value) this.pending.delete(key)
-        }
-      })
-      if (failed) {
-        if (!this.unreachable) this.logger.warn('etcd unreachable; health records wait', {pending: this.pending.size})
-        this.unreachable = true
-        if (!this.stopped) {
-          this.retry = setTimeout(() => {
-            this.retry = undefined
-            this.kick()
-          }, RETRY_MS)
-        }
-        return
+      const verdict = judgeBatch(batch, outcomes)
+      for (const key of verdict.done) {
+        const written = batch.find(([k]) => k === key)![1]
+        if (this.pending.get(key) === written) this.pending.delete(key)
       }
-      if (this.unreachable) this.logger.info('health records written after the outage')
-      this.unreachable = false
+      if (verdict.failures.length === 0) {
+        if (this.unreachable) this.logger.info('health records written after the outage')
+        this.unreachable = false
+        this.backoff.reset()
+        continue
+      }
+      this.report(verdict.failures)
+      if (this.stopped) return
+      const delay = this.backoff.nextDelayMs()
+      this.retry = setTimeout(() => {
+        this.retry = undefined
+        this.kick()
+      }, delay)
+      return
     }
+  }
+
+  private report(failures: BatchVerdict['failures']): void {
+    const fatal = failures.find((f) => f.kind === 'fatal')
+    if (fatal) {
+      this.stopped = true
+      this.options.onFatal?.(fatal.error as Error)
+      return
+    }
+    const errors = failures.filter((f) => f.kind === 'error')
+    for (const {key, error} of errors) {
+      this.errors++
+      this.logger.error('could not write a health record; will retry', {key, error: (error as Error).message})
+      this.logger.debug('write failure', {key, stack: (error as Error).stack})
+    }
+    if (errors.length === 0 && !this.unreachable) this.logger.warn('etcd unreachable; health records wait', {pending: this.pending.size})
+    if (errors.length < failures.length) this.unreachable = true
   }
 
   private async write(key: string, value: string | null): Promise<void> {

@@ -31,6 +31,8 @@ export function httpCheck(probe: HttpProbe, stop?: AbortSignal): Promise<CheckRe
   const secure = url.protocol === 'https:'
   const request = secure ? httpsRequest : httpRequest
   const agent = secure ? (probe.tlsSkipVerify ? agents.httpsInsecure : agents.https) : agents.http
+  // An abort that came before the listener would never fire it.
+  if (stop?.aborted) return Promise.resolve(result('critical', `${what}: cancelled`))
   return new Promise((resolve) => {
     let settled = false
     const finish = (r: CheckResult) => {

@@ -1,10 +1,10 @@
-import type {CheckDefinition} from '../svc/model.js'
+import type {ActiveCheck} from './decisions.js'
 import {execCheck} from './exec-check.js'
 import {httpCheck} from './http-check.js'
 import {type CheckResult, result} from './result.js'
 import {tcpCheck} from './tcp-check.js'
 
-export type ActiveCheck = Exclude<CheckDefinition, {type: 'ttl'}>
+export type {ActiveCheck}
 
 export interface RunCheckOptions {
   /** Exec checks run only when the operator allowed them on this host. */

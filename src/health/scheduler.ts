@@ -15,6 +15,8 @@ export interface SchedulerOptions {
   now?: () => number
   /** Called as each run starts, with how late it is against its slot. */
   onStart?: (id: string, lateMs: number) => void
+  /** A task that threw (tasks are expected to handle their own failures: this is a bug surfacing). */
+  onError?: (id: string, error: unknown) => void
 }
 
 export interface SchedulerStats {
@@ -137,7 +139,7 @@ export class Scheduler {
     this.options.onStart?.(entry.id, this.now() - slot)
     const run = entry
       .task(this.controller.signal)
-      .catch(() => {})
+      .catch((error: unknown) => this.options.onError?.(entry.id, error))
       .finally(() => {
         this.active--
         entry.running = false

@@ -7,6 +7,8 @@ export function tcpCheck(address: string, timeoutMs: number, stop?: AbortSignal)
   const what = `TCP connect ${address}`
   const match = /^\[(.+)\]:(\d+)$/.exec(address) ?? /^(.+):(\d+)$/.exec(address)
   if (!match) return Promise.resolve(result('critical', `${what}: not HOST:PORT`))
+  // An abort that came before the listener would never fire it.
+  if (stop?.aborted) return Promise.resolve(result('critical', `${what}: cancelled`))
   return new Promise((resolve) => {
     const socket = connect({host: match[1], port: Number(match[2])})
     let settled = false

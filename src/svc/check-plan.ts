@@ -1,9 +1,11 @@
-import {requireDurationMs} from '../lib/duration.js'
-import {UsageError} from '../lib/errors.js'
+import {InvalidValueError} from '../lib/errors.js'
 import type {CheckDefinition, CheckTiming} from './model.js'
-import {parseHeaders, parseHostPort, requireHttpUrl, requireIntegerIn, requireMethod, splitCommandLine} from './validate.js'
+import {parseHeaders, parseHostPort, requireDuration, requireHttpUrl, requireIntegerIn, requireMethod, splitCommandLine} from './validate.js'
 
-/** A check as typed on the command line: strings, not yet checked. */
+/**
+ * A check as given on the command line or in a definition file: strings, not yet
+ * checked. Its fields are named `check.<field>` in errors (`check.interval`).
+ */
 export interface CheckRequest {
   http?: string
   method?: string
@@ -11,6 +13,8 @@ export interface CheckRequest {
   tlsSkipVerify?: boolean
   tcp?: string
   exec?: string
+  /** An exec check already split into words (a definition file's `args`). */
+  args?: string[]
   ttl?: string
   interval?: string
   timeout?: string
@@ -26,89 +30,96 @@ export const MIN_INTERVAL_MS = 1000
 export const MIN_DEREGISTER_AFTER_MS = 60_000
 
 export interface CheckPlanOptions {
-  /** Lowers the one-minute floor of --deregister-critical-after (tests only). */
+  /** Lowers the one-minute floor of deregisterCriticalAfter (tests only). */
   minDeregisterAfterMs?: number
-  /** Flag names as the command spells them, for messages. */
-  flagPrefix?: string
+  /** The timeout when none is given, before it is cut to the interval (default 5 s; Consul's files: 10 s, 30 s for exec). */
+  defaultTimeoutMs?: (kind: 'http' | 'tcp' | 'exec') => number
 }
 
-/** Turns the check flags into a CheckDefinition, or undefined when no check was asked for. */
+const KINDS = ['http', 'tcp', 'exec', 'ttl'] as const
+const field = (name: string) => `check.${name}`
+
+/** Turns a check request into a CheckDefinition, or undefined when no check was asked for. */
 export function planCheck(request: CheckRequest, options: CheckPlanOptions = {}): CheckDefinition | undefined {
-  const p = options.flagPrefix ?? '--check-'
-  const kinds = (['http', 'tcp', 'exec', 'ttl'] as const).filter((k) => request[k] !== undefined)
-  if (kinds.length > 1) throw new UsageError(`${kinds.map((k) => p + k).join(', ')}: give one check per instance`)
+  const kinds = KINDS.filter((k) => (k === 'exec' ? request.exec !== undefined || request.args !== undefined : request[k] !== undefined))
+  if (kinds.length > 1) throw new InvalidValueError('check', `${kinds.join(' and ')} are both given`, 'give one check per instance')
   const kind = kinds[0]
   if (!kind) {
-    const stray = strayCheckFlags(request, p)
-    if (stray.length > 0) throw new UsageError(`${stray.join(', ')}: only with a check`, `add ${p}http, ${p}tcp, ${p}exec or ${p}ttl`)
+    const stray = strayCheckFields(request)
+    if (stray.length > 0) throw new InvalidValueError(field(stray[0]), 'given without a check', 'add an http, tcp, exec or ttl check')
     return undefined
   }
   const deregisterCriticalAfterMs =
     request.deregisterCriticalAfter === undefined
       ? undefined
-      : requireDurationMs('--deregister-critical-after', request.deregisterCriticalAfter, options.minDeregisterAfterMs ?? MIN_DEREGISTER_AFTER_MS)
+      : requireDuration(field('deregisterCriticalAfter'), request.deregisterCriticalAfter, options.minDeregisterAfterMs ?? MIN_DEREGISTER_AFTER_MS)
   if (kind === 'ttl') {
-    const activeOnly = strayCheckFlags(request, p).filter((f) => f !== '--deregister-critical-after')
-    if (activeOnly.length > 0) throw new UsageError(`${activeOnly.join(', ')}: not for a TTL check`, 'a TTL check is updated by cnet health pass|warn|fail')
-    const ttlMs = requireDurationMs(`${p}ttl`, request.ttl!, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
+    const activeOnly = strayCheckFields(request).filter((f) => f !== 'deregisterCriticalAfter')
+    if (activeOnly.length > 0) throw new InvalidValueError(field(activeOnly[0]), 'not for a TTL check', 'a TTL check is updated by cnet health pass|warn|fail')
+    const ttlMs = requireDuration(field('ttl'), request.ttl!, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
     return {type: 'ttl', ttlMs, ...(deregisterCriticalAfterMs === undefined ? {} : {deregisterCriticalAfterMs})}
   }
   if (kind !== 'http') {
-    const httpOnly = httpFlags(request, p)
-    if (httpOnly.length > 0) throw new UsageError(`${httpOnly.join(', ')}: only with ${p}http`)
+    const httpOnly = httpFields(request)
+    if (httpOnly.length > 0) throw new InvalidValueError(field(httpOnly[0]), 'only for an http check')
   }
-  const timing = planTiming(request, deregisterCriticalAfterMs)
+  const timing = planTiming(request, kind, options, deregisterCriticalAfterMs)
   if (kind === 'http') {
     return {
       type: 'http',
-      url: requireHttpUrl(`${p}http`, request.http!),
-      method: requireMethod(`${p}method`, request.method ?? 'GET'),
-      headers: parseHeaders(`${p}header`, request.headers ?? []),
+      url: requireHttpUrl(field('http'), request.http!),
+      method: requireMethod(field('method'), request.method ?? 'GET'),
+      headers: parseHeaders(field('headers'), request.headers ?? []),
       tlsSkipVerify: request.tlsSkipVerify ?? false,
       ...timing,
     }
   }
   if (kind === 'tcp') {
-    const {host, port} = parseHostPort(`${p}tcp`, request.tcp!)
+    const {host, port} = parseHostPort(field('tcp'), request.tcp!)
     return {type: 'tcp', address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, ...timing}
   }
-  return {type: 'exec', args: splitCommandLine(`${p}exec`, request.exec!), ...timing}
+  const args = request.args ?? splitCommandLine(field('exec'), request.exec!)
+  if (args.length === 0 || args[0] === '') throw new InvalidValueError(field(request.args ? 'args' : 'exec'), 'no command given', 'e.g. ["/usr/local/bin/check-db", "--quick"]')
+  return {type: 'exec', args, ...timing}
 }
 
 /** A day: longer timers would not fit setTimeout (24.8 days) and make no sense for a health check. */
 const MAX_INTERVAL_MS = 24 * 3600 * 1000
 
-/** Interval at least 1 s; timeout at most the interval (the default 5 s is cut down to it). */
-export function planTiming(request: CheckRequest, deregisterCriticalAfterMs?: number): CheckTiming {
-  const intervalMs = requireDurationMs('--interval', request.interval ?? DEFAULT_INTERVAL, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
-  let timeoutMs = Math.min(DEFAULT_TIMEOUT_MS, intervalMs)
+/** Interval at least 1 s; timeout at most the interval (the default is cut down to it). */
+export function planTiming(request: CheckRequest, kind: 'http' | 'tcp' | 'exec', options: CheckPlanOptions = {}, deregisterCriticalAfterMs?: number): CheckTiming {
+  const interval = request.interval ?? DEFAULT_INTERVAL
+  const intervalMs = requireDuration(field('interval'), interval, MIN_INTERVAL_MS, MAX_INTERVAL_MS)
+  let timeoutMs = Math.min(options.defaultTimeoutMs?.(kind) ?? DEFAULT_TIMEOUT_MS, intervalMs)
   if (request.timeout !== undefined) {
-    timeoutMs = requireDurationMs('--timeout', request.timeout, 1)
-    if (timeoutMs > intervalMs) throw new UsageError(`--timeout: ${request.timeout} is longer than --interval ${request.interval ?? DEFAULT_INTERVAL}`, 'a check must end before its next run starts')
+    timeoutMs = requireDuration(field('timeout'), request.timeout, 1)
+    if (timeoutMs > intervalMs) throw new InvalidValueError(field('timeout'), `${request.timeout} is longer than the interval ${interval}`, 'a check must end before its next run starts')
   }
   return {
     intervalMs,
     timeoutMs,
-    successBeforePassing: requireIntegerIn('--success-before-passing', request.successBeforePassing ?? 0, 0, 100),
-    failuresBeforeCritical: requireIntegerIn('--failures-before-critical', request.failuresBeforeCritical ?? 0, 0, 100),
+    successBeforePassing: requireIntegerIn(field('successBeforePassing'), request.successBeforePassing ?? 0, 0, 100),
+    failuresBeforeCritical: requireIntegerIn(field('failuresBeforeCritical'), request.failuresBeforeCritical ?? 0, 0, 100),
     ...(deregisterCriticalAfterMs === undefined ? {} : {deregisterCriticalAfterMs}),
   }
 }
 
-function strayCheckFlags(request: CheckRequest, p: string): string[] {
+/** Fields given that only make sense with an active check. */
+function strayCheckFields(request: CheckRequest): string[] {
   const stray: string[] = []
-  if (request.interval !== undefined) stray.push('--interval')
-  if (request.timeout !== undefined) stray.push('--timeout')
-  if (request.successBeforePassing !== undefined) stray.push('--success-before-passing')
-  if (request.failuresBeforeCritical !== undefined) stray.push('--failures-before-critical')
-  if (request.deregisterCriticalAfter !== undefined) stray.push('--deregister-critical-after')
-  return [...stray, ...httpFlags(request, p)]
+  if (request.interval !== undefined) stray.push('interval')
+  if (request.timeout !== undefined) stray.push('timeout')
+  if (request.successBeforePassing !== undefined) stray.push('successBeforePassing')
+  if (request.failuresBeforeCritical !== undefined) stray.push('failuresBeforeCritical')
+  if (request.deregisterCriticalAfter !== undefined) stray.push('deregisterCriticalAfter')
+  return [...stray, ...httpFields(request)]
 }
 
-function httpFlags(request: CheckRequest, p: string): string[] {
+function httpFields(request: CheckRequest): string[] {
   const stray: string[] = []
-  if (request.method !== undefined) stray.push(`${p}method`)
-  if ((request.headers?.length ?? 0) > 0) stray.push(`${p}header`)
-  if (request.tlsSkipVerify) stray.push(`${p}tls-skip-verify`)
+  if (request.method !== undefined) stray.push('method')
+  if ((request.headers?.length ?? 0) > 0) stray.push('headers')
+  if (request.tlsSkipVerify) stray.push('tlsSkipVerify')
   return stray
 }
+

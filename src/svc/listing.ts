@@ -1,8 +1,9 @@
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
-import {type HealthRecord, type HealthStatus, type ServiceRegistration, effectiveStatus, parseHealth, parseRegistration} from './model.js'
+import {type HealthRecord, type HealthStatus, type Maintenance, type ServiceRegistration, effectiveStatus, parseHealth, parseRegistration} from './model.js'
+import {SCHEMA_VERSION, schemaVersion} from './node-index.js'
 
-/** One instance as `svc list` and `svc resolve` show it: registration plus effective health. */
+/** One instance as `svc list`, `show`, `resolve` and `watch` show it: registration plus effective health. */
 export interface InstanceRow {
   namespace: string
   name: string
@@ -16,40 +17,82 @@ export interface InstanceRow {
   weight: number
   node: string
   check: string | null
+  /** The effective status: critical while in maintenance. */
   status: HealthStatus
+  maintenance: Maintenance | null
   output: string
   since: string | null
   checkedAt: string | null
   prober: string | null
 }
 
+/** `--status maintenance` selects the instances in maintenance (whose status is critical). */
+export type StatusFilter = HealthStatus | 'maintenance'
+export const STATUS_FILTERS: readonly StatusFilter[] = ['passing', 'warning', 'critical', 'maintenance']
+
 export interface InstanceFilter {
   namespace?: string
   name?: string
   passingOnly?: boolean
+  /** Instances carrying every one of these tags. */
+  tags?: readonly string[]
+  node?: string
+  status?: StatusFilter
 }
 
-/** Reads registrations and health records (two listings) and joins them. */
+/** Whether a row passes the filter's tag, node and status conditions (namespace and name are read by prefix). */
+export function matches(row: InstanceRow, filter: InstanceFilter): boolean {
+  if (filter.name !== undefined && row.name !== filter.name) return false
+  if (filter.namespace !== undefined && row.namespace !== filter.namespace) return false
+  if (filter.node !== undefined && row.node !== filter.node) return false
+  if (filter.tags && !filter.tags.every((tag) => row.tags.includes(tag))) return false
+  if (filter.passingOnly && row.status !== 'passing') return false
+  if (filter.status === 'maintenance') return row.maintenance !== null
+  return filter.status === undefined || row.status === filter.status
+}
+
+/**
+ * Reads registrations and health records and joins them: two listings of the narrowest
+ * prefix (a namespace, a service); with a node and a complete per-node index, that
+ * node's index entries and one health read per instance instead.
+ */
 export async function listInstances(store: Store, keys: Keys, filter: InstanceFilter = {}): Promise<InstanceRow[]> {
-  const scope = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
-  const [services, health] = await Promise.all([store.list(keys.servicesPrefix(scope[0], scope[1])), store.list(keys.healthPrefix(scope[0], scope[1]))])
+  const joined = filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION ? await readNode(store, keys, filter.node) : await readScope(store, keys, filter)
+  const rows = joined.map(([registration, health]) => toRow(registration, health)).filter((row) => matches(row, filter))
+  return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+}
+
+type Joined = [ServiceRegistration, HealthRecord | undefined]
+
+async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Promise<Joined[]> {
+  const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
+  const [services, health] = await Promise.all([store.list(keys.servicesPrefix(namespace, name)), store.list(keys.healthPrefix(namespace, name))])
   const records = new Map<string, HealthRecord>()
   for (const item of health.items) {
     const record = parseHealth(item.value)
     const parts = keys.instanceOf(item.key)
     if (record && parts) records.set(`${parts.namespace}/${parts.name}/${parts.id}`, record)
   }
-  const rows: InstanceRow[] = []
+  const joined: Joined[] = []
   for (const item of services.items) {
     const registration = parseRegistration(item.value)
     const parts = keys.instanceOf(item.key)
-    if (!registration || !parts) continue
-    if (filter.name !== undefined && parts.name !== filter.name) continue
-    const row = toRow(registration, records.get(`${parts.namespace}/${parts.name}/${parts.id}`))
-    if (filter.passingOnly && row.status !== 'passing') continue
-    rows.push(row)
+    if (registration && parts) joined.push([registration, records.get(`${parts.namespace}/${parts.name}/${parts.id}`)])
   }
-  return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  return joined
+}
+
+const PARALLEL_READS = 32
+
+async function readNode(store: Store, keys: Keys, node: string): Promise<Joined[]> {
+  const registrations = (await store.list(keys.nodeIndexPrefix(node))).items.flatMap((item) => parseRegistration(item.value) ?? [])
+  const joined: Joined[] = []
+  for (let start = 0; start < registrations.length; start += PARALLEL_READS) {
+    const batch = registrations.slice(start, start + PARALLEL_READS)
+    const records = await Promise.all(batch.map((r) => store.get(keys.health(r.namespace, r.name, r.id))))
+    batch.forEach((registration, i) => joined.push([registration, records[i] ? parseHealth(records[i]!.value) : undefined]))
+  }
+  return joined
 }
 
 export function toRow(registration: ServiceRegistration, health: HealthRecord | undefined): InstanceRow {
@@ -72,6 +115,7 @@ export function toRow(registration: ServiceRegistration, health: HealthRecord | 
     node: registration.node,
     check: registration.check?.type ?? null,
     status,
+    maintenance: registration.maintenance ?? null,
     output,
     since: checked ? (health?.since ?? null) : null,
     checkedAt: checked ? (health?.checkedAt ?? null) : null,

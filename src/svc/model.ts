@@ -4,6 +4,7 @@
  *
  *   /cnet/services/<namespace>/<name>/<id>  ServiceRegistration (JSON)
  *   /cnet/health/<namespace>/<name>/<id>    HealthRecord (JSON), under the prober's lease
+ *   /cnet/nodes/<node>/<namespace>/<name>/<id>  a copy of the registration: the per-node index
  */
 export type HealthStatus = 'passing' | 'warning' | 'critical'
 export const HEALTH_STATUSES: readonly HealthStatus[] = ['passing', 'warning', 'critical']
@@ -39,6 +40,14 @@ export interface ServiceRegistration {
   node: string
   check?: CheckDefinition
   registeredAt: string
+  /** Set by `cnet svc maint --enable`: the instance counts as critical until disabled. */
+  maintenance?: Maintenance
+}
+
+export interface Maintenance {
+  reason: string
+  /** When maintenance was enabled (ISO 8601). */
+  since: string
 }
 
 export interface HealthRecord {
@@ -53,12 +62,13 @@ export interface HealthRecord {
 }
 
 /**
- * One health status per instance, the same for everyone who reads it: an instance
- * without a check is passing; one with a check is what its latest fresh result says,
- * and critical when there is none (never probed, or the prober died and its lease
- * took the result with it).
+ * One health status per instance, the same for everyone who reads it (DNS, svc list,
+ * resolve, watch): an instance in maintenance is critical; one without a check is
+ * passing; one with a check is what its latest fresh result says, and critical when
+ * there is none (never probed, or the prober died and its lease took the result with it).
  */
 export function effectiveStatus(registration: ServiceRegistration, health: HealthRecord | undefined): HealthStatus {
+  if (registration.maintenance) return 'critical'
   if (!registration.check) return 'passing'
   return health?.status ?? 'critical'
 }
@@ -90,6 +100,7 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
     if (typeof id !== 'string' || typeof name !== 'string' || typeof namespace !== 'string' || typeof address !== 'string' || typeof port !== 'number') return undefined
     if (check !== undefined && !isSaneCheck(check)) return undefined
     if (!optional(value, REGISTRATION_OPTIONALS)) return undefined
+    if (value.maintenance !== undefined && !isMaintenance(value.maintenance)) return undefined
     return {
       tags: [],
       meta: {},
@@ -113,6 +124,10 @@ function isSaneCheck(check: unknown): boolean {
   const ms = (value: unknown, min: number) => typeof value === 'number' && Number.isFinite(value) && value >= min && value <= MAX_TIMER_MS
   if (check.type === 'ttl') return ms(check.ttlMs, 1000)
   return ms(check.intervalMs, 1000) && ms(check.timeoutMs, 1)
+}
+
+function isMaintenance(value: unknown): value is Maintenance {
+  return isObject(value) && typeof value.reason === 'string' && typeof value.since === 'string'
 }
 
 /** setTimeout's limit: longer delays fire after 1 ms. */

@@ -1,9 +1,9 @@
-import {UsageError} from '../lib/errors.js'
+import {InvalidValueError} from '../lib/errors.js'
 import {type CheckPlanOptions, type CheckRequest, planCheck} from './check-plan.js'
 import type {HealthRecord, HealthStatus, ServiceRegistration} from './model.js'
 import {parseMeta, requireDnsLabel, requireIntegerIn, requireIp, requirePort, requireStatus, requireTags} from './validate.js'
 
-/** `cnet svc register` as typed: every field still a string or a number to check. */
+/** One instance as given (flags or a definition file): every field still a string or a number to check. */
 export interface RegisterRequest {
   name: string
   id?: string
@@ -13,7 +13,8 @@ export interface RegisterRequest {
   portName?: string
   protocol: string
   tags: string[]
-  meta: string[]
+  /** KEY=VALUE entries (flags) or a map (a definition file). */
+  meta: string[] | Record<string, string>
   weight: number
   node: string
   initialStatus?: string
@@ -27,31 +28,31 @@ export interface RegistrationPlan {
 }
 
 /**
- * Validates everything and builds the records to write, or throws a UsageError naming
- * the first bad flag. Pure: the caller writes the result, so bad input writes nothing.
+ * Validates everything and builds the records to write, or throws an InvalidValueError
+ * naming the first bad field. Pure: the caller writes the result, so bad input writes nothing.
  */
 export function planRegistration(request: RegisterRequest, now: Date, options: CheckPlanOptions = {}): RegistrationPlan {
-  const name = requireDnsLabel('NAME', request.name)
-  const id = requireDnsLabel('--id', request.id ?? name)
-  const namespace = requireDnsLabel('--namespace', request.namespace)
-  if (request.protocol !== 'tcp' && request.protocol !== 'udp') throw new UsageError(`--protocol: "${request.protocol}" is not a protocol`, 'use tcp or udp')
+  const name = requireDnsLabel('name', request.name)
+  const id = requireDnsLabel('id', request.id ?? name)
+  const namespace = requireDnsLabel('namespace', request.namespace)
+  if (request.protocol !== 'tcp' && request.protocol !== 'udp') throw new InvalidValueError('protocol', `"${request.protocol}" is not a protocol`, 'use tcp or udp')
   const check = planCheck(request.check, options)
   let initialStatus: HealthStatus | undefined
   if (request.initialStatus !== undefined) {
-    initialStatus = requireStatus('--initial-status', request.initialStatus)
-    if (!check) throw new UsageError('--initial-status: only with a check', 'an instance without a check is always passing')
+    initialStatus = requireStatus('initialStatus', request.initialStatus)
+    if (!check) throw new InvalidValueError('initialStatus', 'only with a check', 'an instance without a check is always passing')
   }
   const registration: ServiceRegistration = {
     id,
     name,
     namespace,
-    address: requireIp('--address', request.address),
-    port: requirePort('--port', request.port),
-    ...(request.portName === undefined ? {} : {portName: requireDnsLabel('--port-name', request.portName)}),
+    address: requireIp('address', request.address),
+    port: requirePort('port', request.port),
+    ...(request.portName === undefined ? {} : {portName: requireDnsLabel('portName', request.portName)}),
     protocol: request.protocol,
-    tags: requireTags('--tag', request.tags),
-    meta: parseMeta('--meta', request.meta),
-    weight: requireIntegerIn('--weight', request.weight, 1, 65_535),
+    tags: requireTags('tags', request.tags),
+    meta: Array.isArray(request.meta) ? parseMeta('meta', request.meta) : parseMeta('meta', Object.entries(request.meta).map(([k, v]) => `${k}=${v}`)),
+    weight: requireIntegerIn('weight', request.weight, 1, 65_535),
     node: requireNodeName(request.node),
     ...(check ? {check} : {}),
     registeredAt: now.toISOString(),
@@ -62,8 +63,8 @@ export function planRegistration(request: RegisterRequest, now: Date, options: C
 }
 
 /** Node names come from host names, which may hold dots and capitals. */
-export function requireNodeName(node: string): string {
-  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/.test(node)) throw new UsageError(`--node: "${node}" is not a host name`, 'use letters, digits, ., _ and -')
+export function requireNodeName(node: string, field = 'node'): string {
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/.test(node)) throw new InvalidValueError(field, `"${node}" is not a host name`, 'use letters, digits, ., _ and -')
   return node
 }
 

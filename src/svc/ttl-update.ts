@@ -1,4 +1,4 @@
-import {ConfigError, UsageError} from '../lib/errors.js'
+import {ConfigError, InvalidValueError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {type HealthRecord, type HealthStatus, parseHealth} from './model.js'
@@ -31,7 +31,7 @@ export async function updateTtlCheck(store: Store, keys: Keys, update: TtlUpdate
   if (!found) throw new ConfigError(`health: no instance with id "${update.id}" in namespace ${update.namespace}`, 'see cnet svc list')
   const check = found.registration.check
   if (check?.type !== 'ttl') {
-    throw new UsageError(`health: instance "${update.id}" has ${check ? `a ${check.type} check` : 'no check'}, not a TTL check`, 'register it with --check-ttl DUR')
+    throw new InvalidValueError('id', `instance "${update.id}" has ${check ? `a ${check.type} check` : 'no check'}, not a TTL check`, 'register it with a TTL check')
   }
   const key = keys.health(update.namespace, found.registration.name, update.id)
   const previous = await store.get(key)

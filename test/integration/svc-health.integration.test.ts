@@ -109,7 +109,7 @@ describe('services and health against a real etcd', () => {
       [['Web', '--address', '10.0.0.1', '--port', '80'], /NAME: "Web" is not a DNS label/],
       [['db', '--address', '10.0.0.300', '--port', '80'], /--address: "10.0.0.300" is not an IP address/],
       [['db', '--address', '10.0.0.1', '--port', '80', '--check-http', 'localhost:80'], /--check-http: "localhost:80" must be an http/],
-      [['db', '--address', '10.0.0.1', '--port', '80', '--check-tcp', '10.0.0.1:80', '--interval', '2s', '--timeout', '5s'], /--timeout: 5s is longer than --interval 2s/],
+      [['db', '--address', '10.0.0.1', '--port', '80', '--check-tcp', '10.0.0.1:80', '--interval', '2s', '--timeout', '5s'], /--timeout: 5s is longer than the interval 2s/],
       [['db', '--address', '10.0.0.1', '--port', '80', '--lease-ttl', 'forever'], /--lease-ttl: "forever" is not a duration/],
     ]
     const results = await Promise.all(bad.map(([args]) => runCli(['svc', 'register', ...args], {env})))

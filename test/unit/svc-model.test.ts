@@ -1,6 +1,6 @@
 import {describe, expect, it} from '@jest/globals'
 import {Scheduler} from '../../src/health/scheduler.js'
-import {UsageError} from '../../src/lib/errors.js'
+import {InvalidValueError} from '../../src/lib/errors.js'
 import {planCheck} from '../../src/svc/check-plan.js'
 import {parseRegistration} from '../../src/svc/model.js'
 
@@ -27,7 +27,7 @@ describe('a registration read from etcd', () => {
   })
 
   it('register refuses intervals and TTLs longer than a day', () => {
-    expect(() => planCheck({tcp: '10.0.0.1:80', interval: '30d'})).toThrow(UsageError)
-    expect(() => planCheck({ttl: '2d'})).toThrow(/--check-ttl: 2d is too long/)
+    expect(() => planCheck({tcp: '10.0.0.1:80', interval: '30d'})).toThrow(InvalidValueError)
+    expect(() => planCheck({ttl: '2d'})).toThrow(/check.ttl: 2d is too long/)
   })
 })

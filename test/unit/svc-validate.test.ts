@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {UsageError} from '../../src/lib/errors.js'
+import {InvalidValueError} from '../../src/lib/errors.js'
 import {planCheck} from '../../src/svc/check-plan.js'
 import {type RegisterRequest, planRegistration} from '../../src/svc/registration-plan.js'
 import {parseHeaders, parseHostPort, parseMeta, splitCommandLine} from '../../src/svc/validate.js'
@@ -27,47 +27,47 @@ describe('registration validation', () => {
   })
 
   it.each<[Partial<RegisterRequest>, RegisterRequest['check'], RegExp]>([
-    [{name: 'Web'}, {}, /^NAME: "Web" is not a DNS label/],
-    [{name: 'a'.repeat(64)}, {}, /^NAME: "a{64}" is not a DNS label/],
-    [{name: '-web'}, {}, /^NAME: "-web"/],
-    [{id: 'web_1'}, {}, /^--id: "web_1" is not a DNS label/],
-    [{namespace: 'a.b'}, {}, /^--namespace: "a.b"/],
-    [{address: '10.5.52'}, {}, /^--address: "10.5.52" is not an IP address/],
-    [{address: 'example.com'}, {}, /^--address:/],
-    [{port: '0'}, {}, /^--port: "0" is not a port/],
-    [{port: '65536'}, {}, /^--port:/],
-    [{port: '80x'}, {}, /^--port:/],
-    [{protocol: 'sctp'}, {}, /^--protocol: "sctp"/],
-    [{portName: 'HTTP'}, {}, /^--port-name:/],
-    [{tags: ['']}, {}, /^--tag:/],
-    [{meta: ['novalue']}, {}, /^--meta: "novalue" is not KEY=VALUE/],
-    [{meta: ['bad key=1']}, {}, /^--meta: key "bad key" may hold only/],
-    [{meta: [`${'k'.repeat(129)}=1`]}, {}, /^--meta: key .* is 129 characters long/],
-    [{meta: [`k=${'v'.repeat(513)}`]}, {}, /^--meta: the value of "k" is 513 characters long/],
-    [{meta: Array.from({length: 65}, (_, i) => `k${i}=v`)}, {}, /^--meta: 65 keys given/],
-    [{weight: 0}, {}, /^--weight: 0 is out of range/],
-    [{node: 'a b'}, {}, /^--node:/],
-    [{initialStatus: 'passing'}, {}, /^--initial-status: only with a check/],
-    [{initialStatus: 'ok'}, {tcp: '127.0.0.1:80'}, /^--initial-status: "ok" is not a health status/],
-    [{}, {http: 'ftp://x/'}, /^--check-http: "ftp:\/\/x\/" must be an http/],
-    [{}, {http: 'not a url'}, /^--check-http: "not a url" is not a URL/],
-    [{}, {tcp: '127.0.0.1'}, /^--check-tcp: "127.0.0.1" is not HOST:PORT/],
-    [{}, {tcp: '127.0.0.1:99999'}, /^--check-tcp: port 99999 is out of range/],
-    [{}, {tcp: '[10.0.0.1]:80'}, /^--check-tcp: "10.0.0.1" is not an IPv6 address/],
-    [{}, {exec: '  '}, /^--check-exec: no command given/],
-    [{}, {exec: '"unbalanced'}, /^--check-exec: unbalanced "/],
-    [{}, {ttl: 'soon'}, /^--check-ttl: "soon" is not a duration/],
-    [{}, {tcp: 'db:5432', http: 'http://x/'}, /^--check-http, --check-tcp: give one check/],
-    [{}, {tcp: 'db:5432', interval: '500ms'}, /^--interval: 500ms is too short/],
-    [{}, {tcp: 'db:5432', interval: '2s', timeout: '3s'}, /^--timeout: 3s is longer than --interval 2s/],
-    [{}, {tcp: 'db:5432', timeout: 'x'}, /^--timeout: "x" is not a duration/],
-    [{}, {tcp: 'db:5432', failuresBeforeCritical: -1}, /^--failures-before-critical: -1 is out of range/],
-    [{}, {tcp: 'db:5432', deregisterCriticalAfter: '30s'}, /^--deregister-critical-after: 30s is too short/],
-    [{}, {tcp: 'db:5432', method: 'POST'}, /^--check-method: only with --check-http/],
-    [{}, {http: 'http://x/', method: 'get'}, /^--check-method: "get" is not an HTTP method/],
-    [{}, {http: 'http://x/', headers: ['NoColon']}, /^--check-header: "NoColon"/],
-    [{}, {interval: '5s'}, /^--interval: only with a check/],
-    [{}, {ttl: '30s', interval: '5s'}, /^--interval: not for a TTL check/],
+    [{name: 'Web'}, {}, /^name: "Web" is not a DNS label/],
+    [{name: 'a'.repeat(64)}, {}, /^name: "a{64}" is not a DNS label/],
+    [{name: '-web'}, {}, /^name: "-web"/],
+    [{id: 'web_1'}, {}, /^id: "web_1" is not a DNS label/],
+    [{namespace: 'a.b'}, {}, /^namespace: "a.b"/],
+    [{address: '10.5.52'}, {}, /^address: "10.5.52" is not an IP address/],
+    [{address: 'example.com'}, {}, /^address:/],
+    [{port: '0'}, {}, /^port: "0" is not a port/],
+    [{port: '65536'}, {}, /^port:/],
+    [{port: '80x'}, {}, /^port:/],
+    [{protocol: 'sctp'}, {}, /^protocol: "sctp"/],
+    [{portName: 'HTTP'}, {}, /^portName:/],
+    [{tags: ['']}, {}, /^tags:/],
+    [{meta: ['novalue']}, {}, /^meta: "novalue" is not KEY=VALUE/],
+    [{meta: ['bad key=1']}, {}, /^meta: key "bad key" may hold only/],
+    [{meta: [`${'k'.repeat(129)}=1`]}, {}, /^meta: key .* is 129 characters long/],
+    [{meta: [`k=${'v'.repeat(513)}`]}, {}, /^meta: the value of "k" is 513 characters long/],
+    [{meta: Array.from({length: 65}, (_, i) => `k${i}=v`)}, {}, /^meta: 65 keys given/],
+    [{weight: 0}, {}, /^weight: 0 is out of range/],
+    [{node: 'a b'}, {}, /^node:/],
+    [{initialStatus: 'passing'}, {}, /^initialStatus: only with a check/],
+    [{initialStatus: 'ok'}, {tcp: '127.0.0.1:80'}, /^initialStatus: "ok" is not a health status/],
+    [{}, {http: 'ftp://x/'}, /^check.http: "ftp:\/\/x\/" must be an http/],
+    [{}, {http: 'not a url'}, /^check.http: "not a url" is not a URL/],
+    [{}, {tcp: '127.0.0.1'}, /^check.tcp: "127.0.0.1" is not HOST:PORT/],
+    [{}, {tcp: '127.0.0.1:99999'}, /^check.tcp: port 99999 is out of range/],
+    [{}, {tcp: '[10.0.0.1]:80'}, /^check.tcp: "10.0.0.1" is not an IPv6 address/],
+    [{}, {exec: '  '}, /^check.exec: no command given/],
+    [{}, {exec: '"unbalanced'}, /^check.exec: unbalanced "/],
+    [{}, {ttl: 'soon'}, /^check.ttl: "soon" is not a duration/],
+    [{}, {tcp: 'db:5432', http: 'http://x/'}, /^check: http and tcp are both given \(give one check per instance\)/],
+    [{}, {tcp: 'db:5432', interval: '500ms'}, /^check.interval: 500ms is too short/],
+    [{}, {tcp: 'db:5432', interval: '2s', timeout: '3s'}, /^check.timeout: 3s is longer than the interval 2s/],
+    [{}, {tcp: 'db:5432', timeout: 'x'}, /^check.timeout: "x" is not a duration/],
+    [{}, {tcp: 'db:5432', failuresBeforeCritical: -1}, /^check.failuresBeforeCritical: -1 is out of range/],
+    [{}, {tcp: 'db:5432', deregisterCriticalAfter: '30s'}, /^check.deregisterCriticalAfter: 30s is too short/],
+    [{}, {tcp: 'db:5432', method: 'POST'}, /^check.method: only for an http check/],
+    [{}, {http: 'http://x/', method: 'get'}, /^check.method: "get" is not an HTTP method/],
+    [{}, {http: 'http://x/', headers: ['NoColon']}, /^check.headers: "NoColon"/],
+    [{}, {interval: '5s'}, /^check.interval: given without a check/],
+    [{}, {ttl: '30s', interval: '5s'}, /^check.interval: not for a TTL check/],
   ])('%j %j is refused', (over, check, message) => {
     let error: unknown
     try {
@@ -75,9 +75,9 @@ describe('registration validation', () => {
     } catch (e) {
       error = e
     }
-    expect(error).toBeInstanceOf(UsageError)
-    expect((error as UsageError).oneLine()).toMatch(message)
-    expect((error as UsageError).oneLine()).not.toContain('\n')
+    expect(error).toBeInstanceOf(InvalidValueError)
+    expect((error as InvalidValueError).oneLine()).toMatch(message)
+    expect((error as InvalidValueError).oneLine()).not.toContain('\n')
   })
 
   it('plans each kind of check with Consul-like defaults', () => {

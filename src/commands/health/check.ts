@@ -16,6 +16,17 @@ export default class HealthCheck extends BaseCommand<typeof HealthCheck> {
     '<%= config.bin %> health check --exec "/usr/lib/nagios/plugins/check_disk -w 10%" --json',
   ]
 
+  static override fieldNames = {
+    check: '--http/--tcp/--exec',
+    'check.http': '--http',
+    'check.method': '--method',
+    'check.headers': '--header',
+    'check.tlsSkipVerify': '--tls-skip-verify',
+    'check.tcp': '--tcp',
+    'check.exec': '--exec',
+    'check.timeout': '--timeout',
+  }
+
   static override flags = {
     http: Flags.string({description: 'HTTP URL: 2xx passing, 429 warning, else critical'}),
     method: Flags.string({description: 'HTTP method (default GET)'}),
@@ -30,10 +41,7 @@ export default class HealthCheck extends BaseCommand<typeof HealthCheck> {
     const f = this.flags
     if (f.http === undefined && f.tcp === undefined && f.exec === undefined) throw new UsageError('give one of --http, --tcp or --exec')
     // Planned as a check of the prober would be; the interval only bounds the timeout here.
-    const check = planCheck(
-      {http: f.http, method: f.method, headers: f.header, tlsSkipVerify: f['tls-skip-verify'], tcp: f.tcp, exec: f.exec, interval: '1h', timeout: f.timeout},
-      {flagPrefix: '--'},
-    )
+    const check = planCheck({http: f.http, method: f.method, headers: f.header, tlsSkipVerify: f['tls-skip-verify'], tcp: f.tcp, exec: f.exec, interval: '1h', timeout: f.timeout})
     if (!check || check.type === 'ttl') throw new UsageError('give one of --http, --tcp or --exec')
     const result = await runCheck(check, {enableExec: true})
     if (this.jsonEnabled()) this.logJson(result)

@@ -1,16 +1,20 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {statusColour, table} from '../../cli/output.js'
-import {type InstanceRow, listInstances} from '../../svc/listing.js'
-import {requireDnsLabel} from '../../svc/validate.js'
+import {instancesTable} from '../../cli/svc-output.js'
+import {InvalidValueError} from '../../lib/errors.js'
+import {type InstanceRow, STATUS_FILTERS, type StatusFilter, listInstances} from '../../svc/listing.js'
+import {requireNodeName} from '../../svc/registration-plan.js'
+import {requireDnsLabel, requireTags} from '../../svc/validate.js'
 
 export default class SvcList extends BaseCommand<typeof SvcList> {
   static override summary = 'List service instances with their health and last check output'
-  static override description = 'An instance with a check and no fresh result (never probed, or its prober is gone) is critical; one without a check is passing.'
+  static override description =
+    'An instance with a check and no fresh result (never probed, or its prober is gone) is critical; one without a check is passing; one in maintenance (svc maint) is critical and shown as maintenance. --tag (repeatable) keeps instances carrying every tag given; --status maintenance those in maintenance.'
   static override examples = [
     '<%= config.bin %> svc list',
     '<%= config.bin %> svc list web --namespace default --passing',
+    '<%= config.bin %> svc list --tag canary --node web-host-1 --status critical',
     '<%= config.bin %> svc list --json | jq -r \'.[] | select(.status == "critical") | .id\'',
   ]
 
@@ -18,24 +22,22 @@ export default class SvcList extends BaseCommand<typeof SvcList> {
   static override flags = {
     namespace: Flags.string({description: 'only this namespace (default: every namespace)'}),
     passing: Flags.boolean({description: 'only passing instances', default: false}),
+    tag: Flags.string({description: 'only instances with this tag (repeatable: every tag given)', multiple: true}),
+    node: Flags.string({description: 'only instances whose checks this node runs'}),
+    status: Flags.string({description: `only instances with this status: ${STATUS_FILTERS.join(', ')}`}),
   }
+
+  static override fieldNames = {tags: '--tag'}
 
   async run(): Promise<InstanceRow[]> {
-    const name = this.args.name === undefined ? undefined : requireDnsLabel('NAME', this.args.name)
-    const namespace = this.flags.namespace === undefined ? undefined : requireDnsLabel('--namespace', this.flags.namespace)
-    const rows = await listInstances(await this.store(), this.keys, {namespace, name, passingOnly: this.flags.passing})
-    this.log(
-      table(
-        ['namespace', 'name', 'id', 'address', 'node', 'check', 'status', 'output'],
-        rows.map((r) => [r.namespace, r.name, r.id, `${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port}`, r.node, r.check ?? '', statusColour(r.status), oneLine(r.output)]),
-      ),
-    )
+    const f = this.flags
+    const name = this.args.name === undefined ? undefined : requireDnsLabel('name', this.args.name)
+    const namespace = f.namespace === undefined ? undefined : requireDnsLabel('namespace', f.namespace)
+    const node = f.node === undefined ? undefined : requireNodeName(f.node)
+    if (f.status !== undefined && !STATUS_FILTERS.includes(f.status as StatusFilter)) throw new InvalidValueError('status', `"${f.status}" is not a status`, `use ${STATUS_FILTERS.join(', ')}`)
+    const tags = f.tag === undefined ? undefined : requireTags('tags', f.tag)
+    const rows = await listInstances(await this.store(), this.keys, {namespace, name, passingOnly: f.passing, tags, node, status: f.status as StatusFilter | undefined})
+    this.log(instancesTable(rows))
     return rows
   }
-}
-
-/** The table shows the start of the output on one line; --json has all of it. */
-function oneLine(text: string, max = 60): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > max ? flat.slice(0, max - 3) + '...' : flat
 }

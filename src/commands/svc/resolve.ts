@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../lib/errors.js'
 import {type ResolvedInstance, resolveService} from '../../svc/resolve.js'
 import {STRATEGIES, type Strategy} from '../../svc/select.js'
-import {parseInteger, requireDnsLabel} from '../../svc/validate.js'
+import {parseInteger, requireDnsLabel, requireTags} from '../../svc/validate.js'
 
 export default class SvcResolve extends BaseCommand<typeof SvcResolve> {
   static override summary = 'Pick healthy instances of a service as a client would'
@@ -14,6 +14,7 @@ export default class SvcResolve extends BaseCommand<typeof SvcResolve> {
     '<%= config.bin %> svc resolve web',
     'curl http://$(<%= config.bin %> svc resolve web --strategy random)/',
     '<%= config.bin %> svc resolve cache --strategy hash --key user-42 --count 2 --json',
+    '<%= config.bin %> svc resolve web --tag canary',
   ]
 
   static override args = {name: Args.string({description: 'service name', required: true})}
@@ -23,18 +24,22 @@ export default class SvcResolve extends BaseCommand<typeof SvcResolve> {
     key: Flags.string({description: 'with --strategy hash: the key to place'}),
     count: Flags.string({description: 'how many instances (at most the healthy ones)', default: '1'}),
     passing: Flags.boolean({description: 'passing instances only (warning ones are left out)', default: false}),
+    tag: Flags.string({description: 'only instances with this tag (repeatable: every tag given)', multiple: true}),
   }
+
+  static override fieldNames = {tags: '--tag'}
 
   async run(): Promise<ResolvedInstance[]> {
     const f = this.flags
-    const name = requireDnsLabel('NAME', this.args.name)
-    const namespace = requireDnsLabel('--namespace', f.namespace)
+    const name = requireDnsLabel('name', this.args.name)
+    const namespace = requireDnsLabel('namespace', f.namespace)
+    const tags = f.tag === undefined ? undefined : requireTags('tags', f.tag)
     if (!STRATEGIES.includes(f.strategy as Strategy)) throw new UsageError(`--strategy: "${f.strategy}" is not a strategy`, `use ${STRATEGIES.join(', ')}`)
     const strategy = f.strategy as Strategy
     if (strategy === 'hash' && f.key === undefined) throw new UsageError('--key: required with --strategy hash')
     if (strategy !== 'hash' && f.key !== undefined) throw new UsageError('--key: only with --strategy hash')
-    const count = parseInteger('--count', f.count, 1, 1000)
-    const picked = await resolveService(await this.store(), this.keys, {namespace, name, strategy, count, key: f.key, passingOnly: f.passing})
+    const count = parseInteger('count', f.count, 1, 1000)
+    const picked = await resolveService(await this.store(), this.keys, {namespace, name, strategy, count, key: f.key, passingOnly: f.passing, tags})
     for (const p of picked) this.log(`${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`)
     return picked
   }
