@@ -4,4 +4,6 @@
  * reading the ~200 files of gRPC one by one is most of a CLI call's start-up time.
  */
 export {Etcd3, isRecoverableError} from 'etcd3'
+// Guarded at load time: see etcd3-watch-guard.ts.
+export {WatchManager} from 'etcd3/lib/watch.js'
 export {ExponentialBackoff, circuitBreaker, ConsecutiveBreaker, handleWhen, retry} from 'cockatiel'
