@@ -4,7 +4,7 @@ import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
 import {vendor} from './etcd3-loader.js'
 import {InvalidValueError} from '../lib/errors.js'
 import {StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
-import {EtcdKeptLease} from './etcd-kept-lease.js'
+import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
@@ -280,7 +280,7 @@ export class EtcdStore implements Store {
   }
 
   async keepLease(ttlSeconds: number, handlers: KeptLeaseHandlers = {}): Promise<KeptLease> {
-    return EtcdKeptLease.start(this, ttlSeconds, handlers)
+    return LeaseKeeper.start(this, ttlSeconds, handlers)
   }
 
   async watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
