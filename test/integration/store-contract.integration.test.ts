@@ -18,8 +18,10 @@ describeStoreContract('EtcdStore on a real etcd', async () => {
     store,
     other,
     root: '/contract/',
-    elapse: (ms) => sleep(ms),
-    waitFor: (what, probe, timeoutMs = 10_000) => waitFor(what, probe, {timeoutMs, intervalMs: 20}) as never,
+    elapse: async (ms) => {
+      await sleep(ms)
+    },
+    waitFor: async (what, probe, timeoutMs = 10_000) => (await waitFor(what, probe, {timeoutMs, intervalMs: 20})) as Awaited<ReturnType<typeof probe>>,
     compact: async (revision) => {
       execFileSync('etcdctl', ['--endpoints', member.endpoint, 'compact', String(revision)], {stdio: 'ignore'})
     },
