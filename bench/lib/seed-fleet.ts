@@ -3,6 +3,7 @@ import {parseCidr} from '../../src/net/ip.js'
 import type {Keys} from '../../src/store/keys.js'
 import {type LeaseId, MAX_TRANSACTION_OPS, type Store, type WriteOp} from '../../src/store/store.js'
 import type {HealthRecord} from '../../src/svc/model.js'
+import {SCHEMA_VERSION, type SchemaRecord} from '../../src/svc/node-index.js'
 import {planRegistration} from '../../src/svc/registration-plan.js'
 
 /**
@@ -27,6 +28,11 @@ export interface FleetOptions {
   namePrefix?: string
   /** Give each instance an HTTP check (default true); without one an instance is always passing. */
   check?: boolean
+  /**
+   * The URL every HTTP check probes (default http://127.0.0.1:9/health: loopback, so a
+   * prober started on the seeded registry never sends traffic to the seeded addresses).
+   */
+  checkUrl?: string
   /** Write health records under per-node prober leases (default true). */
   health?: boolean
   /** TTL of the prober leases (default 60 s; keep them alive for longer runs). */
@@ -80,7 +86,7 @@ export async function seedFleet(store: Store, keys: Keys, options: FleetOptions)
         meta: {},
         weight: 1,
         node,
-        check: options.check === false ? {} : {http: `http://${address}:8080/health`, interval: '10s'},
+        check: options.check === false ? {} : {http: options.checkUrl ?? 'http://127.0.0.1:9/health', interval: '10s'},
       },
       now,
     )
@@ -89,11 +95,14 @@ export async function seedFleet(store: Store, keys: Keys, options: FleetOptions)
     ops.push({type: 'put', key: keys.nodeIndex(node, namespace, registration.name, registration.id), value})
     const lease = proberLeases.get(node)
     if (lease) {
-      const health: HealthRecord = {status: 'passing', output: 'HTTP GET http://' + address + ':8080/health: 200 OK', since: at, checkedAt: at, prober: node}
+      const health: HealthRecord = {status: 'passing', output: 'HTTP GET /health: 200 OK', since: at, checkedAt: at, prober: node}
       ops.push({type: 'put', key: keys.health(namespace, registration.name, registration.id), value: JSON.stringify(health), lease})
     }
   }
   await writeInTransactions(store, ops, options.concurrency ?? 8)
+  // Written by the current version: the index is complete, no prober needs to migrate it.
+  const schema: SchemaRecord = {version: SCHEMA_VERSION, migratedAt: at, by: 'seed'}
+  await store.put(keys.schema(), JSON.stringify(schema))
   return {instances: total, keys: ops.length, ms: Date.now() - started, proberLeases}
 }
 
