@@ -4,7 +4,7 @@ import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
 import {vendor} from './etcd3-loader.js'
 import {InvalidValueError} from '../lib/errors.js'
 import {StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
-import {EtcdKeptLease} from './etcd-kept-lease.js'
+import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
@@ -62,6 +62,11 @@ export class EtcdStore implements Store {
     const privateKey = readCredential('etcd-keyfile', options.keyFile)
     const deadlineMs = this.deadlineMs
     const {ExponentialBackoff, circuitBreaker, ConsecutiveBreaker, handleWhen, retry, isRecoverableError} = vendor
+    // etcd3 counts gRPC's "message larger than max" as a failure of the member: retried
+    // as it is (failing again each time) and, three in a row, opening the member's
+    // breaker, so one page too big for a reply made every call fail for 2 s. It is an
+    // answer about the request, which list() asks again with half the limit.
+    const memberFailed = (error: Error) => isRecoverableError(error) && !isTooLarge(error)
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: deadlineMs,
@@ -71,11 +76,11 @@ export class EtcdStore implements Store {
         // three times in a row is skipped for 2 s.
         // A member that just stopped (or a leader election) fails a few calls in a row;
         // the per-call deadline bounds the retries.
-        global: retry(handleWhen(isRecoverableError), {
+        global: retry(handleWhen(memberFailed), {
           maxAttempts: 3 * options.endpoints.length,
           backoff: new ExponentialBackoff({initialDelay: 50, maxDelay: 500}),
         }),
-        host: () => circuitBreaker(handleWhen(isRecoverableError), {halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3)}),
+        host: () => circuitBreaker(handleWhen(memberFailed), {halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3)}),
         // Reconnect watches quickly: the default backs off up to 30 s.
         // etcd3 calls next() on it first, so a backoff factory is what it really takes.
         watchBackoff: new ExponentialBackoff({initialDelay: 100, maxDelay: 2000}) as unknown as IBackoff<unknown>,
@@ -280,7 +285,7 @@ export class EtcdStore implements Store {
   }
 
   async keepLease(ttlSeconds: number, handlers: KeptLeaseHandlers = {}): Promise<KeptLease> {
-    return EtcdKeptLease.start(this, ttlSeconds, handlers)
+    return LeaseKeeper.start(this, ttlSeconds, handlers)
   }
 
   async watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {

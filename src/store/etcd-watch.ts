@@ -65,7 +65,14 @@ export class EtcdWatch implements Watch {
   }
 
   private async attach(): Promise<void> {
+    // Each attachment gets a watch stream of its own (a namespace with no prefix is a new
+    // etcd3 WatchManager on the same connection). etcd3 tears a shared stream down when
+    // its last watcher is cancelled but keeps treating it as connected, so a watch
+    // created right after (a resync, a second watch of the same client) could be attached
+    // to the dead stream, and a late reply on it threw "Failed to find watcher for
+    // IWatchResponse" out of a stream callback: an uncaught exception.
     const watcher = await this.store.client
+      .namespace('')
       .watch()
       .prefix(this.prefix)
       .startRevision(String(this.next))

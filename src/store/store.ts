@@ -51,7 +51,11 @@ export type WatchEvent =
   | {type: 'delete'; key: string; modRevision: number; prevValue?: string}
 
 export interface WatchHandlers {
-  /** The events of one store revision batch, in order. Calls are serialised. */
+  /**
+   * Events in revision order, each once. One call may carry several revisions (etcd
+   * replays a backlog in one reply); `revision` is the store revision the call brings the
+   * watch up to. Calls are serialised: the next waits for this one's promise.
+   */
   onEvents(events: WatchEvent[], revision: number): void | Promise<void>
   /**
    * The watch lost its place (its revision was compacted away): here is everything

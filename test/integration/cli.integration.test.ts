@@ -7,8 +7,8 @@ import {openStore} from '../../src/store/index.js'
 import {Keys} from '../../src/store/keys.js'
 import type {Store} from '../../src/store/store.js'
 import {CLI, type CliResult, cliEnv, runCli} from '../helpers/cli.js'
-import {sleep} from '../helpers/etcd.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
+import {waitFor} from '../helpers/poll.js'
 
 const ANSI = /\x1b\[/
 const STACK_FRAME = /^\s+at .+/m
@@ -116,15 +116,12 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
     child.stderr.on('data', (d) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     try {
-      const waitFor = async (text: string) => {
-        for (let i = 0; i < 150 && !stderr.includes(text); i++) await sleep(100)
-        expect(stderr).toContain(text)
-      }
-      await waitFor('holding subnet')
+      const logged = (text: string) => waitFor(`"${text}" in the log`, () => stderr.includes(text), {timeoutMs: 15_000})
+      await logged('holding subnet')
       // Take its etcd lease away: it is granted again, with a warning.
       const [held] = (await store.list(`${prefixes.networkPrefix}/subnets/`)).items
       await store.revokeLease(held.lease!)
-      await waitFor('granted again')
+      await logged('granted again')
     } finally {
       child.kill('SIGTERM')
     }

@@ -1,7 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {openStore} from '../../src/store/index.js'
 import type {Store, Watch} from '../../src/store/store.js'
-import {type EtcdCluster, sleep, startEtcdCluster} from '../helpers/etcd.js'
+import {type EtcdCluster, startEtcdCluster} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 
 describe('a three-member etcd cluster', () => {
   let cluster: EtcdCluster
@@ -25,10 +26,7 @@ describe('a three-member etcd cluster', () => {
     await cluster?.destroy()
   })
 
-  async function waitForSeen(count: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (seen.length < count && Date.now() < deadline) await sleep(20)
-  }
+  const waitForSeen = (count: number, timeoutMs: number) => waitFor(`${count} watch events`, () => seen.length >= count && seen.length, {timeoutMs, intervalMs: 20})
 
   // Stopping each member in turn stops, at some point, the one the client talks to.
   it.each([0, 1, 2])('keeps reads, writes and the watch working while member %d is down', async (index) => {

@@ -1,158 +1,70 @@
 import {execFileSync} from 'node:child_process'
+import {createServer as createHttpServer, type Server as HttpServer} from 'node:http'
+import {createServer as createHttp2Server, type Http2Server} from 'node:http2'
+import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import type {EtcdStore} from '../../src/store/etcd-store.js'
 import {openStore} from '../../src/store/index.js'
-import type {Store, WatchEvent} from '../../src/store/store.js'
+import type {Store} from '../../src/store/store.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
-import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
+import {waitFor} from '../helpers/poll.js'
+import {freePort} from '../helpers/ports.js'
+import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-describe('store against a shared etcd', () => {
-  const etcd = useEtcd()
-  let store: Store
-  const root = `${uniquePrefixes('store').cnetPrefix}/`
-
-  beforeAll(async () => {
-    store = await openStore({endpoints: [etcd().endpoint]})
-  })
-  afterAll(async () => {
-    await store.deletePrefix(root).catch(() => {})
-    await store.close()
-  })
-
-  it('create-if-absent conflicts on an existing key', async () => {
-    expect(await store.create(`${root}a`, '1')).toBe(true)
-    expect(await store.create(`${root}a`, '2')).toBe(false)
-    expect((await store.get(`${root}a`))?.value).toBe('1')
-  })
-
-  it('compare-and-swap succeeds only on the expected mod revision', async () => {
-    await store.put(`${root}cas`, 'v1')
-    const first = (await store.get(`${root}cas`))!
-    expect(await store.compareAndSwap(`${root}cas`, 'v2', first.modRevision)).toBe(true)
-    expect(await store.compareAndSwap(`${root}cas`, 'v3', first.modRevision)).toBe(false)
-    expect((await store.get(`${root}cas`))?.value).toBe('v2')
-    const second = (await store.get(`${root}cas`))!
-    expect(await store.delete(`${root}cas`, {expectedModRevision: first.modRevision})).toBe(false)
-    expect(await store.delete(`${root}cas`, {expectedModRevision: second.modRevision})).toBe(true)
-    expect(await store.get(`${root}cas`)).toBeNull()
-  })
-
-  it('lists a prefix with its revision', async () => {
-    await store.put(`${root}list/x`, '1')
-    await store.put(`${root}list/y`, '2')
-    const listing = await store.list(`${root}list/`)
-    expect(listing.items.map((i) => [i.key, i.value])).toEqual([
-      [`${root}list/x`, '1'],
-      [`${root}list/y`, '2'],
-    ])
-    expect(listing.revision).toBeGreaterThanOrEqual(Math.max(...listing.items.map((i) => i.modRevision)))
-  })
-
-  it('deletes the keys of an expired lease', async () => {
-    const lease = await store.grantLease(1)
-    await store.put(`${root}leased`, 'x', {lease})
-    expect((await store.get(`${root}leased`))?.lease).toBe(lease)
-    expect((await store.leaseTimeToLive(lease))?.grantedTtlSeconds).toBe(1)
-    await sleep(2600)
-    expect(await store.get(`${root}leased`)).toBeNull()
-    expect(await store.leaseTimeToLive(lease)).toBeNull()
-    expect(await store.keepAliveOnce(lease)).toBe(false)
-  })
-
-  it('keeps a kept-alive lease past three times its TTL', async () => {
-    const kept = await store.keepLease(1)
-    await kept.put(`${root}kept`, 'alive')
-    await sleep(3500)
-    expect((await store.get(`${root}kept`))?.value).toBe('alive')
-    await kept.stop({revoke: true})
-    expect(await store.get(`${root}kept`)).toBeNull()
-  })
-
-  it('grants a lost lease again and puts its keys back', async () => {
-    const regranted: string[] = []
-    const kept = await store.keepLease(2, {onRegranted: (id) => regranted.push(id)})
-    await kept.put(`${root}regrant`, 'mine')
-    const firstId = kept.id
-    // Simulate the leader losing the lease: revoke it behind the kept lease's back.
-    await store.revokeLease(firstId)
-    expect(await store.get(`${root}regrant`)).toBeNull()
-    await waitFor(() => regranted.length > 0, 5000, 'the re-grant')
-    const back = await store.get(`${root}regrant`)
-    expect(back?.value).toBe('mine')
-    expect(back?.lease).toBe(kept.id)
-    expect(kept.id).not.toBe(firstId)
-    await kept.stop({revoke: true})
-  })
-
-  it('reports a conflict instead of taking a create-key back from someone else', async () => {
-    const conflicts: string[] = []
-    const kept = await store.keepLease(2, {onConflict: (key, theirs) => conflicts.push(`${key}=${theirs}`)})
-    expect(await kept.create(`${root}claim`, 'me')).toBe(true)
-    await store.revokeLease(kept.id)
-    await store.put(`${root}claim`, 'someone-else')
-    await waitFor(() => conflicts.length > 0, 5000, 'the conflict')
-    expect(conflicts).toEqual([`${root}claim=someone-else`])
-    expect((await store.get(`${root}claim`))?.value).toBe('someone-else')
-    await kept.stop({revoke: true})
-  })
-
-  it('guards a compare-and-swapped key like a created one: put back after a re-grant only while nobody took it', async () => {
-    const conflicts: string[] = []
-    const regranted: string[] = []
-    const kept = await store.keepLease(2, {onConflict: (key, theirs) => conflicts.push(`${key}=${theirs}`), onRegranted: (id) => regranted.push(id)})
-    await store.put(`${root}swap/free`, 'old')
-    await store.put(`${root}swap/taken`, 'old')
-    const free = (await store.get(`${root}swap/free`))!
-    const taken = (await store.get(`${root}swap/taken`))!
-    expect(await kept.compareAndSwap(`${root}swap/free`, 'mine', free.modRevision + 1)).toBe(false)
-    expect((await store.get(`${root}swap/free`))?.value).toBe('old')
-    expect(await kept.compareAndSwap(`${root}swap/free`, 'mine', free.modRevision)).toBe(true)
-    expect(await kept.compareAndSwap(`${root}swap/taken`, 'mine', taken.modRevision)).toBe(true)
-    expect((await store.get(`${root}swap/free`))?.lease).toBe(kept.id)
-
-    await store.revokeLease(kept.id)
-    await store.put(`${root}swap/taken`, 'someone-else')
-    await waitFor(() => regranted.length > 0, 5000, 'the re-grant')
-    expect(conflicts).toEqual([`${root}swap/taken=someone-else`])
-    expect(await store.get(`${root}swap/free`)).toMatchObject({value: 'mine', lease: kept.id})
-    expect(await store.get(`${root}swap/taken`)).toMatchObject({value: 'someone-else', lease: null})
-    await kept.stop({revoke: true})
-  })
-
-  it('delivers puts and deletes in order from a revision', async () => {
-    const prefix = `${root}watch/`
-    const listing = await store.list(prefix)
-    const events: WatchEvent[] = []
-    const watch = await store.watchPrefix(prefix, listing.revision + 1, {onEvents: (e) => void events.push(...e), onResync: () => {}})
-    await store.put(`${prefix}a`, '1')
-    await store.put(`${prefix}b`, '2')
-    await store.put(`${prefix}a`, '3')
-    await store.delete(`${prefix}b`)
-    await waitFor(() => events.length >= 4, 5000, 'four events')
-    expect(events.map((e) => `${e.type} ${e.key.slice(prefix.length)} ${e.type === 'put' ? e.value : e.prevValue}`)).toEqual(['put a 1', 'put b 2', 'put a 3', 'delete b 2'])
-    await watch.close()
-  })
-})
-
+/**
+ * What only a real etcd shows: gRPC's 4 MB reply limit, a member restarting under a
+ * watch, and what the CLI says to endpoints that are not a working etcd. The Store
+ * contract itself (paging, transactions, leases, watches, compaction) runs against both
+ * etcd and the MemoryStore in store-contract.integration.test.ts.
+ */
 describe('store against its own etcd member', () => {
   let member: EtcdMember
   let store: Store
 
   beforeAll(async () => {
     member = await startEtcd({name: 'own'})
-    store = await openStore({endpoints: [member.endpoint], deadlineMs: 2000})
+    store = await openStore({endpoints: [member.endpoint], deadlineMs: 5000})
   })
   afterAll(async () => {
     await store?.close()
     await member?.destroy()
+  })
+
+  it('reads a page too big for one 4 MB reply by asking again with half the limit', async () => {
+    const prefix = '/big/'
+    // 900 KB values: a page of 5 is 4.5 MB, past gRPC's 4 MB default receive limit.
+    const value = (i: number) => `${i}`.repeat(1).padEnd(900_000, String.fromCharCode(97 + i))
+    for (let i = 0; i < 7; i++) await store.put(`${prefix}${i}`, value(i))
+    const etcd = store as EtcdStore
+    const limits: number[] = []
+    const range = etcd.client.kv.range.bind(etcd.client.kv)
+    etcd.client.kv.range = ((request: {limit?: number}, ...rest: unknown[]) => {
+      limits.push(Number(request.limit))
+      return (range as (...args: unknown[]) => unknown)(request, ...rest)
+    }) as typeof etcd.client.kv.range
+    try {
+      const listing = await store.list(prefix, {pageSize: 5})
+      expect(listing.items.map((i) => i.key)).toEqual(Array.from({length: 7}, (_, i) => `${prefix}${i}`))
+      expect(listing.items.every((item, i) => item.value === value(i))).toBe(true)
+      // 5 was refused; 2 fits; the pages go on at 2.
+      expect(limits).toEqual([5, 2, 2, 2, 2])
+    } finally {
+      etcd.client.kv.range = range
+    }
+    await store.deletePrefix(prefix)
+  })
+
+  it('lists a prefix of more than 4 MB in pages of the default size', async () => {
+    const prefix = '/wide/'
+    const value = 'v'.repeat(2000)
+    for (let start = 0; start < 2500; start += 100) {
+      await store.transaction(Array.from({length: 100}, (_, i) => ({type: 'put' as const, key: `${prefix}${String(start + i).padStart(5, '0')}`, value})))
+    }
+    const listing = await store.list(prefix)
+    expect(listing.items).toHaveLength(2500)
+    expect(listing.items.at(-1)?.key).toBe(`${prefix}02499`)
+    await store.deletePrefix(prefix)
   })
 
   it('resumes a watch across a restart of the member with no lost and no repeated events', async () => {
@@ -161,43 +73,16 @@ describe('store against its own etcd member', () => {
     const listing = await store.list(prefix)
     const watch = await store.watchPrefix(prefix, listing.revision + 1, {onEvents: (e) => void seen.push(...e.map((x) => x.key)), onResync: () => {}})
     for (let i = 0; i < 5; i++) await store.put(`${prefix}${i}`, 'x')
-    await waitFor(() => seen.length >= 5, 5000, 'first five events')
+    await waitFor('the first five events', () => seen.length >= 5, {timeoutMs: 5000})
     await member.stop()
     await member.start()
     await member.waitReady()
     // Write with another client while ours may still be reconnecting.
     for (let i = 5; i < 10; i++) execFileSync('etcdctl', ['--endpoints', member.endpoint, 'put', `${prefix}${i}`, 'x'])
-    await waitFor(() => seen.length >= 10, 15_000, 'events after the restart')
+    await waitFor('the events after the restart', () => seen.length >= 10, {timeoutMs: 15_000})
+    // Nothing repeated arrives late.
     await sleep(300)
     expect(seen).toEqual(Array.from({length: 10}, (_, i) => `${prefix}${i}`))
-    await watch.close()
-  })
-
-  it('re-lists and tells the caller to resync when its revision was compacted, then goes on delivering on the same watch', async () => {
-    const prefix = '/compact/'
-    await store.put(`${prefix}early`, '1')
-    const listing = await store.list(prefix)
-    await store.put(`${prefix}late`, '2')
-    const latest = await store.put(`${prefix}later`, '3')
-    execFileSync('etcdctl', ['--endpoints', member.endpoint, 'compact', String(latest)])
-    // One log of everything the watch hands over, resyncs and events alike, in the order it hands them.
-    const log: string[] = []
-    const watch = await store.watchPrefix(prefix, listing.revision + 1, {
-      onEvents: (events) => void log.push(...events.map((e) => `${e.type} ${e.key.slice(prefix.length)}`)),
-      onResync: (l) => void log.push(`resync ${l.items.map((i) => i.key.slice(prefix.length)).join(',')}`),
-    })
-    await waitFor(() => log.length > 0, 5000, 'a resync')
-    expect(log).toEqual(['resync early,late,later'])
-    expect(watch.nextRevision).toBeGreaterThan(latest)
-    // The same watch, not a new one, delivers what happens after the resync: in order, each once.
-    await store.put(`${prefix}new`, '4')
-    await store.put(`${prefix}early`, '5')
-    await store.delete(`${prefix}late`)
-    await store.put(`${prefix}newer`, '6')
-    await store.delete(`${prefix}new`)
-    await waitFor(() => log.length >= 6, 5000, 'five events after the resync')
-    await sleep(300)
-    expect(log).toEqual(['resync early,late,later', 'put new', 'put early', 'delete late', 'put newer', 'delete new'])
     await watch.close()
   })
 
@@ -209,15 +94,71 @@ describe('store against its own etcd member', () => {
       expect(result.exitCode).toBe(4)
       expect(result.stderr).toContain(member.endpoint)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
-      expect(result.durationMs).toBeLessThan(2000 + 1500)
       const store2 = await openStore({endpoints: [member.endpoint], deadlineMs: 1000})
-      const started = Date.now()
       await expect(store2.get('/x')).rejects.toMatchObject({exitCode: 4})
-      expect(Date.now() - started).toBeLessThan(2500)
       await store2.close()
     } finally {
       await member.start()
       await member.waitReady()
     }
+  })
+
+  it('exits 3 when given a user name for an etcd with authentication off', async () => {
+    const result = await runCli(['network', 'show'], {env: {...cliEnv(member.endpoint, uniquePrefixes('auth')), CNET_ETCD_USERNAME: 'root', CNET_ETCD_PASSWORD: 'secret'}})
+    expect(result.exitCode).toBe(3)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/authentication disabled, but a user name was given/)
+    expect(result.stderr).toMatch(/--etcd-username/)
+  })
+})
+
+describe('the CLI against endpoints that are not a working etcd', () => {
+  let http2: Http2Server
+  let http1: HttpServer
+  let http2Endpoint: string
+  let http1Endpoint: string
+
+  beforeAll(async () => {
+    // HTTP/2 (so gRPC gets as far as a reply) that answers 404 to everything, as a web server would.
+    http2 = createHttp2Server()
+    http2.on('stream', (stream) => {
+      stream.respond({':status': 404, 'content-type': 'text/plain'})
+      stream.end('not found')
+    })
+    http1 = createHttpServer((_request, response) => response.writeHead(404).end('not found'))
+    await Promise.all([new Promise<void>((resolve) => http2.listen(0, '127.0.0.1', resolve)), new Promise<void>((resolve) => http1.listen(0, '127.0.0.1', resolve))])
+    http2Endpoint = `http://127.0.0.1:${(http2.address() as AddressInfo).port}`
+    http1Endpoint = `http://127.0.0.1:${(http1.address() as AddressInfo).port}`
+  })
+  afterAll(async () => {
+    await new Promise((resolve) => http2?.close(resolve))
+    http1?.closeAllConnections()
+    await new Promise((resolve) => http1?.close(resolve))
+  })
+
+  const show = (endpoint: string) => runCli(['network', 'show', '--etcd-timeout', '2s'], {env: cliEnv(endpoint, uniquePrefixes('x'))})
+
+  it('an HTTP/2 server that is not etcd: exit 4, naming the endpoint and what it answered', async () => {
+    const result = await show(http2Endpoint)
+    expect(result.exitCode).toBe(4)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain(`${http2Endpoint} answered HTTP 404`)
+    expect(result.stderr).toContain('not an etcd v3 endpoint')
+  })
+
+  it("an HTTP/1 server: exit 4, it does not speak etcd's gRPC", async () => {
+    const result = await show(http1Endpoint)
+    expect(result.exitCode).toBe(4)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain(http1Endpoint)
+    expect(result.stderr).toMatch(/does not speak etcd's gRPC|not an etcd v3 endpoint/)
+  })
+
+  it('a closed port: exit 4, unreachable, naming the endpoint', async () => {
+    const endpoint = `http://127.0.0.1:${await freePort()}`
+    const result = await show(endpoint)
+    expect(result.exitCode).toBe(4)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain(`etcd unreachable at ${endpoint}`)
   })
 })

@@ -4,10 +4,11 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {openStore} from '../../src/store/index.js'
-import type {Store, StoredValue} from '../../src/store/store.js'
+import type {Store} from '../../src/store/store.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
+import {waitFor} from '../helpers/poll.js'
 
 interface Keeper {
   child: ChildProcess
@@ -25,10 +26,11 @@ async function startKeeper(env: Record<string, string>, publicIp: string, file: 
   child.stdout!.on('data', (d) => (stdout += d))
   child.stderr!.on('data', (d) => (stderr += d))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  for (let i = 0; i < 150 && !stdout.includes('}'); i++) await sleep(100)
-  if (!stdout.includes('}')) {
+  try {
+    await waitFor('the keeper to print its lease', () => stdout.includes('}'), {timeoutMs: 15_000})
+  } catch (error) {
     child.kill('SIGKILL')
-    throw new Error(`the keeper printed no lease: ${stderr}`)
+    throw new Error(`the keeper printed no lease: ${stderr}`, {cause: error})
   }
   return {child, lease: JSON.parse(stdout), stderr: () => stderr, exited}
 }
@@ -45,15 +47,6 @@ async function endKeeper(keeper: Keeper): Promise<number | null> {
   return keeper.exited
 }
 
-async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let value = await read()
-  while (!done(value) && Date.now() < deadline) {
-    await sleep(100)
-    value = await read()
-  }
-  return value
-}
 
 const OTHER_HOST = '{"PublicIP":"192.168.99.99","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}'
 
@@ -75,7 +68,7 @@ describe('subnet lease --keep across an etcd outage', () => {
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     try {
-      for (let i = 0; i < 150 && !stdout.includes('}'); i++) await sleep(100)
+      await waitFor('the keeper to print its lease', () => stdout.includes('}'), {timeoutMs: 15_000})
       const {key, subnet} = JSON.parse(stdout) as {key: string; subnet: string}
       const envBefore = readFileSync(file, 'utf8')
 
@@ -90,12 +83,8 @@ describe('subnet lease --keep across an etcd outage', () => {
 
       const store = await openStore({endpoints: [etcd.endpoint]})
       try {
-        let held = null
-        for (let i = 0; i < 100 && !held; i++) {
-          held = await store.get(key)
-          if (!held) await sleep(100)
-        }
-        expect(held?.value).toContain('"PublicIP":"192.168.14.1"')
+        const held = await waitFor('the lease key back after the restart', () => store.get(key), {timeoutMs: 10_000, intervalMs: 100})
+        expect(held.value).toContain('"PublicIP":"192.168.14.1"')
         await sleep(3000) // past the TTL again: the lease is being kept alive
         expect(await store.get(key)).not.toBeNull()
       } finally {
@@ -145,12 +134,12 @@ describe('subnet lease --keep across an etcd outage', () => {
           const macBefore = readFileSync(join(dirname(file), 'vtep-mac'))
 
           keeper.child.kill('SIGSTOP')
-          const gone = await waitUntil(() => store.get(key), (v) => v === null, 10_000)
-          expect(gone).toBeNull() // the etcd lease expired and took the key with it
+          // the etcd lease expired and took the key with it
+          await waitFor('the key to expire', async () => (await store.get(key)) === null, {timeoutMs: 10_000, intervalMs: 100})
           expect(await store.leaseTimeToLive(before.lease!)).toBeNull()
           keeper.child.kill('SIGCONT')
 
-          const back = await waitUntil(() => store.get(key), (v): v is StoredValue => v !== null, 10_000)
+          const back = await waitFor('the key put back', () => store.get(key), {timeoutMs: 10_000, intervalMs: 100})
           expect(back?.value).toBe(before.value)
           expect(back?.lease).not.toBeNull()
           expect(back?.lease).not.toBe(before.lease)

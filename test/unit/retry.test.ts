@@ -1,6 +1,6 @@
 import {describe, expect, it} from '@jest/globals'
 import {backoffCeilingMs, backoffDelayMs} from '../../src/lib/retry.js'
-import {keptLeaseRetryMs} from '../../src/store/etcd-kept-lease.js'
+import {keptLeaseRetryMs} from '../../src/store/kept-lease.js'
 
 describe('capped exponential backoff with jitter', () => {
   const options = {initialMs: 500, maxMs: 10_000}

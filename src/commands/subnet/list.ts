@@ -10,7 +10,8 @@ export default class SubnetList extends BaseCommand<typeof SubnetList> {
 
   async run(): Promise<LeaseRow[]> {
     const rows = await leaseRows(await this.store(), this.keys)
-    this.log(
+    // Laying out a table costs time that grows faster than the rows: not for --json.
+    if (!this.jsonEnabled()) this.log(
       table(
         ['subnet', 'public IP', 'VTEP MAC', 'host', 'expires in', 'valid'],
         rows.map((r) => [

@@ -37,7 +37,9 @@ export default class SvcList extends BaseCommand<typeof SvcList> {
     if (f.status !== undefined && !STATUS_FILTERS.includes(f.status as StatusFilter)) throw new InvalidValueError('status', `"${f.status}" is not a status`, `use ${STATUS_FILTERS.join(', ')}`)
     const tags = f.tag === undefined ? undefined : requireTags('tags', f.tag)
     const rows = await listInstances(await this.store(), this.keys, {namespace, name, passingOnly: f.passing, tags, node, status: f.status as StatusFilter | undefined})
-    this.log(instancesTable(rows))
+    // Laying out a table costs time that grows faster than the rows (most of 25 s at
+    // 20,000 instances): not for --json.
+    if (!this.jsonEnabled()) this.log(instancesTable(rows))
     return rows
   }
 }

@@ -1,0 +1,231 @@
+import {backoffDelayMs} from '../lib/retry.js'
+import {type KeptLease, type KeptLeaseHandlers, type LeaseId, MAX_TRANSACTION_OPS, type Store, type StoredValue} from './store.js'
+
+/**
+ * How a key attached to a kept lease comes back after a re-grant: `put` keys
+ * unconditionally; `guarded` keys (written with create or compareAndSwap) only if
+ * nobody took them meanwhile.
+ */
+export interface AttachedKey {
+  value: string
+  mode: 'put' | 'guarded'
+}
+
+/** What one keep-alive said: the lease lives, etcd no longer has it, or etcd could not be asked. */
+export type KeepAliveOutcome = 'alive' | 'lost' | 'failed'
+
+/** What the keeper does after a keep-alive. */
+export type KeeperAction = 'regrant' | 'restore' | 'nothing'
+
+/**
+ * The decision after a keep-alive that reached etcd: a lost lease is granted again (and
+ * every key put back); a live one still owes the keys a failed restore left behind.
+ */
+export function actionAfterKeepAlive(outcome: 'alive' | 'lost', keysToRestore: number): KeeperAction {
+  if (outcome === 'lost') return 'regrant'
+  return keysToRestore > 0 ? 'restore' : 'nothing'
+}
+
+/** Between keep-alives: a third of the TTL, so two can fail before the lease expires. */
+export function keepAliveIntervalMs(ttlSeconds: number): number {
+  return Math.max(300, (ttlSeconds * 1000) / 3)
+}
+
+/**
+ * How long a kept lease waits after its n-th failed keep-alive in a row: from 0.5 s,
+ * doubling, never above a third of the TTL (so a retry still lands before the lease
+ * could expire) nor 10 s, with jitter (half to all of that): lib/retry.ts's policy.
+ */
+export function keptLeaseRetryMs(failures: number, ttlSeconds: number, random: () => number = Math.random): number {
+  return backoffDelayMs(failures, {initialMs: 500, maxMs: Math.min((ttlSeconds * 1000) / 3, 10_000)}, random)
+}
+
+/** The wait before the next tick: the interval after a success, the backoff after a failure. */
+export function nextTickMs(failures: number, ttlSeconds: number, random: () => number = Math.random): number {
+  return failures === 0 ? keepAliveIntervalMs(ttlSeconds) : keptLeaseRetryMs(failures, ttlSeconds, random)
+}
+
+/** How a guarded key is put back, given what the store holds under it now. */
+export type GuardedRestore = {kind: 'write'; expectedModRevision: number} | {kind: 'conflict'; theirValue: string}
+
+/**
+ * A guarded key is ours again if it is absent (it expired with the old lease) or still
+ * holds our value (nobody wrote since); anything else was written by someone else.
+ */
+export function guardedRestore(ours: string, existing: Pick<StoredValue, 'value' | 'modRevision'> | null): GuardedRestore {
+  if (existing === null) return {kind: 'write', expectedModRevision: 0}
+  if (existing.value === ours) return {kind: 'write', expectedModRevision: existing.modRevision}
+  return {kind: 'conflict', theirValue: existing.value}
+}
+
+/** The put keys to write back, in transactions of at most MAX_TRANSACTION_OPS. */
+export function restoreBatches<T>(keys: readonly T[], size = MAX_TRANSACTION_OPS): T[][] {
+  const batches: T[][] = []
+  for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size))
+  return batches
+}
+
+export interface KeeperOptions {
+  /** The jitter source for the backoff (tests pin it). */
+  random?: () => number
+}
+
+/**
+ * A lease kept alive by a keep-alive every TTL/3, on any Store. When the store says the
+ * lease is gone (it expired during an outage, or the leader lost it), a new lease is
+ * granted and every attached key put back, which is what etcd3's own Lease leaves to the
+ * caller. While the store is unreachable it retries on lib/retry.ts's policy. The
+ * decisions are the pure functions above; this class only feeds them and does the I/O.
+ */
+export class LeaseKeeper implements KeptLease {
+  private currentId: LeaseId
+  private readonly keys = new Map<string, AttachedKey>()
+  /** Keys not yet put back under the current lease after a re-grant (an attempt can fail half-way). */
+  private readonly restoring = new Set<string>()
+  private lostId: LeaseId | undefined
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private unreachable = false
+  /** Failed ticks in a row, for the backoff; 0 after a success. */
+  private failures = 0
+  private cycle: Promise<void> = Promise.resolve()
+
+  private constructor(
+    private readonly store: Store,
+    readonly ttlSeconds: number,
+    private readonly handlers: KeptLeaseHandlers,
+    id: LeaseId,
+    private readonly options: KeeperOptions,
+  ) {
+    this.currentId = id
+  }
+
+  static async start(store: Store, ttlSeconds: number, handlers: KeptLeaseHandlers = {}, options: KeeperOptions = {}): Promise<LeaseKeeper> {
+    const id = await store.grantLease(ttlSeconds)
+    const lease = new LeaseKeeper(store, ttlSeconds, handlers, id, options)
+    lease.schedule(keepAliveIntervalMs(ttlSeconds))
+    return lease
+  }
+
+  get id(): LeaseId {
+    return this.currentId
+  }
+
+  /** Keys the keeper puts back after a re-grant, with how (for tests and diagnostics). */
+  attachedKeys(): ReadonlyMap<string, AttachedKey> {
+    return this.keys
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.store.put(key, value, {lease: this.currentId})
+    this.attach(key, {value, mode: 'put'})
+  }
+
+  async putAll(entries: readonly {key: string; value: string}[], deletes: readonly string[] = []): Promise<void> {
+    const lease = this.currentId
+    await this.store.transaction([...entries.map((e) => ({type: 'put' as const, key: e.key, value: e.value, lease})), ...deletes.map((key) => ({type: 'delete' as const, key}))])
+    for (const key of deletes) this.forget(key)
+    for (const e of entries) this.attach(e.key, {value: e.value, mode: 'put'})
+  }
+
+  async create(key: string, value: string): Promise<boolean> {
+    return this.compareAndSwap(key, value, 0)
+  }
+
+  async compareAndSwap(key: string, value: string, expectedModRevision: number): Promise<boolean> {
+    const written = await this.store.compareAndSwap(key, value, expectedModRevision, {lease: this.currentId})
+    if (written) this.attach(key, {value, mode: 'guarded'})
+    return written
+  }
+
+  forget(key: string): void {
+    this.keys.delete(key)
+    this.restoring.delete(key)
+  }
+
+  async stop(options: {revoke?: boolean} = {}): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.cycle.catch(() => {})
+    if (options.revoke) await this.store.revokeLease(this.currentId)
+  }
+
+  private attach(key: string, attached: AttachedKey): void {
+    this.keys.set(key, attached)
+    // Written under the current lease just now: nothing left to put back.
+    this.restoring.delete(key)
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      this.cycle = this.tick()
+    }, ms)
+    this.timer.unref?.()
+  }
+
+  /** One keep-alive and what follows from it; never throws (nothing awaits a tick). */
+  async tick(): Promise<void> {
+    try {
+      const alive = await this.store.keepAliveOnce(this.currentId)
+      if (!this.stopped) {
+        const action = actionAfterKeepAlive(alive ? 'alive' : 'lost', this.restoring.size)
+        if (action === 'regrant') await this.regrant()
+        else if (action === 'restore') await this.restore()
+      }
+      this.failures = 0
+      if (this.unreachable) {
+        this.unreachable = false
+        this.handlers.onReachable?.()
+      }
+    } catch (error) {
+      // Any failure (etcd unreachable, or refusing, e.g. out of space) is retried on the backoff.
+      if (!this.unreachable) this.handlers.onUnreachable?.(error as Error)
+      this.unreachable = true
+      this.failures++
+    } finally {
+      this.schedule(nextTickMs(this.failures, this.ttlSeconds, this.options.random))
+    }
+  }
+
+  private async regrant(): Promise<void> {
+    this.lostId ??= this.currentId
+    this.currentId = await this.store.grantLease(this.ttlSeconds)
+    for (const key of this.keys.keys()) this.restoring.add(key)
+    await this.restore()
+  }
+
+  /** Puts the attached keys back under the current lease: put keys in transactions, guarded keys one by one. */
+  private async restore(): Promise<void> {
+    const pending = [...this.restoring].filter((key) => {
+      if (this.keys.has(key)) return true
+      this.restoring.delete(key)
+      return false
+    })
+    const puts = pending.filter((key) => this.keys.get(key)!.mode === 'put')
+    for (const batch of restoreBatches(puts)) {
+      const lease = this.currentId
+      await this.store.transaction(batch.map((key) => ({type: 'put' as const, key, value: this.keys.get(key)!.value, lease})))
+      for (const key of batch) this.restoring.delete(key)
+    }
+    for (const key of pending.filter((k) => this.keys.get(k)?.mode === 'guarded')) await this.restoreGuarded(key, this.keys.get(key)!)
+    const lost = this.lostId
+    this.lostId = undefined
+    if (lost !== undefined) this.handlers.onRegranted?.(this.currentId, lost)
+  }
+
+  private async restoreGuarded(key: string, attached: AttachedKey): Promise<void> {
+    let decision = guardedRestore(attached.value, await this.store.get(key))
+    if (decision.kind === 'write') {
+      if (await this.store.compareAndSwap(key, attached.value, decision.expectedModRevision, {lease: this.currentId})) {
+        this.restoring.delete(key)
+        return
+      }
+      // Someone wrote between our read and our write.
+      decision = {kind: 'conflict', theirValue: (await this.store.get(key))?.value ?? ''}
+    }
+    this.keys.delete(key)
+    this.restoring.delete(key)
+    this.handlers.onConflict?.(key, decision.theirValue)
+  }
+}
