@@ -1,35 +1,43 @@
 import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
+import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
 import type {Listing, Store, Watch, WatchEvent} from '../store/store.js'
-import {type HealthRecord, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
+import {type HealthStatus, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
+import {Registry, type RegistryChange, emptyChange} from './registry.js'
+
+/** Retried from 0.5 s up to every 5 s while etcd is away at start. */
+const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
 
 /**
  * Every registration and health record, kept in memory from two watches so a query
- * never reads etcd. While etcd is unreachable it keeps what it last knew.
+ * never reads etcd. While etcd is unreachable it keeps what it last knew. Each batch
+ * of events tells the listeners what it changed (services, addresses), so answers
+ * built from the rest stay cached.
  */
 export class ServiceIndex {
-  readonly services = new Map<string, ServiceRegistration>()
-  readonly health = new Map<string, HealthRecord>()
-  /** Bumped on every change; answer caches compare it. */
-  generation = 0
+  readonly registry = new Registry()
   private connected = {services: false, health: false}
+  private followed = {services: false, health: false}
   private watches: Watch[] = []
-  private listeners: (() => void)[] = []
+  private listeners: ((change: RegistryChange) => void)[] = []
+  private readonly stopping = new AbortController()
+  private retrying: Promise<unknown> | undefined
 
   constructor(private readonly store: Store, private readonly keys: Keys) {}
 
+  /** Both watches connected: the registry is current. */
   get inSync(): boolean {
     return this.connected.services && this.connected.health
-  }
-
-  onChange(listener: () => void): void {
-    this.listeners.push(listener)
   }
 
   /** Whether the first listing arrived: until then the zone cannot be answered truthfully. */
   get loaded(): boolean {
     return this.followed.services && this.followed.health
+  }
+
+  onChange(listener: (change: RegistryChange) => void): void {
+    this.listeners.push(listener)
   }
 
   /**
@@ -43,70 +51,45 @@ export class ServiceIndex {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error
       logger?.warn('etcd unreachable at start: forwarding other names, SERVFAIL for the zone until etcd answers', {error: error.message})
-      this.retrying = this.retryUntilLoaded(logger)
+      this.retrying = retry(() => this.load(), {
+        policy: LOAD_RETRY,
+        signal: this.stopping.signal,
+        retryable: (e) => e instanceof StoreUnavailableError,
+        onRetry: (e) => logger?.debug('etcd still unreachable', {error: (e as Error).message}),
+      }).then(
+        () => this.loaded && logger?.info('etcd reachable: serving the zone'),
+        (e: Error) => logger?.error('cannot follow the services in etcd', {error: e.message}),
+      )
     }
   }
 
   async close(): Promise<void> {
-    this.closed = true
+    this.stopping.abort()
     await this.retrying
     await Promise.all(this.watches.map((watch) => watch.close().catch(() => {})))
   }
 
-  private followed = {services: false, health: false}
-  private closed = false
-  private retrying: Promise<void> | undefined
-
   private async load(): Promise<void> {
-    if (!this.followed.services) await this.follow('services', this.keys.servicesPrefix(), this.services, parseRegistration)
-    if (!this.followed.health) await this.follow('health', this.keys.healthPrefix(), this.health, parseHealth)
+    if (!this.followed.services) await this.follow('services', this.keys.servicesPrefix())
+    if (!this.followed.health) await this.follow('health', this.keys.healthPrefix())
   }
 
-  private async retryUntilLoaded(logger?: Logger): Promise<void> {
-    for (let delay = 500; !this.closed && !this.loaded; delay = Math.min(delay * 2, 5000)) {
-      await new Promise((resolve) => setTimeout(resolve, delay))
-      if (this.closed) return
-      try {
-        await this.load()
-        logger?.info('etcd reachable: serving the zone')
-      } catch (error) {
-        logger?.debug('etcd still unreachable', {error: (error as Error).message})
-      }
-    }
+  /** "<namespace>/<name>/<id>" of a service or health key. */
+  private ident(key: string): string | undefined {
+    const parts = this.keys.instanceOf(key)
+    return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
   }
 
-  private async follow<T>(kind: 'services' | 'health', prefix: string, map: Map<string, T>, parse: (text: string) => T | undefined): Promise<void> {
-    const ident = (key: string) => {
-      const parts = this.keys.instanceOf(key)
-      return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
-    }
-    const replace = (listing: Listing) => {
-      map.clear()
-      for (const item of listing.items) {
-        const id = ident(item.key)
-        const value = parse(item.value)
-        if (id && value) map.set(id, value)
-      }
-      this.changed()
-    }
-    const apply = (events: WatchEvent[]) => {
-      for (const event of events) {
-        const id = ident(event.key)
-        if (!id) continue
-        const value = event.type === 'put' ? parse(event.value) : undefined
-        if (value) map.set(id, value)
-        else map.delete(id)
-      }
-      this.changed()
-    }
+  private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
     const listing = await this.store.list(prefix)
-    replace(listing)
+    if (this.stopping.signal.aborted) return
+    this.replace(kind, listing)
     this.connected[kind] = true
     this.followed[kind] = true
     this.watches.push(
       await this.store.watchPrefix(prefix, listing.revision + 1, {
-        onEvents: apply,
-        onResync: replace,
+        onEvents: (events) => this.apply(kind, events),
+        onResync: (fresh) => this.replace(kind, fresh),
         onConnectionChange: (up) => {
           this.connected[kind] = up
         },
@@ -114,8 +97,41 @@ export class ServiceIndex {
     )
   }
 
-  private changed(): void {
-    this.generation++
-    for (const listener of this.listeners) listener()
+  private replace(kind: 'services' | 'health', listing: Listing): void {
+    const change = emptyChange()
+    if (kind === 'services') {
+      const items: [string, ServiceRegistration][] = []
+      for (const item of listing.items) {
+        const ident = this.ident(item.key)
+        const registration = ident ? parseRegistration(item.value) : undefined
+        if (ident && registration) items.push([ident, registration])
+      }
+      this.registry.replaceRegistrations(items, change)
+    } else {
+      const items: [string, HealthStatus][] = []
+      for (const item of listing.items) {
+        const ident = this.ident(item.key)
+        const status = ident ? parseHealth(item.value)?.status : undefined
+        if (ident && status) items.push([ident, status])
+      }
+      this.registry.replaceHealth(items, change)
+    }
+    this.notify(change)
+  }
+
+  private apply(kind: 'services' | 'health', events: WatchEvent[]): void {
+    const change = emptyChange()
+    for (const event of events) {
+      const ident = this.ident(event.key)
+      if (!ident) continue
+      if (kind === 'services') this.registry.putRegistration(ident, event.type === 'put' ? parseRegistration(event.value) : undefined, change)
+      else this.registry.putHealth(ident, event.type === 'put' ? parseHealth(event.value)?.status : undefined, change)
+    }
+    this.notify(change)
+  }
+
+  private notify(change: RegistryChange): void {
+    if (!change.all && !change.services.size && !change.addresses.size) return
+    for (const listener of this.listeners) listener(change)
   }
 }
