@@ -88,8 +88,7 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
       workers.delete(worker)
       states.delete(worker.id)
       if (stopping) return
-      if (Date.now() - startedAt >= healthyAfterMs) backoff.reset()
-      const delayMs = backoff.nextDelayMs()
+      const delayMs = restartDelayMs(backoff, Date.now() - startedAt, healthyAfterMs)
       logger.warn('dns worker exited; starting another', {worker: worker.id, code, signal, inMs: delayMs, crashesInARow: backoff.failures})
       void sleepUnlessAborted(delayMs, stop).then(() => !stopping && !stop.aborted && fork())
     })
@@ -122,6 +121,16 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
     for (const server of servers) server.close()
     await stopAll([...workers])
   }
+}
+
+/**
+ * How long to wait before starting a worker again: the retry policy's next delay, so a
+ * worker that keeps dying at start is restarted ever more slowly (not every second
+ * forever); one that ran `healthyAfterMs` or more starts the count over.
+ */
+export function restartDelayMs(backoff: Backoff, ranForMs: number, healthyAfterMs: number): number {
+  if (ranForMs >= healthyAfterMs) backoff.reset()
+  return backoff.nextDelayMs()
 }
 
 /** Resolves when every worker has bound its sockets; a CnetError when they keep dying first or never get there. */
