@@ -151,12 +151,14 @@ export class Forwarder {
 const cacheKey = (query: Query) => `${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`
 
 /**
- * The upstreams to try, in order: those up, as configured; when every one is down, the
- * one that failed least (as CoreDNS picks one when all are down), so a query still has
- * a chance and its answer ends the outage at once.
+ * The upstreams to try, in order: those up, the ones that failed lately last (a stable
+ * sort: otherwise as configured); when every one is down, the one that failed least (as
+ * CoreDNS picks one when all are down), so a query still has a chance and its answer
+ * ends the outage at once.
  */
 export function candidates(upstreams: readonly Upstream[]): readonly Upstream[] {
   const up = upstreams.filter((upstream) => !upstream.down)
-  if (up.length || !upstreams.length) return up
+  if (up.length) return up.some((upstream) => upstream.fails) ? up.sort((a, b) => a.fails - b.fails) : up
+  if (!upstreams.length) return []
   return [upstreams.reduce((best, upstream) => (upstream.fails < best.fails ? upstream : best))]
 }
