@@ -18,6 +18,8 @@ export interface FakeUpstream {
   tcpConnections: number
   /** Source ports the UDP queries came from. */
   sourcePorts: Set<number>
+  /** The name of every UDP question, in order ('' for the root: health probes). */
+  names: string[]
   close(): Promise<void>
 }
 
@@ -34,6 +36,7 @@ export async function startFakeUpstream(address = '192.0.2.1'): Promise<FakeUpst
     tcpQueries: 0,
     tcpConnections: 0,
     sourcePorts: new Set(),
+    names: [],
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => udp.close(() => resolve()))
@@ -54,6 +57,8 @@ export async function startFakeUpstream(address = '192.0.2.1'): Promise<FakeUpst
   udp.on('message', (message, remote) => {
     state.udpQueries++
     state.sourcePorts.add(remote.port)
+    const name = packet.decode(message).questions?.[0]?.name ?? ''
+    state.names.push(name === '.' ? '' : name)
     if (!state.silent) udp.send(answer(message, state.truncate), remote.port, remote.address)
   })
   tcp.on('connection', (socket) => {

@@ -85,17 +85,15 @@ describe('Forwarder', () => {
     dead.silent = true
     const f = forwarder({upstreams: [at(dead), at(live)]})
     const [first] = f.upstreams
-    const started = Date.now()
     expect((await ask(f, 'a.example.test')).data).toEqual(['192.0.2.2']) // after the dead one's timeout
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    expect(dead.names).toContain('a.example.test')
     expect(first!.fails).toBeGreaterThanOrEqual(1)
     expect(await waitFor(() => first!.down)).toBe(true) // the exchange and an unanswered probe
     const sentToDead = dead.udpQueries
-    const quick = Date.now()
     expect((await ask(f, 'b.example.test')).data).toEqual(['192.0.2.2'])
-    expect(Date.now() - quick).toBeLessThan(250) // not waiting for the dead one
+    expect(dead.names).not.toContain('b.example.test') // skipped: only probes reach it
+    expect(dead.names.filter((name) => name === '').length).toBeGreaterThanOrEqual(1)
     expect(first!.healthcheckFailures).toBeGreaterThanOrEqual(1)
-    // only probes reach it while it is down
     dead.silent = false
     expect(await waitFor(() => !first!.down)).toBe(true)
     expect(first!.fails).toBe(0)
