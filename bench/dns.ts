@@ -8,8 +8,7 @@
  * latency lines. Then forwarded names (cnet -> dnsmasq upstream), warm cache. cnet runs
  * as started, with no --workers (one per core), unless BENCH_WORKERS is set.
  */
-import {spawn} from 'node:child_process'
-import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -20,6 +19,7 @@ import {startDnsmasq} from '../test/helpers/dnsmasq.js'
 import {startEtcd} from '../test/helpers/etcd.js'
 import {freePort} from '../test/helpers/ports.js'
 import {servicesFixture} from '../test/helpers/services-fixture.js'
+import {type Run, dnsperf} from './lib/dnsperf.js'
 import {type Figure, percentile, report} from './lib/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
@@ -37,42 +37,6 @@ const LOADS: Load[] = [
   {label: '50 names, 1 client', names: 50, clients: 1},
   {label: '1,000 names, 4 clients', names: 1000, clients: 4},
 ]
-
-interface Run {
-  qps: number
-  avgMs: number
-  p99Ms: number
-  lost: number
-  completed: number
-}
-
-/**
- * dnsperf's -v output (a line per query, for an exact p99) goes to a file and is read
- * afterwards: piped into this process it was millions of lines read while measuring,
- * on the same two cores as the servers.
- */
-async function dnsperf(port: number, queryFile: string, outFile: string, clients = 4): Promise<Run> {
-  // The child writes the file itself (an fd, not a stream through this process, which
-  // could still be flushing when dnsperf exits).
-  const fd = openSync(outFile, 'w')
-  try {
-    const child = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', String(clients), '-q', '100', '-v'], {stdio: ['ignore', fd, 'inherit']})
-    await new Promise((resolve, reject) => child.on('error', reject).on('exit', resolve))
-  } finally {
-    closeSync(fd)
-  }
-  const stdout = readFileSync(outFile, 'utf8')
-  rmSync(outFile)
-  const latencies: number[] = []
-  const summary: string[] = []
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('> ')) latencies.push(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000)
-    else summary.push(line)
-  }
-  const summaryText = summary.join('\n')
-  const number = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(summaryText)?.[1] ?? NaN)
-  return {qps: number('Queries per second'), avgMs: number('Average Latency \\(s\\)') * 1000, p99Ms: percentile(latencies, 99), lost: number('Queries lost'), completed: number('Queries completed')}
-}
 
 async function main() {
   const etcd = await startEtcd({name: 'bench-dns'})
@@ -116,7 +80,7 @@ async function main() {
     const rounds: {base: Run; mine: Run}[][] = LOADS.map(() => [])
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, load] of LOADS.entries()) {
-        const run = (port: number) => dnsperf(port, queryFiles[i]!, out, load.clients)
+        const run = (port: number) => dnsperf(port, queryFiles[i]!, out, {clients: load.clients, seconds: SECONDS})
         let pair: {base: Run; mine: Run}
         if ((round + i) % 2 === 0) {
           const base = await run(dnsmasqPort)
@@ -129,7 +93,7 @@ async function main() {
         console.log(`round ${round + 1}, ${load.label}: dnsmasq ${Math.round(pair.base.qps)} q/s, cnet ${Math.round(pair.mine.qps)} q/s, ratio ${(pair.mine.qps / pair.base.qps).toFixed(2)}`)
       }
     }
-    const fwd = await dnsperf(cnetPort, forwardQueries, out)
+    const fwd = await dnsperf(cnetPort, forwardQueries, out, {clients: 4, seconds: SECONDS})
     const median = (values: number[]) => percentile(values, 50)
     const figures: Figure[] = []
     const extra: Record<string, unknown> = {seconds: SECONDS, rounds: ROUNDS, workers: WORKERS ?? `default (${availableParallelism()} cores)`, p99: 'exact, from dnsperf -v per-query latencies'}

@@ -175,7 +175,7 @@ export function buildReply(source: RecordSource, options: RecordOptions, name: s
     const shift = list.length ? rotation % list.length : 0
     return shift ? [...list.slice(shift), ...list.slice(0, shift)] : list
   }
-  const instanceName = (instance: DnsInstance) => `${instance.label}.svc.${zone}`
+  const instanceName = (instance: DnsInstance) => `${instance.id}.${instance.service}.svc.${zone}`
   const wanted = qtype === TYPE.A ? 4 : qtype === TYPE.AAAA ? 6 : qtype === TYPE.ANY ? -1 : 0
   /** A/AAAA of the instances (one record for ANY: RFC 8482 minimal answers). */
   const addresses = (owner: string, instances: readonly DnsInstance[]) => {

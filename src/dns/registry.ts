@@ -20,10 +20,8 @@ export interface DnsInstance {
   /** "<name>.<namespace>", lower-cased: the group it answers in. */
   readonly service: string
   readonly namespace: string
-  /** Lower-cased id. */
+  /** Lower-cased id: the instance's own name is `<id>.<service>.svc.<zone>`. */
   readonly id: string
-  /** "<id>.<name>.<namespace>" lower-cased: the instance's own name below `svc.<zone>`. */
-  readonly label: string
   /** Canonical text (IPv6 compressed as RFC 5952), or as registered when not an address. */
   readonly address: string
   readonly family: 0 | 4 | 6
@@ -60,30 +58,49 @@ export function statusOf(instance: DnsInstance): HealthCode {
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([])
+const HEALTH_RECORDS = [undefined, ...(['passing', 'warning', 'critical'] as const).map((status) => ({status}) as HealthRecord)]
 
-export function toDnsInstance(ident: string, registration: ServiceRegistration, health: HealthCode): DnsInstance {
-  let table = 0
-  for (let code = 0; code < 4; code++) {
-    const record = code === 0 ? undefined : ({status: STATUS_OF[code]} as HealthRecord)
-    table |= STATUS_CODE[effectiveStatus(registration, record)] << (code * 2)
+/**
+ * Strings and tag lists many instances share (a service's name, its namespace, a set of
+ * tags), kept once: at 100,000 instances a copy each is tens of megabytes per worker.
+ */
+export class Interned {
+  private readonly strings = new Map<string, string>()
+  private readonly tagLists = new Map<string, readonly string[]>()
+
+  string(text: string): string {
+    let kept = this.strings.get(text)
+    if (kept === undefined) this.strings.set(text, (kept = text))
+    return kept
   }
+
+  tags(tags: readonly string[]): readonly string[] {
+    if (!tags.length) return NO_TAGS
+    const lower = tags.map((tag) => tag.toLowerCase())
+    const key = lower.join('\n')
+    let kept = this.tagLists.get(key)
+    if (!kept) this.tagLists.set(key, (kept = Object.freeze(lower.map((tag) => this.string(tag)))))
+    return kept
+  }
+}
+
+export function toDnsInstance(ident: string, registration: ServiceRegistration, health: HealthCode, interned = new Interned()): DnsInstance {
+  let table = 0
+  for (let code = 0; code < 4; code++) table |= STATUS_CODE[effectiveStatus(registration, HEALTH_RECORDS[code])] << (code * 2)
   const family = isIP(registration.address) as 0 | 4 | 6
   const address = family === 6 ? formatIp(parseIp(registration.address)!) : registration.address
-  const service = `${registration.name}.${registration.namespace}`.toLowerCase()
-  const id = registration.id.toLowerCase()
   return {
     ident,
-    service,
-    namespace: registration.namespace.toLowerCase(),
-    id,
-    label: `${id}.${service}`,
+    service: interned.string(`${registration.name}.${registration.namespace}`.toLowerCase()),
+    namespace: interned.string(registration.namespace.toLowerCase()),
+    id: registration.id.toLowerCase(),
     address,
     family,
     port: registration.port,
-    protocol: registration.protocol,
-    portName: (registration.portName ?? registration.protocol).toLowerCase(),
+    protocol: interned.string(registration.protocol),
+    portName: interned.string((registration.portName ?? registration.protocol).toLowerCase()),
     weight: registration.weight,
-    tags: registration.tags.length ? registration.tags.map((tag) => tag.toLowerCase()) : NO_TAGS,
+    tags: interned.tags(registration.tags),
     statusTable: table,
     health,
   }
@@ -122,6 +139,8 @@ export class Registry {
   private readonly byAddress = new Map<string, DnsInstance[]>()
   /** Registered instances per namespace. */
   private readonly namespaces = new Map<string, number>()
+  /** Shared strings; started afresh with each full listing, so it holds only what is in use. */
+  private interned = new Interned()
 
   get size(): number {
     return this.instances.size
@@ -161,7 +180,7 @@ export class Registry {
       return
     }
     this.orphanHealth.delete(ident)
-    this.add(toDnsInstance(ident, registration, health), change)
+    this.add(toDnsInstance(ident, registration, health, this.interned), change)
   }
 
   /** A health record put (undefined: deleted, or not a health record). */
@@ -191,8 +210,9 @@ export class Registry {
     this.byAddress.clear()
     this.namespaces.clear()
     this.orphanHealth.clear()
+    this.interned = new Interned()
     for (const [ident, registration] of items) {
-      this.add(toDnsInstance(ident, registration, health.get(ident) ?? 0), change)
+      this.add(toDnsInstance(ident, registration, health.get(ident) ?? 0, this.interned), change)
       health.delete(ident)
     }
     for (const [ident, code] of health) this.orphanHealth.set(ident, code)

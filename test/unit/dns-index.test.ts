@@ -12,7 +12,7 @@ const ids = (list: readonly {id: string}[] | undefined) => list?.map((i) => i.id
 describe('Registry', () => {
   it('keeps only what DNS needs, with the effective status for every health worked out once', () => {
     const instance = toDnsInstance('Prod/Web/A1', registration('A1', 'fd00:0:0::1', {name: 'Web', namespace: 'Prod', tags: ['Canary'], portName: 'HTTP', check: ttlCheck}), 0)
-    expect(instance).toMatchObject({ident: 'Prod/Web/A1', service: 'web.prod', namespace: 'prod', id: 'a1', label: 'a1.web.prod', address: 'fd00::1', family: 6, portName: 'http', tags: ['canary']})
+    expect(instance).toMatchObject({ident: 'Prod/Web/A1', service: 'web.prod', namespace: 'prod', id: 'a1', address: 'fd00::1', family: 6, portName: 'http', tags: ['canary']})
     expect([0, 1, 2, 3].map((health) => statusOf({...instance, health: health as 0}))).toEqual([3, 1, 2, 3])
     const unchecked = toDnsInstance('default/web/b', registration('b', '10.0.0.2'), 3)
     expect(statusOf(unchecked)).toBe(1) // no check: passing whatever a stray record says
