@@ -63,21 +63,22 @@ async function memory(setup: Setup): Promise<{primaryMb: number; workersMb: numb
   return {primaryMb, workersMb, totalMb: primaryMb + workersMb.reduce((a, b) => a + b, 0)}
 }
 
-async function start(size: number, dir: string): Promise<Setup> {
+async function start(size: number, cleanups: (() => Promise<unknown>)[]): Promise<Setup> {
   const etcd = await startEtcd({name: `bench-dnsscale-${size}`})
+  cleanups.push(() => etcd.destroy())
   const store = await openStore({endpoints: [etcd.endpoint], deadlineMs: 30_000})
+  cleanups.unshift(() => store.close())
   const seeded = await seedRegistry(store, keys, {services: size / PER_SERVICE, instancesPerService: PER_SERVICE})
   console.log(`seeded ${seeded.instances} instances (${seeded.keys} keys) in ${seeded.ms} ms`)
   const [port, ready, metricsPort] = [await freePort(), await freePort(), await freePort()]
   const started = Date.now()
-  const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`, '--metrics', `127.0.0.1:${metricsPort}`, '--ttl', '60s'], cliEnv(etcd.endpoint, prefixes), port, {asStarted: true})
+  const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`, '--metrics', `127.0.0.1:${metricsPort}`, '--ttl', '60s'], cliEnv(etcd.endpoint, prefixes), port, {asStarted: true, startTimeoutMs: 120_000})
   let status = 0
   while (status !== 200) {
     status = await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.status, () => 0)
     if (status !== 200) await sleep(20)
   }
   const readyMs = Date.now() - started
-  void dir
   return {size, etcd, store, server, ready, seedMs: seeded.ms, readyMs, metricsPort}
 }
 
@@ -132,8 +133,9 @@ async function cacheCounts(setup: Setup): Promise<{hits: number; misses: number}
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'cnd-bench-scale-'))
   const setups: Setup[] = []
+  const cleanups: (() => Promise<unknown>)[] = []
   try {
-    for (const size of SIZES) setups.push(await start(size, dir))
+    for (const size of SIZES) setups.push(await start(size, cleanups))
     const queries = join(dir, 'names.txt')
     writeFileSync(queries, Array.from({length: QUERIED}, (_, i) => `svc${i}.default.svc.cluster.local A\n`).join(''))
     const out = join(dir, 'dnsperf.out')
@@ -183,11 +185,8 @@ async function main() {
     )
     report('dns-scale', figures, extra)
   } finally {
-    for (const setup of setups) {
-      await setup.server.stop().catch(() => {})
-      await setup.store.close().catch(() => {})
-      await setup.etcd.destroy().catch(() => {})
-    }
+    for (const setup of setups) await setup.server.stop().catch(() => {})
+    for (const cleanup of cleanups) await cleanup().catch(() => {})
     rmSync(dir, {recursive: true, force: true})
   }
 }

@@ -51,9 +51,6 @@ const KINDS: Record<keyof ServeSettings, Kind> = {
 }
 export const SETTING_NAMES = Object.keys(KINDS) as (keyof ServeSettings)[]
 
-/** What a reload can change; the rest (sockets, endpoints, processes) needs a restart. */
-export const RELOADABLE: ReadonlySet<keyof ServeSettings> = new Set(['zone', 'upstream', 'ttl', 'negative-ttl', 'only-passing', 'allow-recursion', 'max-concurrent', 'log-queries', 'forward', 'hosts'])
-
 export interface StubDomain {
   /** Lower-cased, without the trailing dot. */
   domain: string

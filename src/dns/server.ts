@@ -20,7 +20,7 @@ import {DnsMetrics, reloadCounter} from './metrics.js'
 import {ownAddresses} from './own-addresses.js'
 import {createQueryLog} from './query-log.js'
 import {type RecordSource} from './records.js'
-import {type ServeContext, type ServeOptions, type ServeSettings, RELOADABLE, describeUpstreams, mergeSettings, resolveFromSources, resolveServeOptions} from './serve-options.js'
+import {type ServeContext, type ServeOptions, type ServeSettings, describeUpstreams, mergeSettings, resolveFromSources, resolveServeOptions} from './serve-options.js'
 import {WORKER_SETTINGS_ENV, type WorkerPool, isWorkerReload, reportToPrimary, runWorkers} from './workers.js'
 
 /** What `dns serve` was started with: the command line's settings and the config file to read (again on SIGHUP). */
@@ -84,14 +84,17 @@ async function reloadSettings(request: ServeRequest, context: ServeContext, runn
     logger.error('reload failed: keeping the running config', {config: request.configPath, error: (error as Error).message})
     return undefined
   }
-  const fixed = (['listen', 'workers', 'health', 'ready', 'metrics'] as const).filter((key) => !RELOADABLE.has(key) && JSON.stringify(pick(next.options, key)) !== JSON.stringify(pick(running, key)))
+  const fixed = RESTART_ONLY.filter((key) => JSON.stringify(pick(next.options, key)) !== JSON.stringify(pick(running, key)))
   if (fixed.length) logger.warn('reload: these settings change only with a restart; keeping their running values', {settings: fixed})
   const settings = {...next.settings, listen: running.listen.map(formatHostPort), workers: running.workers, ...httpSettings(running)}
   logger.info('config reloaded', {config: request.configPath, zone: next.options.zone, upstreams: describeUpstreams(next.options.upstreams), stubDomains: next.options.forward.map((f) => f.domain), hosts: next.options.hosts.length})
   return {settings, options: resolveServeOptions(settings, context)}
 }
 
-const pick = (options: ServeOptions, key: 'listen' | 'workers' | 'health' | 'ready' | 'metrics') => (key === 'listen' || key === 'workers' ? options[key] : options.http[key])
+/** Settings a reload cannot change: sockets, endpoints, processes. */
+const RESTART_ONLY = ['listen', 'workers', 'health', 'ready', 'metrics'] as const
+
+const pick = (options: ServeOptions, key: (typeof RESTART_ONLY)[number]) => (key === 'listen' || key === 'workers' ? options[key] : options.http[key])
 
 function httpSettings(options: ServeOptions): Pick<ServeSettings, 'health' | 'ready' | 'metrics'> {
   const text = (address?: {host: string; port: number}) => (address ? formatHostPort(address) : undefined)
@@ -161,7 +164,14 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
   try {
     for (const address of options.listen) closers.push(...(await listenOn(address, () => state.deps, logger)))
     if (cluster.isWorker) {
-      closers.push(followFromWorker(metrics, notReady, (next) => apply(resolveServeOptions(next, context))))
+      const reloadWorker = (next: ServeSettings) => {
+        try {
+          apply(resolveServeOptions(next, context))
+        } catch (error) {
+          logger.error('reload failed in a worker: keeping the running config', {error: (error as Error).message})
+        }
+      }
+      closers.push(followFromWorker(metrics, notReady, reloadWorker))
       // a hangup meant for the primary must not end a worker (SIGHUP's default)
       await withReloadSignal(async () => {}, () => untilAborted(stop))
       return
