@@ -29,6 +29,8 @@ describe('Registry', () => {
     ['a health change that alters nothing changes nothing', [{put: registration('a', '10.0.0.1')}, {health: ['default/web/a', 'critical']}], {healthy: ['a'], changed: []}],
     ['a moved registration leaves its old service', [{put: registration('a', '10.0.0.1')}, {put: registration('a', '10.0.0.1', {name: 'api'})}], {healthy: undefined, changed: ['web.default', 'api.default']}],
     ['a delete keeps the health for a registration put back', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}, {health: ['default/web/a', 'warning']}, {remove: 'default/web/a'}, {put: registration('a', '10.0.0.1', {check: ttlCheck})}], {healthy: ['a'], changed: ['web.default']}],
+    ['an instance in maintenance is critical, passing health or not', [{put: registration('a', '10.0.0.1', {maintenance: {reason: 'disk swap', since: ''}})}, {health: ['default/web/a', 'passing']}], {healthy: undefined, changed: []}],
+    ['maintenance ended: back in', [{put: registration('a', '10.0.0.1', {maintenance: {reason: 'x', since: ''}})}, {put: registration('a', '10.0.0.1')}], {healthy: ['a'], changed: ['web.default']}],
     ['a deleted health record counts as none', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}, {health: ['default/web/a', 'passing']}, {health: ['default/web/a', undefined]}], {healthy: undefined, changed: ['web.default']}],
   ])('%s', (_label, steps, expected) => {
     const registry = new Registry()
