@@ -5,6 +5,7 @@ import type {Keys} from '../store/keys.js'
 import type {Listing, Store, Watch, WatchEvent} from '../store/store.js'
 import {type HealthStatus, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
 import {Registry, type RegistryChange, emptyChange} from './registry.js'
+import {releaseMemory} from './release-memory.js'
 
 /**
  * Keys per range call when listing: registrations are a few hundred bytes, so 5,000 fit
@@ -12,6 +13,9 @@ import {Registry, type RegistryChange, emptyChange} from './registry.js'
  * round trips of the store's default.
  */
 const LIST_PAGE_SIZE = 5000
+
+/** A listing this big is followed by a full collection (see release-memory.ts). */
+const COLLECT_AFTER_LISTING = 10_000
 
 /** Retried from 0.5 s up to every 5 s while etcd is away at start. */
 const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
@@ -112,6 +116,7 @@ export class ServiceIndex {
   private replace(kind: 'services' | 'health', listing: Listing): void {
     const change = emptyChange()
     const items = listing.items
+    const big = items.length >= COLLECT_AFTER_LISTING
     const ident = (i: number) => this.ident(items[i]!.key)
     if (kind === 'services') {
       this.registry.replaceRegistrations(
@@ -139,6 +144,8 @@ export class ServiceIndex {
       )
     }
     this.notify(change)
+    // after this turn of the event loop, when the listing is no longer referenced
+    if (big) setImmediate(releaseMemory)
   }
 
   private apply(kind: 'services' | 'health', events: WatchEvent[]): void {
