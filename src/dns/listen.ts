@@ -23,7 +23,7 @@ export async function listenOn(address: HostPort, deps: () => HandlerDeps, logge
   const udp = dgram.createSocket({
     type: family,
     ipv6Only: family === 'udp6',
-    // Every address this socket sees is an IP literal (--listen is parsed as one, replies
+    // Every address this socket sees is an IP literal (listen addresses are parsed as such, replies
     // go where queries came from): resolving them through dns.lookup cost a tick per reply.
     lookup: family === 'udp6' ? literalLookup6 : literalLookup4,
     // Room for bursts (the kernel caps this at net.core.rmem_max): a full receive buffer
