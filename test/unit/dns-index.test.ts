@@ -3,7 +3,7 @@ import {ServiceIndex} from '../../src/dns/index.js'
 import {Registry, type RegistryChange, emptyChange, statusOf, toDnsInstance} from '../../src/dns/registry.js'
 import {Keys} from '../../src/store/keys.js'
 import type {HealthStatus, ServiceRegistration} from '../../src/svc/model.js'
-import {FakeWatchStore} from '../helpers/fake-watch-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 import {registration} from '../helpers/dns-fixtures.js'
 
 const ttlCheck = {type: 'ttl' as const, ttlMs: 1000}
@@ -93,16 +93,22 @@ describe('Registry', () => {
 
 describe('ServiceIndex', () => {
   const keys = new Keys({cnetPrefix: '/t/cnet'})
-  const putService = (store: FakeWatchStore, r: ServiceRegistration) => store.put(keys.service(r.namespace, r.name, r.id), JSON.stringify(r))
-  const putHealth = (store: FakeWatchStore, id: string, status: HealthStatus) => store.put(keys.health('default', 'web', id), JSON.stringify({status}))
+  const putService = async (store: MemoryStore, r: ServiceRegistration) => {
+    await store.put(keys.service(r.namespace, r.name, r.id), JSON.stringify(r))
+    await store.idle()
+  }
+  const putHealth = async (store: MemoryStore, id: string, status: HealthStatus) => {
+    await store.put(keys.health('default', 'web', id), JSON.stringify({status}))
+    await store.idle()
+  }
 
   it('lists, then follows events, telling listeners what changed', async () => {
-    const store = new FakeWatchStore()
-    putService(store, registration('a', '10.0.0.1', {check: ttlCheck}))
-    putHealth(store, 'a', 'passing')
-    store.put(keys.service('default', 'web', 'junk'), 'not json')
-    store.put('/t/cnet/services/too/deep/a/b', '{}')
-    const index = new ServiceIndex(store.asStore(), keys)
+    const store = new MemoryStore({pageSize: 2})
+    await putService(store, registration('a', '10.0.0.1', {check: ttlCheck}))
+    await putHealth(store, 'a', 'passing')
+    await store.put(keys.service('default', 'web', 'junk'), 'not json')
+    await store.put('/t/cnet/services/too/deep/a/b', '{}')
+    const index = new ServiceIndex(store, keys)
     const changes: RegistryChange[] = []
     index.onChange((change) => changes.push(change))
     expect(index.loaded).toBe(false)
@@ -111,40 +117,44 @@ describe('ServiceIndex', () => {
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['a'])
     expect(changes.map((c) => c.all)).toEqual([true, true])
 
-    putService(store, registration('b', '10.0.0.2'))
+    await putService(store, registration('b', '10.0.0.2'))
     expect([...changes.at(-1)!.services]).toEqual(['web.default'])
-    putHealth(store, 'a', 'critical')
+    await putHealth(store, 'a', 'critical')
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['b'])
     const before = changes.length
-    putHealth(store, 'a', 'critical') // nothing new: no one is told
+    await putHealth(store, 'a', 'critical') // nothing new: no one is told
     expect(changes.length).toBe(before)
-    store.delete(keys.service('default', 'web', 'b'))
+    await store.delete(keys.service('default', 'web', 'b'))
+    await store.idle()
     expect(index.registry.healthy('web.default', false)).toBeUndefined()
 
-    store.putSilently(keys.service('default', 'web', 'c'), JSON.stringify(registration('c', '10.0.0.3')))
-    store.resync()
+    // etcd away, a registration written meanwhile by another host, its revision compacted: a resync
+    store.setDown(true)
+    expect(index.inSync).toBe(false)
+    expect(index.registry.healthy('web.default', false)).toBeUndefined() // keeps what it knew
+    const other = store.connect()
+    await other.put(keys.service('default', 'web', 'c'), JSON.stringify(registration('c', '10.0.0.3')))
+    await other.put('/elsewhere', 'x') // so the compaction takes the registration's revision too
+    other.compact()
+    store.setDown(false)
+    await store.idle()
+    expect(index.inSync).toBe(true)
     expect(changes.at(-1)!.all).toBe(true)
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['c'])
-
-    store.connection(false)
-    expect(index.inSync).toBe(false)
-    expect(ids(index.registry.healthy('web.default', false))).toEqual(['c']) // keeps what it knew
-    store.connection(true)
-    expect(index.inSync).toBe(true)
     await index.close()
   })
 
   it('starts while etcd is unreachable and loads on the retry policy once it answers', async () => {
-    const store = new FakeWatchStore()
-    putService(store, registration('a', '10.0.0.1'))
-    store.unavailable = true
-    const index = new ServiceIndex(store.asStore(), keys)
+    const store = new MemoryStore()
+    await putService(store, registration('a', '10.0.0.1'))
+    store.setDown(true)
+    const index = new ServiceIndex(store, keys)
     const logged: string[] = []
     const logger = {level: 'debug', debug: (m: string) => logged.push(m), info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m), child: () => logger} as never
     await index.start(logger)
     expect(index.loaded).toBe(false)
     expect(logged[0]).toMatch(/etcd unreachable at start/)
-    store.unavailable = false
+    store.setDown(false)
     for (let i = 0; i < 100 && !index.loaded; i++) await new Promise((r) => setTimeout(r, 20))
     expect(index.loaded).toBe(true)
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['a'])
@@ -153,13 +163,13 @@ describe('ServiceIndex', () => {
   })
 
   it('stops retrying when closed', async () => {
-    const store = new FakeWatchStore()
-    store.unavailable = true
-    const index = new ServiceIndex(store.asStore(), keys)
+    const store = new MemoryStore()
+    store.setDown(true)
+    const index = new ServiceIndex(store, keys)
     await index.start()
     await index.close()
-    const lists = store.lists
+    store.setDown(false)
     await new Promise((r) => setTimeout(r, 700))
-    expect(store.lists).toBe(lists)
+    expect(index.loaded).toBe(false)
   })
 })

@@ -10,7 +10,7 @@ import {ConfigError, InvalidValueError} from '../../src/lib/errors.js'
 import {createLogger} from '../../src/lib/log.js'
 import {Keys} from '../../src/store/keys.js'
 import {question, registration} from '../helpers/dns-fixtures.js'
-import {FakeWatchStore} from '../helpers/fake-watch-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 import {startFakeUpstream, type FakeUpstream} from '../helpers/fake-upstream.js'
 
 /** The whole server in this process, on loopback sockets, fed by a fake store. */
@@ -63,7 +63,7 @@ async function tcpAsk(port: number, name: string): Promise<packet.DecodedPacket>
 const data = (reply: packet.DecodedPacket) => (reply.answers ?? []).map((a) => (a as {data: string}).data)
 
 describe('runDnsServer in one process', () => {
-  const store = new FakeWatchStore()
+  const store = new MemoryStore()
   const stop = new AbortController()
   let running: Promise<void>
   let upstream: FakeUpstream
@@ -72,14 +72,14 @@ describe('runDnsServer in one process', () => {
 
   beforeAll(async () => {
     upstream = await startFakeUpstream('198.51.100.7')
-    store.put(keys.service('default', 'web', 'w1'), JSON.stringify(registration('w1', '10.1.0.1', {tags: ['canary']})))
-    store.put(keys.service('default', 'web', 'w2'), JSON.stringify(registration('w2', '10.1.0.2')))
-    store.put(keys.networkConfig(), JSON.stringify({Network: '10.5.0.0/16'}))
+    await store.put(keys.service('default', 'web', 'w1'), JSON.stringify(registration('w1', '10.1.0.1', {tags: ['canary']})))
+    await store.put(keys.service('default', 'web', 'w2'), JSON.stringify(registration('w2', '10.1.0.2')))
+    await store.put(keys.networkConfig(), JSON.stringify({Network: '10.5.0.0/16'}))
     port = await freePort()
     http = {health: await freePort(), ready: await freePort(), metrics: await freePort()}
     writeFileSync(config, JSON.stringify({upstream: `127.0.0.1:${upstream.port}`, hosts: {'gw.corp.example': ['192.0.2.1']}, 'log-queries': true, workers: 1}))
     const commandLine = {listen: [`127.0.0.1:${port}`], health: `127.0.0.1:${http.health}`, ready: `127.0.0.1:${http.ready}`, metrics: `127.0.0.1:${http.metrics}`}
-    running = runDnsServer(async () => store.asStore(), keys, logger, {commandLine, configPath: config, logFormat: 'json'}, stop.signal)
+    running = runDnsServer(async () => store, keys, logger, {commandLine, configPath: config, logFormat: 'json'}, stop.signal)
     for (let i = 0; i < 200 && !logLines.some((l) => l.includes('serving DNS')); i++) await new Promise((r) => setTimeout(r, 10))
   })
 
@@ -104,18 +104,19 @@ describe('runDnsServer in one process', () => {
   })
 
   it('follows the store: a new instance is answered', async () => {
-    store.put(keys.service('default', 'web', 'w3'), JSON.stringify(registration('w3', '10.1.0.3')))
+    await store.put(keys.service('default', 'web', 'w3'), JSON.stringify(registration('w3', '10.1.0.3')))
+    await store.idle()
     expect(data(await udpAsk(port, 'web.default.svc.cluster.local')).sort()).toEqual(['10.1.0.1', '10.1.0.2', '10.1.0.3'])
   })
 
   it('serves /health, /ready and /metrics', async () => {
     expect((await fetch(`http://127.0.0.1:${http.health}/health`)).status).toBe(200)
     expect((await fetch(`http://127.0.0.1:${http.ready}/ready`)).status).toBe(200)
-    store.connection(false)
+    store.setDown(true)
     const notReady = await fetch(`http://127.0.0.1:${http.ready}/ready`)
     expect(notReady.status).toBe(503)
     expect(await notReady.text()).toMatch(/etcd unreachable/)
-    store.connection(true)
+    store.setDown(false)
     const text = await (await fetch(`http://127.0.0.1:${http.metrics}/metrics`)).text()
     expect(text).toMatch(/cnet_dns_requests_total\{server="dns:\/\/127\.0\.0\.1:\d+",zone="cluster\.local",proto="udp",family="1",type="A"\} \d+/)
     expect(text).toMatch(/cnet_dns_requests_total\{[^}]*zone="\."[^}]*\} 2/) // the hosts entry and the forwarded name
@@ -166,9 +167,9 @@ describe('runDnsServer refuses to start', () => {
     const taken = dgram.createSocket('udp4')
     await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()))
     const stop = new AbortController()
-    const store = new FakeWatchStore()
+    const store = new MemoryStore()
     try {
-      await expect(runDnsServer(async () => store.asStore(), keys, logger, {commandLine: {listen: [`127.0.0.1:${taken.address().port}`], workers: 1, upstream: ['127.0.0.1:9']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(/dns: cannot listen on 127\.0\.0\.1:\d+: address already in use/)
+      await expect(runDnsServer(async () => store, keys, logger, {commandLine: {listen: [`127.0.0.1:${taken.address().port}`], workers: 1, upstream: ['127.0.0.1:9']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(/dns: cannot listen on 127\.0\.0\.1:\d+: address already in use/)
     } finally {
       taken.close()
     }
