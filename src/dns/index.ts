@@ -34,6 +34,7 @@ export class ServiceIndex {
   private listeners: ((change: RegistryChange) => void)[] = []
   private readonly stopping = new AbortController()
   private retrying: Promise<unknown> | undefined
+  private logger: Logger | undefined
 
   constructor(private readonly store: Store, private readonly keys: Keys) {}
 
@@ -57,6 +58,7 @@ export class ServiceIndex {
    * and the index keeps trying in the background until etcd answers.
    */
   async start(logger?: Logger): Promise<void> {
+    this.logger = logger
     try {
       await this.load()
     } catch (error) {
@@ -80,9 +82,15 @@ export class ServiceIndex {
     await Promise.all(this.watches.map((watch) => watch.close().catch(() => {})))
   }
 
+  /**
+   * Both listings at once: etcd reads one while this process parses the other. Health
+   * that arrives first waits in the registry for its registration.
+   */
   private async load(): Promise<void> {
-    if (!this.followed.services) await this.follow('services', this.keys.servicesPrefix())
-    if (!this.followed.health) await this.follow('health', this.keys.healthPrefix())
+    await Promise.all([
+      this.followed.services ? undefined : this.follow('services', this.keys.servicesPrefix()),
+      this.followed.health ? undefined : this.follow('health', this.keys.healthPrefix()),
+    ])
   }
 
   /** "<namespace>/<name>/<id>" of a service or health key. */
@@ -92,9 +100,13 @@ export class ServiceIndex {
   }
 
   private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
+    const started = performance.now()
     const listing = await this.store.list(prefix, {pageSize: LIST_PAGE_SIZE})
     if (this.stopping.signal.aborted) return
+    const listed = performance.now()
+    const keys = listing.items.length
     this.replace(kind, listing)
+    this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
     this.watches.push(
