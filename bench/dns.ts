@@ -1,11 +1,14 @@
 /**
- * cnet dns serve against dnsmasq, same machine, same run: 1,000 service names each,
- * 20 s of dnsperf per server per round, 3 rounds (BENCH_ROUNDS) in alternating order;
- * the ratio is the median of the rounds' ratios. p99 is exact: computed from dnsperf -v's
- * per-query latency lines. Then forwarded names (cnet -> dnsmasq upstream), warm cache.
+ * cnet dns serve against dnsmasq, same machine, same run, under two loads:
+ *  - "50 names": 50 service names, dnsperf's defaults (one client, 100 queries in flight);
+ *  - "1,000 names": 1,000 service names, four clients (-c 4), 100 in flight.
+ * BENCH_SECONDS (20) of dnsperf per server per load per round, BENCH_ROUNDS (3) rounds
+ * in alternating order; each load's ratio is the median of its rounds' ratios, with the
+ * spread (lowest and highest round). p99 is exact: computed from dnsperf -v's per-query
+ * latency lines. Then forwarded names (cnet -> dnsmasq upstream), warm cache. cnet runs
+ * as started, with no --workers (one per core), unless BENCH_WORKERS is set.
  */
-import {spawn} from 'node:child_process'
-import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -16,49 +19,24 @@ import {startDnsmasq} from '../test/helpers/dnsmasq.js'
 import {startEtcd} from '../test/helpers/etcd.js'
 import {freePort} from '../test/helpers/ports.js'
 import {servicesFixture} from '../test/helpers/services-fixture.js'
+import {type Run, dnsperf} from './lib/dnsperf.js'
 import {type Figure, percentile, report} from './lib/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const COUNT = 1000
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-/** cnet's --workers: one per core by default, as CoreDNS uses every core. */
-const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism())
+/** cnet's --workers when set; else none given, so the default (one per core) is measured. */
+const WORKERS = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined
 
-interface Run {
-  qps: number
-  avgMs: number
-  p99Ms: number
-  lost: number
-  completed: number
+interface Load {
+  label: string
+  names: number
+  clients: number
 }
-
-/**
- * dnsperf's -v output (a line per query, for an exact p99) goes to a file and is read
- * afterwards: piped into this process it was millions of lines read while measuring,
- * on the same two cores as the servers.
- */
-async function dnsperf(port: number, queryFile: string, outFile: string): Promise<Run> {
-  // The child writes the file itself (an fd, not a stream through this process, which
-  // could still be flushing when dnsperf exits).
-  const fd = openSync(outFile, 'w')
-  try {
-    const child = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '100', '-v'], {stdio: ['ignore', fd, 'inherit']})
-    await new Promise((resolve, reject) => child.on('error', reject).on('exit', resolve))
-  } finally {
-    closeSync(fd)
-  }
-  const stdout = readFileSync(outFile, 'utf8')
-  rmSync(outFile)
-  const latencies: number[] = []
-  const summary: string[] = []
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('> ')) latencies.push(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000)
-    else summary.push(line)
-  }
-  const summaryText = summary.join('\n')
-  const number = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(summaryText)?.[1] ?? NaN)
-  return {qps: number('Queries per second'), avgMs: number('Average Latency \\(s\\)') * 1000, p99Ms: percentile(latencies, 99), lost: number('Queries lost'), completed: number('Queries completed')}
-}
+const LOADS: Load[] = [
+  {label: '50 names, 1 client', names: 50, clients: 1},
+  {label: '1,000 names, 4 clients', names: 1000, clients: 4},
+]
 
 async function main() {
   const etcd = await startEtcd({name: 'bench-dns'})
@@ -77,8 +55,11 @@ async function main() {
       forwarded[`host${i}.example.test`] = address
     }
     await store.close()
-    const serviceQueries = join(dir, 'services.txt')
-    writeFileSync(serviceQueries, Object.keys(hosts).map((name) => `${name} A\n`).join(''))
+    const queryFiles = LOADS.map((load) => {
+      const file = join(dir, `services-${load.names}.txt`)
+      writeFileSync(file, Object.keys(hosts).slice(0, load.names).map((name) => `${name} A\n`).join(''))
+      return file
+    })
     const forwardQueries = join(dir, 'forwarded.txt')
     writeFileSync(forwardQueries, Object.keys(forwarded).map((name) => `${name} A\n`).join(''))
 
@@ -86,46 +67,58 @@ async function main() {
     const dnsmasq = await startDnsmasq(dnsmasqPort, {...hosts, ...forwarded})
     cleanups.unshift(() => dnsmasq.stop())
     const cnetPort = await freePort()
-    const cnet = await startDnsServer(['--upstream', `127.0.0.1:${dnsmasqPort}`, '--ttl', '60s', '--workers', String(WORKERS)], cliEnv(etcd.endpoint, prefixes), cnetPort)
+    const workerArgs = WORKERS === undefined ? [] : ['--workers', String(WORKERS)]
+    const cnet = await startDnsServer(['--upstream', `127.0.0.1:${dnsmasqPort}`, '--ttl', '60s', ...workerArgs], cliEnv(etcd.endpoint, prefixes), cnetPort, {asStarted: WORKERS === undefined})
     cleanups.unshift(() => cnet.stop())
     // warm both (cnet's answer cache, its forward cache)
-    await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', serviceQueries, '-n', '1'])
+    await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', queryFiles[1]!, '-n', '1'])
     await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', forwardQueries, '-n', '1'])
 
     // Rounds alternate which server goes first, so neither always meets a warmer or a
     // quieter machine; the ratio is taken within each round and the median reported.
     const out = join(dir, 'dnsperf.out')
-    const rounds: {base: Run; mine: Run}[] = []
+    const rounds: {base: Run; mine: Run}[][] = LOADS.map(() => [])
     for (let round = 0; round < ROUNDS; round++) {
-      if (round % 2 === 0) {
-        const base = await dnsperf(dnsmasqPort, serviceQueries, out)
-        rounds.push({base, mine: await dnsperf(cnetPort, serviceQueries, out)})
-      } else {
-        const mine = await dnsperf(cnetPort, serviceQueries, out)
-        rounds.push({base: await dnsperf(dnsmasqPort, serviceQueries, out), mine})
+      for (const [i, load] of LOADS.entries()) {
+        const run = (port: number) => dnsperf(port, queryFiles[i]!, out, {clients: load.clients, seconds: SECONDS})
+        let pair: {base: Run; mine: Run}
+        if ((round + i) % 2 === 0) {
+          const base = await run(dnsmasqPort)
+          pair = {base, mine: await run(cnetPort)}
+        } else {
+          const mine = await run(cnetPort)
+          pair = {base: await run(dnsmasqPort), mine}
+        }
+        rounds[i]!.push(pair)
+        console.log(`round ${round + 1}, ${load.label}: dnsmasq ${Math.round(pair.base.qps)} q/s, cnet ${Math.round(pair.mine.qps)} q/s, ratio ${(pair.mine.qps / pair.base.qps).toFixed(2)}`)
       }
-      const last = rounds[rounds.length - 1]!
-      console.log(`round ${round + 1}: dnsmasq ${Math.round(last.base.qps)} q/s, cnet ${Math.round(last.mine.qps)} q/s, ratio ${(last.mine.qps / last.base.qps).toFixed(2)}`)
     }
-    const fwd = await dnsperf(cnetPort, forwardQueries, out)
+    const fwd = await dnsperf(cnetPort, forwardQueries, out, {clients: 4, seconds: SECONDS})
     const median = (values: number[]) => percentile(values, 50)
-    const ratio = median(rounds.map((r) => r.mine.qps / r.base.qps))
-    const baseP99 = Math.max(...rounds.map((r) => r.base.p99Ms))
-    const mineP99 = Math.max(...rounds.map((r) => r.mine.p99Ms))
-    const mineLost = rounds.reduce((sum, r) => sum + r.mine.lost, 0)
-    const figures: Figure[] = [
-      {metric: 'dnsmasq qps (baseline), median', value: Math.round(median(rounds.map((r) => r.base.qps)))},
-      {metric: 'dnsmasq avg (median) / p99 (worst)', value: `${median(rounds.map((r) => r.base.avgMs)).toFixed(3)} / ${baseP99.toFixed(3)}`, unit: 'ms'},
-      {metric: 'dnsmasq lost, all rounds', value: rounds.reduce((sum, r) => sum + r.base.lost, 0)},
-      {metric: 'cnet services qps, median', value: Math.round(median(rounds.map((r) => r.mine.qps)))},
-      {metric: 'cnet / dnsmasq, median of rounds', value: Number(ratio.toFixed(2)), target: '>= 1.0', met: ratio >= 1},
-      {metric: 'cnet services avg (median) / p99 (worst)', value: `${median(rounds.map((r) => r.mine.avgMs)).toFixed(3)} / ${mineP99.toFixed(3)}`, unit: 'ms', target: 'p99 < 5', met: mineP99 < 5},
-      {metric: 'cnet services lost, all rounds', value: mineLost, target: '0', met: mineLost === 0},
+    const figures: Figure[] = []
+    const extra: Record<string, unknown> = {seconds: SECONDS, rounds: ROUNDS, workers: WORKERS ?? `default (${availableParallelism()} cores)`, p99: 'exact, from dnsperf -v per-query latencies'}
+    for (const [i, load] of LOADS.entries()) {
+      const r = rounds[i]!
+      const ratios = r.map((x) => x.mine.qps / x.base.qps)
+      const ratio = median(ratios)
+      const mineP99 = Math.max(...r.map((x) => x.mine.p99Ms))
+      const mineLost = r.reduce((sum, x) => sum + x.mine.lost, 0)
+      figures.push(
+        {metric: `${load.label}: dnsmasq qps, median`, value: Math.round(median(r.map((x) => x.base.qps)))},
+        {metric: `${load.label}: dnsmasq avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.base.avgMs)).toFixed(3)} / ${Math.max(...r.map((x) => x.base.p99Ms)).toFixed(3)}`, unit: 'ms'},
+        {metric: `${load.label}: cnet qps, median`, value: Math.round(median(r.map((x) => x.mine.qps)))},
+        {metric: `${load.label}: cnet / dnsmasq, median (spread)`, value: `${ratio.toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`, target: '>= 1.0', met: ratio >= 1},
+        {metric: `${load.label}: cnet avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.mine.avgMs)).toFixed(3)} / ${mineP99.toFixed(3)}`, unit: 'ms', target: 'p99 < 5', met: mineP99 < 5},
+        {metric: `${load.label}: cnet lost, all rounds`, value: mineLost, target: '0', met: mineLost === 0},
+      )
+      extra[`ratios ${load.label}`] = ratios.map((x) => Number(x.toFixed(3)))
+    }
+    figures.push(
       {metric: 'cnet forwarded (warm cache) qps', value: Math.round(fwd.qps)},
       {metric: 'cnet forwarded avg / p99 latency', value: `${fwd.avgMs.toFixed(3)} / ${fwd.p99Ms.toFixed(3)}`, unit: 'ms'},
       {metric: 'cnet forwarded lost', value: fwd.lost},
-    ]
-    report('dns', figures, {seconds: SECONDS, rounds: ROUNDS, names: COUNT, workers: WORKERS, ratios: rounds.map((r) => Number((r.mine.qps / r.base.qps).toFixed(3))), p99: 'exact, from dnsperf -v per-query latencies'})
+    )
+    report('dns', figures, extra)
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {})
   }

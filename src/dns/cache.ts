@@ -66,6 +66,10 @@ export class ForwardCache {
     return out
   }
 
+  clear(): void {
+    this.entries.clear()
+  }
+
   put(key: string, reply: Buffer): void {
     const ttl = cacheTtlSeconds(reply)
     if (ttl === undefined) return

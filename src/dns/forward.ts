@@ -1,70 +1,97 @@
-import {randomInt} from 'node:crypto'
-import dgram from 'node:dgram'
-import {readFileSync} from 'node:fs'
-import net from 'node:net'
-import * as packet from 'dns-packet'
-import {type Cidr, cidrContainsIp, parseCidr, parseIp} from '../net/ip.js'
+import type {HostPort} from '../lib/listen-address.js'
+import {type Cidr, cidrContainsIp, parseIp} from '../net/ip.js'
 import {ForwardCache} from './cache.js'
+import type {StubDomain} from './serve-options.js'
+import {DEFAULT_UDP_POOL, UdpPool, type UdpPoolOptions} from './udp-pool.js'
+import {DEFAULT_HEALTH_CHECK, type HealthCheckOptions, Upstream} from './upstream.js'
 import type {Query} from './wire.js'
 
 export interface ForwarderOptions {
-  upstreams: string[]
+  /** The default upstreams: names no stub domain claims. */
+  upstreams: HostPort[]
+  /** Stub domains, longest first. */
+  forward: StubDomain[]
   timeoutMs: number
   maxConcurrent: number
   allowRecursion: Cidr[]
+  healthCheck?: HealthCheckOptions
+  udpPool?: UdpPoolOptions
 }
 
-/** Upstreams from resolv.conf, skipping our own listen addresses (we must not forward to ourselves). */
-export function upstreamsFromResolvConf(ownAddresses: string[], path = '/etc/resolv.conf'): string[] {
-  let text = ''
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch {
-    return []
-  }
-  return text
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((words) => words[0] === 'nameserver' && words[1] && !ownAddresses.includes(words[1]))
-    .map((words) => `${words[1]}:53`)
+/** Where a forwarded name goes: a stub domain's upstreams, or the default ones ("."). */
+export interface Route {
+  /** The stub domain, or "." for the default upstreams: the `zone` label of its metrics. */
+  readonly zone: string
+  readonly upstreams: readonly Upstream[]
+  /** "." + domain, so the per-query suffix test joins no string. */
+  readonly suffix: string
+  /** Its index in the metrics' zones: 1 + its place among the stub domains; the default route last. */
+  readonly metricsZone: number
 }
 
-export function parseHostPort(text: string, defaultPort: number): {host: string; port: number} | undefined {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
-  if (bracket) return parseIp(bracket[1]!) ? {host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : defaultPort} : undefined
-  if (parseIp(text)?.family === 6) return {host: text, port: defaultPort}
-  const [host, port] = text.split(':')
-  if (!host || !parseIp(host)) return undefined
-  const n = port === undefined ? defaultPort : Number(port)
-  return Number.isInteger(n) && n > 0 && n < 65536 ? {host, port: n} : undefined
-}
-
-export function parseCidrList(texts: string[]): Cidr[] | undefined {
-  const out: Cidr[] = []
-  for (const text of texts) {
-    const cidr = parseCidr(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`)
-    if (!cidr) return undefined
-    out.push(cidr)
-  }
-  return out
-}
+export type ForwardResult = {reply: Buffer; stale?: boolean} | {refused: true} | {failed: true}
 
 /**
- * Forwards names outside the zone: UDP, TCP retry on TC, failover over upstreams,
- * a cache with serve-stale, a cap on queries in flight, and recursion only for
- * allowed clients.
+ * Forwards names outside the zone: to the upstreams of the longest stub domain that
+ * contains the name, else to the default ones; UDP over a bounded socket pool, TCP
+ * (one reused connection per upstream) when the answer is truncated; upstreams that
+ * fail are health-checked and skipped while down; a cache with serve-stale; a cap on
+ * queries in flight; and recursion only for allowed clients.
  */
 export class Forwarder {
   readonly cache = new ForwardCache()
   inFlight = 0
-  upstreamErrors = 0
-  private readonly upstreams: {host: string; port: number; failures: number}[]
+  /** Queries refused because maxConcurrent were in flight. */
+  concurrencyRejects = 0
+  private readonly udp: UdpPool
+  private readonly upstreamsByLabel = new Map<string, Upstream>()
+  private routes: Route[] = []
+  private fallback!: Route
+  private options!: ForwarderOptions
+  private readonly verdicts = new Map<string, boolean>()
 
-  constructor(private readonly options: ForwarderOptions) {
-    this.upstreams = options.upstreams.map((text) => ({...parseHostPort(text, 53)!, failures: 0}))
+  constructor(options: ForwarderOptions) {
+    this.udp = new UdpPool(options.udpPool ?? DEFAULT_UDP_POOL)
+    this.configure(options)
   }
 
-  private readonly verdicts = new Map<string, boolean>()
+  /**
+   * New upstreams, stub domains and limits (a reload). Upstreams kept keep their health;
+   * the cache is emptied, since a name may now go elsewhere.
+   */
+  configure(options: ForwarderOptions): void {
+    this.options = options
+    const wanted = new Map<string, Upstream>()
+    const upstreamOf = (address: HostPort) => {
+      const fresh = new Upstream(address, this.udp, options.healthCheck ?? DEFAULT_HEALTH_CHECK)
+      const upstream = wanted.get(fresh.label) ?? this.upstreamsByLabel.get(fresh.label) ?? fresh
+      wanted.set(upstream.label, upstream)
+      return upstream
+    }
+    this.routes = options.forward.map((stub, i) => ({zone: stub.domain, upstreams: stub.upstreams.map(upstreamOf), suffix: `.${stub.domain}`, metricsZone: i + 1}))
+    this.fallback = {zone: '.', upstreams: options.upstreams.map(upstreamOf), suffix: '', metricsZone: this.routes.length + 1}
+    for (const [label, upstream] of this.upstreamsByLabel) if (!wanted.has(label)) upstream.stop()
+    this.upstreamsByLabel.clear()
+    for (const [label, upstream] of wanted) this.upstreamsByLabel.set(label, upstream)
+    this.verdicts.clear()
+    this.cache.clear()
+  }
+
+  /** Every upstream in use, for metrics. */
+  get upstreams(): Upstream[] {
+    return [...this.upstreamsByLabel.values()]
+  }
+
+  /** The zones forwarded names are counted under: each stub domain, then "." (metrics zones 1 and up). */
+  get zones(): string[] {
+    return [...this.routes.map((route) => route.zone), '.']
+  }
+
+  /** The route of a (lower-cased, dotless) name: the longest stub domain containing it, else the default. */
+  routeFor(name: string): Route {
+    for (const route of this.routes) if (name === route.zone || name.endsWith(route.suffix)) return route
+    return this.fallback
+  }
 
   allowed(clientAddress: string): boolean {
     let verdict = this.verdicts.get(clientAddress)
@@ -77,99 +104,61 @@ export class Forwarder {
     return verdict
   }
 
-  /** The upstream's answer (id not yet patched), or undefined: SERVFAIL / REFUSED decided by the caller. */
-  forward(request: Buffer, query: Query): Promise<{reply?: Buffer; refused?: boolean}> {
-    const key = `${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`
-    // the caller has already missed the cache (cached())
-    return this.exchange(request, key)
-  }
-
   /** A fresh cache hit without a promise, for the synchronous fast path. */
   cached(query: Query): Buffer | undefined {
-    return this.cache.get(`${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`)
+    return this.cache.get(cacheKey(query))
   }
 
-  private async exchange(request: Buffer, key: string): Promise<{reply?: Buffer; refused?: boolean}> {
-    if (this.inFlight >= this.options.maxConcurrent) return {refused: true}
+  /**
+   * The upstream's answer (the client's id not yet put back), a stale cached one when
+   * every upstream failed, or why there is none. The caller has already missed the cache.
+   */
+  async forward(request: Buffer, query: Query, route: Route): Promise<ForwardResult> {
+    if (this.inFlight >= this.options.maxConcurrent) {
+      this.concurrencyRejects++
+      return {refused: true}
+    }
     this.inFlight++
+    const key = cacheKey(query)
     try {
-      // A random id of our own, so an off-path guesser cannot ride on the client's.
-      const outgoing = Buffer.from(request)
-      outgoing.writeUInt16BE(randomInt(0x10000), 0)
-      request = outgoing
-      const ordered = [...this.upstreams].sort((a, b) => a.failures - b.failures)
-      for (const upstream of ordered) {
+      for (const upstream of candidates(route.upstreams)) {
         try {
-          let reply = await udpExchange(request, upstream.host, upstream.port, this.options.timeoutMs)
-          if (reply.readUInt16BE(2) & 0x0200) reply = await tcpExchange(request, upstream.host, upstream.port, this.options.timeoutMs)
-          upstream.failures = 0
+          const reply = await upstream.exchange(request, this.options.timeoutMs)
           this.cache.put(key, reply)
           return {reply}
         } catch {
-          upstream.failures++
-          this.upstreamErrors++
+          // counted by the upstream; the next one is tried
         }
       }
       const stale = this.cache.getStale(key)
-      return {reply: stale}
+      return stale ? {reply: stale, stale: true} : {failed: true}
     } finally {
       this.inFlight--
     }
   }
+
+  close(): void {
+    for (const upstream of this.upstreamsByLabel.values()) upstream.stop()
+    this.udp.close()
+  }
+
+  /** UDP sockets open for forwarding (bounded by the pool). */
+  get openSockets(): number {
+    return this.udp.openSockets
+  }
 }
 
-/** Where the question section of a request ends (12 when it cannot be read). */
-function questionEnd(request: Buffer): number {
-  let offset = 12
-  while (offset < request.length && request[offset] !== 0) offset += 1 + request[offset]!
-  return Math.min(request.length, offset + 5)
-}
+const cacheKey = (query: Query) => `${query.name}|${query.type}|${query.klass}|${query.edns?.dnssecOk ? 1 : 0}`
 
-function udpExchange(request: Buffer, host: string, port: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4')
-    const id = request.readUInt16BE(0)
-    const timer = setTimeout(() => finish(new Error('timeout')), timeoutMs)
-    function finish(error?: Error, reply?: Buffer) {
-      clearTimeout(timer)
-      socket.close()
-      if (error) reject(error)
-      else resolve(reply!)
-    }
-    socket.on('error', (error) => finish(error))
-    const question = request.subarray(12, questionEnd(request))
-    socket.on('message', (message, remote) => {
-      // Only the upstream's answer to this question: same address, port, id and question.
-      if (remote.port !== port || remote.address !== host || message.length < 12 + question.length || message.readUInt16BE(0) !== id) return
-      if (!message.subarray(12, 12 + question.length).equals(question)) return
-      finish(undefined, message)
-    })
-    socket.send(request, port, host)
-  })
+/**
+ * The upstreams to try, in order: those up, the ones that failed lately last (a stable
+ * sort: otherwise as configured); when every one is down, the one that failed least (as
+ * CoreDNS picks one when all are down), so a query still has a chance and its answer
+ * ends the outage at once.
+ */
+export function candidates(upstreams: readonly Upstream[]): readonly Upstream[] {
+  const up = upstreams.filter((upstream) => !upstream.down)
+  if (up.length) return up.some((upstream) => upstream.fails) ? up.sort((a, b) => a.fails - b.fails) : up
+  if (!upstreams.length) return []
+  return [upstreams.reduce((best, upstream) => (upstream.fails < best.fails ? upstream : best))]
 }
-
-function tcpExchange(request: Buffer, host: string, port: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({host, port})
-    const timer = setTimeout(() => finish(new Error('timeout')), timeoutMs)
-    let data = Buffer.alloc(0)
-    function finish(error?: Error, reply?: Buffer) {
-      clearTimeout(timer)
-      socket.destroy()
-      if (error) reject(error)
-      else resolve(reply!)
-    }
-    socket.on('error', (error) => finish(error))
-    socket.on('connect', () => {
-      const length = Buffer.alloc(2)
-      length.writeUInt16BE(request.length)
-      socket.write(Buffer.concat([length, request]))
-    })
-    socket.on('data', (chunk) => {
-      data = Buffer.concat([data, chunk])
-      if (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) finish(undefined, data.subarray(2, 2 + data.readUInt16BE(0)))
-    })
-  })
-}
-
-export {packet}

@@ -1,35 +1,55 @@
 import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
+import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
 import type {Listing, Store, Watch, WatchEvent} from '../store/store.js'
-import {type HealthRecord, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
+import {type HealthStatus, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
+import {Registry, type RegistryChange, emptyChange} from './registry.js'
+import {releaseMemory} from './release-memory.js'
+
+/**
+ * Keys per range call when listing: registrations are a few hundred bytes, so 5,000 fit
+ * well inside gRPC's 4 MB (the store halves a page that does not), in a fifth of the
+ * round trips of the store's default.
+ */
+const LIST_PAGE_SIZE = 5000
+
+/** A listing this big is followed by a full collection (see release-memory.ts). */
+const COLLECT_AFTER_LISTING = 10_000
+
+/** Retried from 0.5 s up to every 5 s while etcd is away at start. */
+const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
 
 /**
  * Every registration and health record, kept in memory from two watches so a query
- * never reads etcd. While etcd is unreachable it keeps what it last knew.
+ * never reads etcd. While etcd is unreachable it keeps what it last knew. Each batch
+ * of events tells the listeners what it changed (services, addresses), so answers
+ * built from the rest stay cached.
  */
 export class ServiceIndex {
-  readonly services = new Map<string, ServiceRegistration>()
-  readonly health = new Map<string, HealthRecord>()
-  /** Bumped on every change; answer caches compare it. */
-  generation = 0
+  readonly registry = new Registry()
   private connected = {services: false, health: false}
+  private followed = {services: false, health: false}
   private watches: Watch[] = []
-  private listeners: (() => void)[] = []
+  private listeners: ((change: RegistryChange) => void)[] = []
+  private readonly stopping = new AbortController()
+  private retrying: Promise<unknown> | undefined
+  private logger: Logger | undefined
 
   constructor(private readonly store: Store, private readonly keys: Keys) {}
 
+  /** Both watches connected: the registry is current. */
   get inSync(): boolean {
     return this.connected.services && this.connected.health
-  }
-
-  onChange(listener: () => void): void {
-    this.listeners.push(listener)
   }
 
   /** Whether the first listing arrived: until then the zone cannot be answered truthfully. */
   get loaded(): boolean {
     return this.followed.services && this.followed.health
+  }
+
+  onChange(listener: (change: RegistryChange) => void): void {
+    this.listeners.push(listener)
   }
 
   /**
@@ -38,75 +58,61 @@ export class ServiceIndex {
    * and the index keeps trying in the background until etcd answers.
    */
   async start(logger?: Logger): Promise<void> {
+    this.logger = logger
     try {
       await this.load()
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error
       logger?.warn('etcd unreachable at start: forwarding other names, SERVFAIL for the zone until etcd answers', {error: error.message})
-      this.retrying = this.retryUntilLoaded(logger)
+      this.retrying = retry(() => this.load(), {
+        policy: LOAD_RETRY,
+        signal: this.stopping.signal,
+        retryable: (e) => e instanceof StoreUnavailableError,
+        onRetry: (e) => logger?.debug('etcd still unreachable', {error: (e as Error).message}),
+      }).then(
+        () => this.loaded && logger?.info('etcd reachable: serving the zone'),
+        (e: Error) => logger?.error('cannot follow the services in etcd', {error: e.message}),
+      )
     }
   }
 
   async close(): Promise<void> {
-    this.closed = true
+    this.stopping.abort()
     await this.retrying
     await Promise.all(this.watches.map((watch) => watch.close().catch(() => {})))
   }
 
-  private followed = {services: false, health: false}
-  private closed = false
-  private retrying: Promise<void> | undefined
-
+  /**
+   * Both listings at once: etcd reads one while this process parses the other. Health
+   * that arrives first waits in the registry for its registration.
+   */
   private async load(): Promise<void> {
-    if (!this.followed.services) await this.follow('services', this.keys.servicesPrefix(), this.services, parseRegistration)
-    if (!this.followed.health) await this.follow('health', this.keys.healthPrefix(), this.health, parseHealth)
+    await Promise.all([
+      this.followed.services ? undefined : this.follow('services', this.keys.servicesPrefix()),
+      this.followed.health ? undefined : this.follow('health', this.keys.healthPrefix()),
+    ])
   }
 
-  private async retryUntilLoaded(logger?: Logger): Promise<void> {
-    for (let delay = 500; !this.closed && !this.loaded; delay = Math.min(delay * 2, 5000)) {
-      await new Promise((resolve) => setTimeout(resolve, delay))
-      if (this.closed) return
-      try {
-        await this.load()
-        logger?.info('etcd reachable: serving the zone')
-      } catch (error) {
-        logger?.debug('etcd still unreachable', {error: (error as Error).message})
-      }
-    }
+  /** "<namespace>/<name>/<id>" of a service or health key. */
+  private ident(key: string): string | undefined {
+    const parts = this.keys.instanceOf(key)
+    return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
   }
 
-  private async follow<T>(kind: 'services' | 'health', prefix: string, map: Map<string, T>, parse: (text: string) => T | undefined): Promise<void> {
-    const ident = (key: string) => {
-      const parts = this.keys.instanceOf(key)
-      return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
-    }
-    const replace = (listing: Listing) => {
-      map.clear()
-      for (const item of listing.items) {
-        const id = ident(item.key)
-        const value = parse(item.value)
-        if (id && value) map.set(id, value)
-      }
-      this.changed()
-    }
-    const apply = (events: WatchEvent[]) => {
-      for (const event of events) {
-        const id = ident(event.key)
-        if (!id) continue
-        const value = event.type === 'put' ? parse(event.value) : undefined
-        if (value) map.set(id, value)
-        else map.delete(id)
-      }
-      this.changed()
-    }
-    const listing = await this.store.list(prefix)
-    replace(listing)
+  private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
+    const started = performance.now()
+    const listing = await this.store.list(prefix, {pageSize: LIST_PAGE_SIZE})
+    if (this.stopping.signal.aborted) return
+    const listed = performance.now()
+    const keys = listing.items.length
+    this.replace(kind, listing)
+    this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
     this.watches.push(
       await this.store.watchPrefix(prefix, listing.revision + 1, {
-        onEvents: apply,
-        onResync: replace,
+        onEvents: (events) => this.apply(kind, events),
+        onResync: (fresh) => this.replace(kind, fresh),
         onConnectionChange: (up) => {
           this.connected[kind] = up
         },
@@ -114,8 +120,59 @@ export class ServiceIndex {
     )
   }
 
-  private changed(): void {
-    this.generation++
-    for (const listener of this.listeners) listener()
+  /**
+   * A whole listing in place of what was known. Each item is parsed as the registry takes
+   * it, and let go of at once: at 100,000 instances, holding every parsed registration
+   * until the last was read cost a worker some 60 MB more at its peak.
+   */
+  private replace(kind: 'services' | 'health', listing: Listing): void {
+    const change = emptyChange()
+    const items = listing.items
+    const big = items.length >= COLLECT_AFTER_LISTING
+    const ident = (i: number) => this.ident(items[i]!.key)
+    if (kind === 'services') {
+      this.registry.replaceRegistrations(
+        (function* parsed(): Generator<[string, ServiceRegistration]> {
+          for (let i = 0; i < items.length; i++) {
+            const id = ident(i)
+            const registration = id ? parseRegistration(items[i]!.value) : undefined
+            ;(items as unknown[])[i] = undefined
+            if (id && registration) yield [id, registration]
+          }
+        })(),
+        change,
+      )
+    } else {
+      this.registry.replaceHealth(
+        (function* parsed(): Generator<[string, HealthStatus]> {
+          for (let i = 0; i < items.length; i++) {
+            const id = ident(i)
+            const status = id ? parseHealth(items[i]!.value)?.status : undefined
+            ;(items as unknown[])[i] = undefined
+            if (id && status) yield [id, status]
+          }
+        })(),
+        change,
+      )
+    }
+    this.notify(change)
+    // after this turn of the event loop, when the listing is no longer referenced
+    if (big) setImmediate(releaseMemory)
+  }
+
+  private apply(kind: 'services' | 'health', events: WatchEvent[]): void {
+    const change = emptyChange()
+    for (const event of events) {
+      const ident = this.ident(event.key)
+      if (!ident) continue
+      if (kind === 'services') this.registry.putRegistration(ident, event.type === 'put' ? parseRegistration(event.value) : undefined, change)
+      else this.registry.putHealth(ident, event.type === 'put' ? parseHealth(event.value)?.status : undefined, change)
+    }
+    this.notify(change)
+  }
+
+  private notify(change: RegistryChange): void {
+    if (!change.all && !change.services.size && !change.addresses.size) return
+    for (const listener of this.listeners) listener(change)
   }
 }

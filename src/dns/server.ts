@@ -1,75 +1,205 @@
 import cluster from 'node:cluster'
-import dgram from 'node:dgram'
-import net from 'node:net'
+import {availableParallelism} from 'node:os'
+import {AggregatorRegistry} from 'prom-client'
 import {untilAborted} from '../lib/abort.js'
-import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
-import type {Cidr} from '../net/ip.js'
+import {formatHostPort} from '../lib/listen-address.js'
+import {type Cidr, parseCidr} from '../net/ip.js'
+import {readNetworkConfig} from '../net/network-store.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {AnswerCache} from './answer-cache.js'
-import {Forwarder} from './forward.js'
-import {type HandlerDeps, handleQuery} from './handler.js'
-import {type HttpEndpoints, startHttpEndpoints} from './http.js'
+import {readServeConfigFile} from './config-file.js'
+import {Forwarder, type ForwarderOptions} from './forward.js'
+import type {HandlerDeps} from './handler.js'
+import {StaticHosts} from './hosts.js'
+import {startHttpEndpoints} from './http.js'
 import {ServiceIndex} from './index.js'
-import {DnsMetrics} from './metrics.js'
-import {ReplyBatch} from './reply-batch.js'
-import {reportToPrimary, runWorkers} from './workers.js'
-import {AggregatorRegistry} from 'prom-client'
+import {listenOn} from './listen.js'
+import {DnsMetrics, reloadCounter} from './metrics.js'
+import {ownAddresses} from './own-addresses.js'
+import {createQueryLog} from './query-log.js'
+import {type RecordSource} from './records.js'
+import {type ServeContext, type ServeOptions, type ServeSettings, describeUpstreams, mergeSettings, resolveFromSources, resolveServeOptions} from './serve-options.js'
+import {WORKER_SETTINGS_ENV, type WorkerPool, isWorkerReload, reportToPrimary, runWorkers} from './workers.js'
 
-export interface ServeOptions {
-  listen: {host: string; port: number}[]
-  zone: string
-  upstreams: string[]
-  ttlSeconds: number
-  negativeTtlSeconds: number
-  onlyPassing: boolean
-  allowRecursion: Cidr[]
-  maxConcurrent: number
-  forwardTimeoutMs: number
-  http: HttpEndpoints
-  logQueries: boolean
-  /** Processes answering queries (node:cluster); 1 answers in this process. */
-  workers: number
+/** What `dns serve` was started with: the command line's settings and the config file to read (again on SIGHUP). */
+export interface ServeRequest {
+  commandLine: ServeSettings
+  configPath?: string
+  /** The query log follows the daemon's log format: CoreDNS's line as text, fields in JSON. */
+  logFormat: 'text' | 'json'
 }
 
-/** Runs the DNS server until `stop` fires: in this process, or in `workers` processes. */
-export async function serveDns(store: Store, keys: Keys, logger: Logger, options: ServeOptions, stop: AbortSignal): Promise<void> {
-  if (options.workers > 1 && cluster.isPrimary) return runWorkers(options.workers, options.http, logger, stop)
+/**
+ * Runs the DNS server until `stop` fires: in this process, or in workers. Reads the
+ * config (a ConfigError for a bad file, InvalidValueError for a bad setting), and
+ * reloads it on SIGHUP: a good file replaces the running config without closing a
+ * socket; a bad one is logged and the running config stays.
+ */
+export async function runDnsServer(openStore: () => Promise<Store>, keys: Keys, logger: Logger, request: ServeRequest, stop: AbortSignal): Promise<void> {
+  const cores = availableParallelism()
+  if (cluster.isWorker) {
+    // the primary has read and checked the settings; a file changed since must not matter
+    const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as ServeSettings
+    const store = await openStore()
+    const context = {cores, clusterNetwork: await clusterNetworkFor(settings, store, keys)}
+    return serveInProcess(store, keys, logger, settings, context, request, stop)
+  }
+  const first = await loadSettings(request, {cores})
+  if (first.options.workers > 1) {
+    let pool: WorkerPool | undefined
+    const reload = async () => {
+      if (!pool) return
+      const next = await reloadSettings(request, {cores}, first.options, logger)
+      pool.reloads.labels(next ? 'ok' : 'failed').inc()
+      if (next) pool.reload(next.settings)
+    }
+    return withReloadSignal(reload, () =>
+      runWorkers({count: first.options.workers, http: first.options.http, settings: first.settings, onServing: (p) => (pool = p)}, logger, stop),
+    )
+  }
+  const store = await openStore()
+  const context = {cores, clusterNetwork: await clusterNetworkFor(first.settings, store, keys)}
+  return serveInProcess(store, keys, logger, first.settings, context, request, stop)
+}
+
+/** The command line's settings over the config file's, checked, with the options they give. */
+async function loadSettings(request: ServeRequest, context: ServeContext): Promise<{settings: ServeSettings; options: ServeOptions}> {
+  const file = request.configPath ? {path: request.configPath, settings: await readServeConfigFile(request.configPath)} : undefined
+  const options = resolveFromSources(request.commandLine, file, context)
+  return {settings: mergeSettings(file?.settings ?? {}, request.commandLine), options}
+}
+
+/**
+ * The config read again for a reload, or undefined (logged once) when it is bad. What
+ * a reload cannot change (sockets, endpoints, workers) keeps its running value, with a
+ * warning that it needs a restart.
+ */
+async function reloadSettings(request: ServeRequest, context: ServeContext, running: ServeOptions, logger: Logger): Promise<{settings: ServeSettings; options: ServeOptions} | undefined> {
+  let next: {settings: ServeSettings; options: ServeOptions}
+  try {
+    next = await loadSettings(request, context)
+  } catch (error) {
+    logger.error('reload failed: keeping the running config', {config: request.configPath, error: (error as Error).message})
+    return undefined
+  }
+  const fixed = RESTART_ONLY.filter((key) => JSON.stringify(pick(next.options, key)) !== JSON.stringify(pick(running, key)))
+  if (fixed.length) logger.warn('reload: these settings change only with a restart; keeping their running values', {settings: fixed})
+  const settings = {...next.settings, listen: running.listen.map(formatHostPort), workers: running.workers, ...httpSettings(running)}
+  logger.info('config reloaded', {config: request.configPath, zone: next.options.zone, upstreams: describeUpstreams(next.options.upstreams), stubDomains: next.options.forward.map((f) => f.domain), hosts: next.options.hosts.length})
+  return {settings, options: resolveServeOptions(settings, context)}
+}
+
+/** Settings a reload cannot change: sockets, endpoints, processes. */
+const RESTART_ONLY = ['listen', 'workers', 'health', 'ready', 'metrics'] as const
+
+const pick = (options: ServeOptions, key: (typeof RESTART_ONLY)[number]) => (key === 'listen' || key === 'workers' ? options[key] : options.http[key])
+
+function httpSettings(options: ServeOptions): Pick<ServeSettings, 'health' | 'ready' | 'metrics'> {
+  const text = (address?: {host: string; port: number}) => (address ? formatHostPort(address) : undefined)
+  return {health: text(options.http.health), ready: text(options.http.ready), metrics: text(options.http.metrics)}
+}
+
+/** Without --allow-recursion, the cluster network's clients may recurse: read once at start. */
+async function clusterNetworkFor(settings: ServeSettings, store: Store, keys: Keys): Promise<Cidr | undefined> {
+  if (settings['allow-recursion']?.length) return undefined
+  const network = await readNetworkConfig(store, keys).catch(() => undefined)
+  return network?.Network ? parseCidr(network.Network) : undefined
+}
+
+/** Runs `reload` on each SIGHUP while `job` runs, one at a time. */
+async function withReloadSignal<T>(reload: () => Promise<void>, job: () => Promise<T>): Promise<T> {
+  let running: Promise<void> = Promise.resolve()
+  const onHangup = () => {
+    running = running.then(reload, reload)
+  }
+  process.on('SIGHUP', onHangup)
+  try {
+    return await job()
+  } finally {
+    process.off('SIGHUP', onHangup)
+  }
+}
+
+/** This process answers queries: alone, or as one of the workers. */
+async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, context: ServeContext, request: ServeRequest, stop: AbortSignal): Promise<void> {
+  let options = resolveServeOptions(settings, context)
   const index = new ServiceIndex(store, keys)
-  const answers = new AnswerCache(index, {zone: options.zone, ttlSeconds: options.ttlSeconds, negativeTtlSeconds: options.negativeTtlSeconds, onlyPassing: options.onlyPassing})
-  index.onChange(() => answers.invalidate())
-  const forwarder = new Forwarder({upstreams: options.upstreams, timeoutMs: options.forwardTimeoutMs, maxConcurrent: options.maxConcurrent, allowRecursion: options.allowRecursion})
-  let scraped = {hits: 0, misses: 0, errors: 0}
-  const metrics: DnsMetrics = new DnsMetrics(`dns://${options.listen.map((l) => `${l.host}:${l.port}`).join(',')}`, options.zone, () => {
-    const now = {hits: answers.hits + forwarder.cache.hits, misses: answers.misses + forwarder.cache.misses, errors: forwarder.upstreamErrors}
-    metrics.cacheHits.inc(now.hits - scraped.hits)
-    metrics.cacheMisses.inc(now.misses - scraped.misses)
-    metrics.upstreamErrors.inc(now.errors - scraped.errors)
-    scraped = now
-    metrics.cacheEntries.set(answers.size + forwarder.cache.size)
+  const forwarder = new Forwarder(forwarderOptions(options))
+  const server = `dns://${options.listen.map(formatHostPort).join(',')}`
+  const metrics = new DnsMetrics(server, [options.zone, ...forwarder.zones], {
+    cache: () => ({hits: state.deps.answers.hits + answersGone.hits + forwarder.cache.hits, misses: state.deps.answers.misses + answersGone.misses + forwarder.cache.misses, entries: state.deps.answers.size + forwarder.cache.size}),
+    upstreams: () => forwarder.upstreams,
+    concurrencyRejects: () => forwarder.concurrencyRejects,
   })
-  const deps: HandlerDeps = {zone: options.zone, zoneSuffix: `.${options.zone}`, index, answers, forwarder, metrics, queryLog: options.logQueries ? logger.child('query') : undefined}
+  /** Hits and misses of answer caches a reload replaced, so the totals never go down. */
+  const answersGone = {hits: 0, misses: 0}
+  const build = (opts: ServeOptions): HandlerDeps => {
+    const hosts = new StaticHosts(opts.hosts)
+    const source: RecordSource = {
+      healthy: (service) => index.registry.healthy(service, opts.onlyPassing),
+      atAddress: (address) => index.registry.atAddress(address),
+      hasNamespace: (namespace) => index.registry.hasNamespace(namespace),
+    }
+    const zoneSuffix = `.${opts.zone}`
+    const recordOptions = {zone: opts.zone, ttlSeconds: opts.ttlSeconds, negativeTtlSeconds: opts.negativeTtlSeconds, nameserverAddresses: ownAddresses(opts.listen), hosts}
+    const answers = new AnswerCache(source, recordOptions, (name) => (name === opts.zone || name.endsWith(zoneSuffix) ? 0 : forwarder.routeFor(name).metricsZone))
+    return {zone: opts.zone, zoneSuffix, loaded: () => index.loaded, registry: index.registry, hosts, answers, forwarder, metrics, queryLog: opts.logQueries ? createQueryLog(logger.child('dns/query'), request.logFormat) : undefined}
+  }
+  const state = {deps: build(options)}
+  index.onChange((change) => state.deps.answers.invalidate(change))
+  const apply = (next: ServeOptions) => {
+    forwarder.configure(forwarderOptions(next))
+    metrics.setZones([next.zone, ...forwarder.zones])
+    answersGone.hits += state.deps.answers.hits
+    answersGone.misses += state.deps.answers.misses
+    options = next
+    state.deps = build(next)
+  }
   const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
 
   await index.start(logger)
-  const closers: (() => Promise<void>)[] = [() => index.close()]
+  const closers: (() => Promise<void>)[] = [() => index.close(), async () => forwarder.close()]
   try {
-    for (const address of options.listen) closers.push(...(await listenOn(address, deps, logger)))
-    if (cluster.isWorker) closers.push(followFromWorker(metrics, notReady))
-    else {
-      const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics.registry)
-      closers.push(...httpServers.map((server) => () => new Promise<void>((resolve) => server.close(() => resolve()))))
-      logger.info('serving DNS', {listen: options.listen.map((l) => `${l.host}:${l.port}`), zone: options.zone, upstreams: options.upstreams})
+    for (const address of options.listen) closers.push(...(await listenOn(address, () => state.deps, logger)))
+    if (cluster.isWorker) {
+      const reloadWorker = (next: ServeSettings) => {
+        try {
+          apply(resolveServeOptions(next, context))
+        } catch (error) {
+          logger.error('reload failed in a worker: keeping the running config', {error: (error as Error).message})
+        }
+      }
+      closers.push(followFromWorker(metrics, notReady, reloadWorker))
+      // a hangup meant for the primary must not end a worker (SIGHUP's default)
+      await withReloadSignal(async () => {}, () => untilAborted(stop))
+      return
     }
-    await untilAborted(stop)
+    const reloads = reloadCounter(metrics.registry)
+    const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics.registry)
+    closers.push(...httpServers.map((s) => () => new Promise<void>((resolve) => s.close(() => resolve()))))
+    logger.info('serving DNS', {listen: options.listen.map(formatHostPort), zone: options.zone, upstreams: describeUpstreams(options.upstreams), stubDomains: options.forward.map((f) => f.domain), workers: 1})
+    const reload = async () => {
+      const next = await reloadSettings(request, context, options, logger)
+      reloads.labels(next ? 'ok' : 'failed').inc()
+      if (next) apply(next.options)
+    }
+    await withReloadSignal(reload, () => untilAborted(stop))
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {})
   }
 }
 
-/** In a worker: the primary serves the HTTP endpoints, so it is told this worker's state and can collect its metrics. */
-function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefined): () => Promise<void> {
+function forwarderOptions(options: ServeOptions): ForwarderOptions {
+  return {upstreams: options.upstreams, forward: options.forward, timeoutMs: options.forwardTimeoutMs, maxConcurrent: options.maxConcurrent, allowRecursion: options.allowRecursion}
+}
+
+/**
+ * In a worker: the primary serves the HTTP endpoints, so it is told this worker's state
+ * and can collect its metrics; and it sends reloaded settings.
+ */
+function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefined, reload: (settings: ServeSettings) => void): () => Promise<void> {
   // Constructing one is what makes prom-client answer the primary's metric requests here.
   new AggregatorRegistry()
   AggregatorRegistry.setRegistries([metrics.registry])
@@ -82,96 +212,14 @@ function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefine
   }
   report()
   const timer = setInterval(report, 250)
+  const onMessage = (message: unknown) => {
+    if (isWorkerReload(message)) reload(message.settings)
+  }
+  process.on('message', onMessage)
   return async () => {
     clearInterval(timer)
+    process.off('message', onMessage)
     // The IPC channel would keep this process alive after the server stopped.
     cluster.worker?.disconnect()
-  }
-}
-
-async function listenOn(address: {host: string; port: number}, deps: HandlerDeps, logger: Logger): Promise<(() => Promise<void>)[]> {
-  const family = net.isIPv6(address.host) ? 'udp6' : 'udp4'
-  const udp = dgram.createSocket({
-    type: family,
-    ipv6Only: family === 'udp6',
-    // Every address this socket sees is an IP literal (--listen is parsed as one, replies
-    // go where queries came from): resolving them through dns.lookup cost a tick per reply.
-    lookup: family === 'udp6' ? literalLookup6 : literalLookup4,
-    // Room for bursts (the kernel caps this at net.core.rmem_max): a full receive buffer
-    // drops queries, which clients see as timeouts.
-    recvBufferSize: SOCKET_BUFFER_BYTES,
-    sendBufferSize: SOCKET_BUFFER_BYTES,
-  })
-  const outbox = new ReplyBatch(udp)
-  udp.on('message', (message, remote) => {
-    if (remote.port === 0) return // nothing can be sent back to port 0
-    const reply = handleQuery(deps, message, 'udp', remote)
-    if (reply instanceof Promise)
-      reply.then(
-        (out) => {
-          if (out) outbox.send(out, remote.port, remote.address)
-        },
-        (error: Error) => logger.warn('query failed', {error: error.message}),
-      )
-    else if (reply) outbox.send(reply, remote.port, remote.address)
-  })
-  await bind(address, (done) => {
-    udp.once('error', done)
-    udp.bind(address.port, address.host, () => done())
-  })
-  udp.on('error', (error) => logger.warn('udp socket error', {error: error.message}))
-
-  const tcp = net.createServer((socket) => {
-    let data = Buffer.alloc(0)
-    socket.setTimeout(10_000, () => socket.destroy())
-    socket.on('error', () => socket.destroy())
-    socket.on('data', (chunk) => {
-      data = Buffer.concat([data, chunk])
-      while (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
-        const message = data.subarray(2, 2 + data.readUInt16BE(0))
-        data = data.subarray(2 + message.length)
-        Promise.resolve(handleQuery(deps, message, 'tcp', {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? 'IPv4'})).then(
-          (reply) => {
-            if (!reply) return void socket.destroy()
-            const length = Buffer.alloc(2)
-            length.writeUInt16BE(reply.length)
-            socket.write(Buffer.concat([length, reply]))
-          },
-          () => socket.destroy(),
-        )
-      }
-      if (data.length > 70_000) socket.destroy()
-    })
-  })
-  await bind(address, (done) => {
-    tcp.once('error', done)
-    tcp.listen({port: address.port, host: address.host, ipv6Only: net.isIPv6(address.host)}, () => done())
-  })
-  return [
-    () =>
-      new Promise<void>((resolve) => {
-        outbox.close()
-        udp.close(() => resolve())
-      }),
-    () => new Promise<void>((resolve) => tcp.close(() => resolve())),
-  ]
-}
-
-const SOCKET_BUFFER_BYTES = 4 << 20
-
-type LookupCallback = (error: Error | null, address: string, family: number) => void
-const literalLookup4 = (address: string, _options: unknown, callback: LookupCallback) => callback(null, address, 4)
-const literalLookup6 = (address: string, _options: unknown, callback: LookupCallback) => callback(null, address, 6)
-
-async function bind(address: {host: string; port: number}, attempt: (done: (error?: Error) => void) => void): Promise<void> {
-  try {
-    await new Promise<void>((resolve, reject) => attempt((error) => (error ? reject(error) : resolve())))
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const where = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
-    if (code === 'EACCES') throw new CnetError(`--listen ${where}: binding port ${address.port} needs root (try --listen 127.0.0.1:5353)`)
-    if (code === 'EADDRINUSE') throw new CnetError(`--listen ${where}: address already in use`)
-    if (code === 'EADDRNOTAVAIL') throw new CnetError(`--listen ${where}: no such local address`)
-    throw error
   }
 }

@@ -84,6 +84,13 @@ export const RCODE = {NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 
 export const CLASS = {IN: 1, ANY: 255} as const
 export const TYPE = {A: 1, NS: 2, SOA: 6, PTR: 12, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, ANY: 255} as const
 
+const TYPE_NAMES: Record<number, string> = {1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 35: 'NAPTR', 41: 'OPT', 43: 'DS', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 252: 'AXFR', 255: 'ANY'}
+
+/** A type's mnemonic, or TYPE<n> (RFC 3597) for the rest. */
+export function typeName(type: number): string {
+  return TYPE_NAMES[type] ?? `TYPE${type}`
+}
+
 /** A bare error reply: header + the question echoed (when readable) + OPT when the client sent one. */
 export function errorReply(request: Buffer, id: number, rcode: number, query?: Query): Buffer {
   const question = query && query.questionEnd > 12 ? request.subarray(12, query.questionEnd) : Buffer.alloc(0)

@@ -1,17 +1,22 @@
 import cluster, {type Worker} from 'node:cluster'
 import type http from 'node:http'
-import {AggregatorRegistry} from 'prom-client'
-import {untilAborted} from '../lib/abort.js'
+import {AggregatorRegistry, type Counter, Registry} from 'prom-client'
+import {sleepUnlessAborted, untilAborted} from '../lib/abort.js'
+import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
+import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
+import {reloadCounter} from './metrics.js'
+import type {ServeSettings} from './serve-options.js'
 
 /**
- * `dns serve --workers N`: one process per core answers queries. Node answers on one
+ * `dns serve` with workers: one process per core answers queries. Node answers on one
  * thread, and a UDP send costs more than the answer itself, so a second core is the
  * only way past one core's packet rate. The primary forks the workers (each runs the
  * whole server: its own in-memory index fed by its own etcd watch, sharing the sockets
- * through node:cluster), restarts one that dies, and serves /health, /ready and
- * /metrics for all of them.
+ * through node:cluster), restarts one that dies on the retry policy, hands them a
+ * reloaded config, and serves /health, /ready and /metrics for all of them. It never
+ * opens etcd itself.
  */
 
 /** What a worker tells the primary. */
@@ -23,23 +28,58 @@ export interface WorkerReport {
   notReady?: string
 }
 
+/** What the primary tells a worker: the settings to run with now (a reload). */
+export interface WorkerReload {
+  cnetDns: 'reload'
+  settings: ServeSettings
+}
+
+/** The environment variable a worker finds its settings in: the primary's, already checked. */
+export const WORKER_SETTINGS_ENV = 'CNET_DNS_WORKER_SETTINGS'
+
 const isWorkerReport = (message: unknown): message is WorkerReport => typeof message === 'object' && message !== null && (message as WorkerReport).cnetDns === 'state'
+export const isWorkerReload = (message: unknown): message is WorkerReload => typeof message === 'object' && message !== null && (message as WorkerReload).cnetDns === 'reload'
 
 /** In a worker: tells the primary its state. */
 export function reportToPrimary(report: Omit<WorkerReport, 'cnetDns'>): void {
   if (cluster.isWorker && process.send) process.send({cnetDns: 'state', ...report} satisfies WorkerReport)
 }
 
-const RESTART_DELAY_MS = 1000
-const STOP_WAIT_MS = 10_000
+export interface WorkerPool {
+  /** Sends new settings to every worker, and to the ones started later. */
+  reload(settings: ServeSettings): void
+  /** Counts reloads in the primary's own metrics (the workers never see a failed one). */
+  readonly reloads: Counter
+}
 
-export async function runWorkers(count: number, http: HttpEndpoints, logger: Logger, stop: AbortSignal): Promise<void> {
+export interface RunWorkersOptions {
+  count: number
+  http: HttpEndpoints
+  settings: ServeSettings
+  /** Restart delays: a worker that keeps dying is restarted ever more slowly. */
+  restartPolicy?: RetryPolicy
+  /** A worker that ran this long before dying is restarted at once (the backoff starts over). */
+  healthyAfterMs?: number
+  /** Called once the workers serve, with the means to reload them. */
+  onServing?(pool: WorkerPool): void
+}
+
+const STOP_WAIT_MS = 10_000
+const START_WAIT_MS = 60_000
+const HEALTHY_AFTER_MS = 30_000
+
+export async function runWorkers(options: RunWorkersOptions, logger: Logger, stop: AbortSignal): Promise<void> {
+  const {count} = options
   const states = new Map<number, WorkerReport>()
   const workers = new Set<Worker>()
+  const backoff = new Backoff(options.restartPolicy ?? DEFAULT_RETRY)
+  const healthyAfterMs = options.healthyAfterMs ?? HEALTHY_AFTER_MS
+  let settings = options.settings
   let stopping = false
 
   const fork = () => {
-    const worker = cluster.fork()
+    const worker = cluster.fork({[WORKER_SETTINGS_ENV]: JSON.stringify(settings)})
+    const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {
       if (isWorkerReport(message)) states.set(worker.id, message)
@@ -48,8 +88,9 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
       workers.delete(worker)
       states.delete(worker.id)
       if (stopping) return
-      logger.warn('dns worker exited; starting another', {worker: worker.id, code, signal})
-      setTimeout(() => !stopping && fork(), RESTART_DELAY_MS).unref()
+      const delayMs = restartDelayMs(backoff, Date.now() - startedAt, healthyAfterMs)
+      logger.warn('dns worker exited; starting another', {worker: worker.id, code, signal, inMs: delayMs, crashesInARow: backoff.failures})
+      void sleepUnlessAborted(delayMs, stop).then(() => !stopping && !stop.aborted && fork())
     })
   }
   for (let i = 0; i < count; i++) fork()
@@ -59,12 +100,21 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
     if (reports.length < count || !reports.every((r) => r.listening)) return `${reports.filter((r) => r.listening).length} of ${count} workers serving`
     return reports.find((r) => r.notReady)?.notReady
   }
+  const own = new Registry()
+  const reloads = reloadCounter(own)
   const aggregator = new AggregatorRegistry()
   let servers: http.Server[] = []
   try {
-    await waitUntilServing(count, states, workers, stop)
-    servers = await startHttpEndpoints(http, readiness, async () => aggregatedText(await aggregator.clusterMetrics()))
+    await waitUntilServing(count, states, stop)
+    servers = await startHttpEndpoints(options.http, readiness, async () => combined(await aggregator.clusterMetrics(), await own.metrics()))
     logger.info('serving DNS', {workers: count})
+    options.onServing?.({
+      reloads,
+      reload(next) {
+        settings = next
+        for (const worker of workers) if (worker.isConnected()) worker.send({cnetDns: 'reload', settings} satisfies WorkerReload)
+      },
+    })
     await untilAborted(stop)
   } finally {
     stopping = true
@@ -73,18 +123,29 @@ export async function runWorkers(count: number, http: HttpEndpoints, logger: Log
   }
 }
 
-/** Resolves when every worker has bound its sockets; rejects when they keep dying first. */
-async function waitUntilServing(count: number, states: Map<number, WorkerReport>, workers: Set<Worker>, stop: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 60_000
+/**
+ * How long to wait before starting a worker again: the retry policy's next delay, so a
+ * worker that keeps dying at start is restarted ever more slowly (not every second
+ * forever); one that ran `healthyAfterMs` or more starts the count over.
+ */
+export function restartDelayMs(backoff: Backoff, ranForMs: number, healthyAfterMs: number): number {
+  if (ranForMs >= healthyAfterMs) backoff.reset()
+  return backoff.nextDelayMs()
+}
+
+/** Resolves when every worker has bound its sockets; a CnetError when they keep dying first or never get there. */
+async function waitUntilServing(count: number, states: Map<number, WorkerReport>, stop: AbortSignal): Promise<void> {
+  const deadline = Date.now() + START_WAIT_MS
   let deaths = 0
   const onExit = () => deaths++
   cluster.on('exit', onExit)
   try {
     while (!stop.aborted) {
-      if ([...states.values()].filter((r) => r.listening).length >= count) return
-      if (deaths >= count && ![...states.values()].some((r) => r.listening)) throw new Error('dns workers exit before serving; see their errors above')
-      if (Date.now() > deadline) throw new Error(`dns workers not serving after 60 s (${workers.size} running)`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      const serving = [...states.values()].filter((r) => r.listening).length
+      if (serving >= count) return
+      if (deaths >= count && serving === 0) throw new CnetError('dns: every worker exited before serving (their errors are above)')
+      if (Date.now() > deadline) throw new CnetError(`dns: ${serving} of ${count} workers serving after ${START_WAIT_MS / 1000} s`)
+      await sleepUnlessAborted(20, stop)
     }
   } finally {
     cluster.off('exit', onExit)
@@ -108,7 +169,7 @@ async function stopAll(workers: Worker[]): Promise<void> {
   )
 }
 
-/** The workers' metrics, already added up and rendered by prom-client. */
-function aggregatedText(text: string): MetricsSource {
-  return {contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, metrics: async () => text}
+/** The workers' metrics, already added up by prom-client, and the primary's own after them. */
+function combined(workersText: string, ownText: string): MetricsSource {
+  return {contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, metrics: async () => `${workersText.trimEnd()}\n${ownText}`}
 }

@@ -14,7 +14,7 @@ export const CNET_VERSION: string = (require('../../package.json') as {version: 
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry()
-  new Gauge({name: 'cnet_build_info', help: 'cnet build information; the value is always 1', labelNames: ['version', 'node_version'], registers: [registry]})
+  new Gauge({name: 'cnet_build_info', help: 'cnet build information; the value is always 1', labelNames: ['version', 'node_version'], registers: [registry], aggregator: 'first'})
     .labels(CNET_VERSION, process.version)
     .set(1)
   collectDefaultMetrics({register: registry})

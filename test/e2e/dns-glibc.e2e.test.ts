@@ -25,14 +25,14 @@ describe('glibc resolves a service name through cnet dns serve', () => {
     etcd = await startEtcd({name: 'dnse2e', host: underlay.rootAddress})
     const store = await openStore({endpoints: [etcd.endpoint]})
     const fixture = servicesFixture(store, prefixes)
-    await fixture.putInstance({id: 'w1', name: 'web', address: '10.20.0.1'})
+    await fixture.putInstance({id: 'w1', name: 'web', address: '10.20.0.1', tags: ['canary']})
     await fixture.putInstance({id: 'w2', name: 'web', address: '10.20.0.2'})
     await store.close()
     mkdirSync(`/etc/netns/${ns}`, {recursive: true})
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, 'nameserver 127.0.0.1\n')
     await execa('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
     let stderr = ''
-    server = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'dns', 'serve', '--listen', '127.0.0.1:53', '--upstream', '127.0.0.1:9'], {
+    server = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'dns', 'serve', '--listen', '127.0.0.1:53', '--upstream', '127.0.0.1:9', '--workers', '1'], {
       env: {...process.env, NO_COLOR: '1', ...cliEnv(etcd.endpoint, prefixes)},
       stdio: ['ignore', 'ignore', 'pipe'],
     })
@@ -58,5 +58,14 @@ describe('glibc resolves a service name through cnet dns serve', () => {
     expect([...addresses].sort()).toEqual(['10.20.0.1', '10.20.0.2'])
     const hosts = await execa('ip', ['netns', 'exec', ns, 'getent', 'hosts', 'web.default.svc.cluster.local'])
     expect(hosts.stdout).toMatch(/^10\.20\.0\.[12]\s+web\.default\.svc\.cluster\.local/)
+  })
+
+  it('getent hosts prints only the tagged instance for a tag name, and the NS target', async () => {
+    const {stdout} = await execa('ip', ['netns', 'exec', ns, 'getent', 'hosts', 'canary._tag.web.default.svc.cluster.local'])
+    expect(stdout.trim()).toMatch(/^10\.20\.0\.1\s+canary\._tag\.web\.default\.svc\.cluster\.local$/)
+    const untagged = await execa('ip', ['netns', 'exec', ns, 'getent', 'hosts', 'nobody._tag.web.default.svc.cluster.local'], {reject: false})
+    expect(untagged.exitCode).toBe(2) // not found
+    const nameserver = await execa('ip', ['netns', 'exec', ns, 'getent', 'hosts', 'ns.dns.cluster.local'])
+    expect(nameserver.stdout).toMatch(/^127\.0\.0\.1\s+ns\.dns\.cluster\.local/)
   })
 })

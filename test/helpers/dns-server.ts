@@ -11,15 +11,26 @@ export interface DnsServer {
   stop(): Promise<number | null>
 }
 
-export async function startDnsServer(args: string[], env: Record<string, string>, port: number): Promise<DnsServer> {
-  const child = spawn(process.execPath, [CLI, 'dns', 'serve', '--listen', `127.0.0.1:${port}`, ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+/**
+ * Tests run one process (`--workers 1`) unless they pass --workers, so a file's many
+ * servers do not each fork one per core; `asStarted` leaves the default alone (benchmarks).
+ */
+export async function startDnsServer(args: string[], env: Record<string, string>, port: number, options: {asStarted?: boolean; startTimeoutMs?: number} = {}): Promise<DnsServer> {
+  const workers = options.asStarted || args.includes('--workers') ? [] : ['--workers', '1']
+  const child = spawn(process.execPath, [CLI, 'dns', 'serve', '--listen', `127.0.0.1:${port}`, ...workers, ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   child.stdout!.resume()
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
   while (!stderr.includes('serving DNS')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dns serve did not start: ${stderr}`)
+    if (child.exitCode !== null || Date.now() > deadline) {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        await exited
+      }
+      throw new Error(`dns serve did not start: ${stderr}`)
+    }
     await sleep(50)
   }
   return {
@@ -27,7 +38,7 @@ export async function startDnsServer(args: string[], env: Record<string, string>
     child,
     stderr: () => stderr,
     async stop() {
-      child.kill('SIGTERM')
+      if (child.exitCode === null) child.kill('SIGTERM')
       return exited
     },
   }

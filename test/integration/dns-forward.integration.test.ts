@@ -92,6 +92,25 @@ describe('cnet dns serve forwarding', () => {
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()
     expect(text).toMatch(/cnet_dns_requests_total\{[^}]*proto="udp"[^}]*type="TXT"\} 6/)
     expect(text).toMatch(/cnet_dns_request_duration_seconds_count\{[^}]*\} 7/)
+    expect(text.match(/^cnet_build_info\{.*\} (\d+)$/m)?.[1]).toBe('1') // one build, however many workers
+
+    // a worker that dies is started again (on the retry policy), and the others answer meanwhile
+    const {execa} = await import('execa')
+    const workers = (await execa('pgrep', ['-P', String(server.child.pid)])).stdout.split('\n').filter(Boolean).map(Number)
+    expect(workers).toHaveLength(2)
+    process.kill(workers[0]!, 'SIGKILL')
+    for (let i = 0; i < 100 && !server.stderr().includes('dns worker exited; starting another'); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(server.stderr()).toMatch(/dns worker exited; starting another .*signal=SIGKILL .*inMs=\d+ crashesInARow=1/)
+    let status = 0
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      status = (await fetch(`http://127.0.0.1:${ready}/ready`)).status
+    }
+    expect(status).toBe(200)
+    const now = (await execa('pgrep', ['-P', String(server.child.pid)])).stdout.split('\n').filter(Boolean).map(Number)
+    expect(now).toHaveLength(2)
+    expect(now).not.toContain(workers[0])
+    for (let i = 0; i < 4; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
     expect(await server.stop()).toBe(0)
   }, 30_000)
 

@@ -22,9 +22,9 @@ describe('cnet dns serve', () => {
   beforeAll(async () => {
     store = await openStore({endpoints: [etcd().endpoint]})
     fixture = servicesFixture(store, prefixes)
-    await fixture.putInstance({id: 'web-1', name: 'web', address: '10.1.0.1', port: 8080, portName: 'http'})
-    await fixture.putInstance({id: 'web-2', name: 'web', address: '10.1.0.2', port: 8080, portName: 'http', weight: 3})
-    await fixture.putInstance({id: 'web-6', name: 'web', address: 'fd00::6', port: 8080, portName: 'http'})
+    await fixture.putInstance({id: 'web-1', name: 'web', address: '10.1.0.1', port: 8080, portName: 'http', tags: ['Canary']})
+    await fixture.putInstance({id: 'web-2', name: 'web', address: '10.1.0.2', port: 8080, portName: 'http', weight: 3, tags: ['stable']})
+    await fixture.putInstance({id: 'web-6', name: 'web', address: 'fd00::6', port: 8080, portName: 'http', tags: ['canary']})
     await fixture.putInstance({id: 'db-1', name: 'db', address: '10.1.0.9', port: 5432, check: {type: 'ttl', ttlMs: 10_000}})
     await fixture.putInstance({id: 'warn-1', name: 'flaky', address: '10.1.0.20', check: {type: 'ttl', ttlMs: 10_000}})
     await fixture.putHealth('default', 'flaky', 'warn-1', 'warning')
@@ -102,6 +102,27 @@ describe('cnet dns serve', () => {
     expect(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'SRV']))).toHaveLength(3)
     expect(short(await dig(port, ['+short', '-x', '10.1.0.2']))).toEqual(['web-2.web.default.svc.cluster.local.'])
     expect(short(await dig(port, ['+short', '-x', 'fd00::6']))).toEqual(['web-6.web.default.svc.cluster.local.'])
+  })
+
+  it('answers tag names: A, AAAA and SRV of the healthy instances carrying the tag, and nothing for a tag no one has', async () => {
+    expect(short(await dig(port, ['+short', 'canary._tag.web.default.svc.cluster.local', 'A']))).toEqual(['10.1.0.1'])
+    expect(short(await dig(port, ['+short', 'canary._tag.web.default.svc.cluster.local', 'AAAA']))).toEqual(['fd00::6'])
+    expect(short(await dig(port, ['+short', 'CANARY._tag.web.default.svc.cluster.local', 'SRV'])).sort()).toEqual(['0 1 8080 web-1.web.default.svc.cluster.local.', '0 1 8080 web-6.web.default.svc.cluster.local.'])
+    const srv = await dig(port, ['stable._tag.web.default.svc.cluster.local', 'SRV'])
+    expect(srv).toMatch(/flags: qr aa rd;/)
+    expect(srv).toMatch(/ADDITIONAL SECTION:[\s\S]*web-2\.web\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+10\.1\.0\.2/)
+    expect(rcodeOf(await dig(port, ['nobody._tag.web.default.svc.cluster.local', 'A']))).toBe('NXDOMAIN')
+    // an instance id that looks like a tag is still the instance, and the _tag branch exists
+    expect(rcodeOf(await dig(port, ['canary.web.default.svc.cluster.local', 'A']))).toBe('NXDOMAIN')
+    expect(rcodeOf(await dig(port, ['_tag.web.default.svc.cluster.local', 'A']))).toBe('NOERROR')
+  })
+
+  it("answers the zone's NS target with the server's own address, glued to the NS answer", async () => {
+    expect(short(await dig(port, ['+short', 'cluster.local', 'NS']))).toEqual(['ns.dns.cluster.local.'])
+    expect(await dig(port, ['cluster.local', 'NS'])).toMatch(/ADDITIONAL SECTION:\s+ns\.dns\.cluster\.local\.\s+5\s+IN\s+A\s+127\.0\.0\.1/)
+    expect(short(await dig(port, ['+short', 'ns.dns.cluster.local', 'A']))).toEqual(['127.0.0.1'])
+    expect(short(await dig(port, ['+short', 'cluster.local', 'SOA']))[0]).toMatch(/^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\./)
+    expect(rcodeOf(await dig(port, ['dns.cluster.local', 'A']))).toBe('NOERROR')
   })
 
   it('NXDOMAIN with the SOA for unknown names and unhealthy services, NODATA for a missing type, version TXT', async () => {
@@ -201,6 +222,6 @@ describe('cnet dns serve', () => {
     const result = await runCli(['dns', 'serve', '--listen', 'nowhere'], {env: cliEnv(etcd().endpoint, prefixes)})
     expect(result.exitCode).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
-    expect(result.stderr).toMatch(/--listen nowhere/)
+    expect(result.stderr).toMatch(/--listen: "nowhere" is not an address:port/)
   })
 })

@@ -1,0 +1,280 @@
+import {isIP} from 'node:net'
+import {formatIp, parseIp} from '../net/ip.js'
+import {type HealthRecord, type HealthStatus, type ServiceRegistration, effectiveStatus} from '../svc/model.js'
+
+/**
+ * The DNS server's in-memory registry: every instance, grouped by service as events
+ * arrive, in records kept small (a fleet's 100,000 instances live in every worker).
+ * Pure: events in, changes out; the store follower (index.ts) feeds it.
+ */
+
+/** Health as a small number: 0 no record, then passing, warning, critical. */
+export type HealthCode = 0 | 1 | 2 | 3
+const STATUS_CODE: Record<HealthStatus, HealthCode> = {passing: 1, warning: 2, critical: 3}
+const STATUS_OF: HealthStatus[] = ['passing', 'passing', 'warning', 'critical']
+
+/** What DNS needs of one instance; everything else of the registration is dropped. */
+export interface DnsInstance {
+  /** "<namespace>/<name>/<id>" from the etcd key: health records find their instance by it. */
+  readonly ident: string
+  /** "<name>.<namespace>", lower-cased: the group it answers in. */
+  readonly service: string
+  readonly namespace: string
+  /** Lower-cased id: the instance's own name is `<id>.<service>.svc.<zone>`. */
+  readonly id: string
+  /** Canonical text (IPv6 compressed as RFC 5952), or as registered when not an address. */
+  readonly address: string
+  readonly family: 0 | 4 | 6
+  readonly port: number
+  readonly protocol: string
+  /** Lower-cased SRV port name (default: the protocol). */
+  readonly portName: string
+  readonly weight: number
+  /** Lower-cased tags (DNS names are case-insensitive). */
+  readonly tags: readonly string[]
+  /**
+   * effectiveStatus for each HealthCode, two bits each, worked out once from the full
+   * registration: whatever the registration says that decides health (a check, a
+   * maintenance mode) is in here, and the registration itself need not be kept.
+   */
+  readonly statusTable: number
+  health: HealthCode
+}
+
+/** What a batch of events changed, for invalidating answers built from it. */
+export interface RegistryChange {
+  services: Set<string>
+  addresses: Set<string>
+  namespaces: Set<string>
+  /** Everything may have changed (a resync). */
+  all: boolean
+}
+
+export const emptyChange = (): RegistryChange => ({services: new Set(), addresses: new Set(), namespaces: new Set(), all: false})
+
+/** The effective status of an instance as it stands, as a HealthCode (1, 2 or 3). */
+export function statusOf(instance: DnsInstance): HealthCode {
+  return ((instance.statusTable >> (instance.health * 2)) & 3) as HealthCode
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([])
+const HEALTH_RECORDS = [undefined, ...(['passing', 'warning', 'critical'] as const).map((status) => ({status}) as HealthRecord)]
+
+/**
+ * Strings and tag lists many instances share (a service's name, its namespace, a set of
+ * tags), kept once: at 100,000 instances a copy each is tens of megabytes per worker.
+ */
+export class Interned {
+  private readonly strings = new Map<string, string>()
+  private readonly tagLists = new Map<string, readonly string[]>()
+
+  string(text: string): string {
+    let kept = this.strings.get(text)
+    if (kept === undefined) this.strings.set(text, (kept = text))
+    return kept
+  }
+
+  tags(tags: readonly string[]): readonly string[] {
+    if (!tags.length) return NO_TAGS
+    const lower = tags.map((tag) => tag.toLowerCase())
+    const key = lower.join('\n')
+    let kept = this.tagLists.get(key)
+    if (!kept) this.tagLists.set(key, (kept = Object.freeze(lower.map((tag) => this.string(tag)))))
+    return kept
+  }
+}
+
+export function toDnsInstance(ident: string, registration: ServiceRegistration, health: HealthCode, interned = new Interned()): DnsInstance {
+  let table = 0
+  for (let code = 0; code < 4; code++) table |= STATUS_CODE[effectiveStatus(registration, HEALTH_RECORDS[code])] << (code * 2)
+  const family = isIP(registration.address) as 0 | 4 | 6
+  const address = family === 6 ? formatIp(parseIp(registration.address)!) : registration.address
+  return {
+    ident,
+    service: interned.string(`${registration.name}.${registration.namespace}`.toLowerCase()),
+    namespace: interned.string(registration.namespace.toLowerCase()),
+    id: registration.id.toLowerCase(),
+    address,
+    family,
+    port: registration.port,
+    protocol: interned.string(registration.protocol),
+    portName: interned.string((registration.portName ?? registration.protocol).toLowerCase()),
+    weight: registration.weight,
+    tags: interned.tags(registration.tags),
+    statusTable: table,
+    health,
+  }
+}
+
+/** The instances of one service; its healthy ones sorted by id, worked out when asked. */
+class ServiceGroup {
+  readonly members: DnsInstance[] = []
+  /** [healthy including warning, passing only], or undefined when stale. */
+  private healthy: (DnsInstance[] | undefined)[] = [undefined, undefined]
+
+  stale(): void {
+    this.healthy[0] = this.healthy[1] = undefined
+  }
+
+  healthyMembers(onlyPassing: boolean): DnsInstance[] {
+    const slot = onlyPassing ? 1 : 0
+    let list = this.healthy[slot]
+    if (!list) {
+      list = this.members.filter((instance) => {
+        const status = statusOf(instance)
+        return status === 1 || (status === 2 && !onlyPassing)
+      })
+      list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      this.healthy[slot] = list
+    }
+    return list
+  }
+}
+
+export class Registry {
+  private readonly instances = new Map<string, DnsInstance>()
+  /** Health records whose registration is not (yet, or no longer) here. */
+  private readonly orphanHealth = new Map<string, HealthCode>()
+  private readonly groups = new Map<string, ServiceGroup>()
+  private readonly byAddress = new Map<string, DnsInstance[]>()
+  /** Registered instances per namespace. */
+  private readonly namespaces = new Map<string, number>()
+  /** Shared strings; started afresh with each full listing, so it holds only what is in use. */
+  private interned = new Interned()
+
+  get size(): number {
+    return this.instances.size
+  }
+
+  /** The healthy instances of "<name>.<namespace>" (lower-cased), sorted by id; undefined for none. */
+  healthy(service: string, onlyPassing: boolean): readonly DnsInstance[] | undefined {
+    const list = this.groups.get(service)?.healthyMembers(onlyPassing)
+    return list?.length ? list : undefined
+  }
+
+  /** Every instance registered at an address (canonical text), healthy or not. */
+  atAddress(address: string): readonly DnsInstance[] | undefined {
+    return this.byAddress.get(address)
+  }
+
+  hasNamespace(namespace: string): boolean {
+    return this.namespaces.has(namespace)
+  }
+
+  get(ident: string): DnsInstance | undefined {
+    return this.instances.get(ident)
+  }
+
+  /** A registration put (undefined: deleted, or a value that is not a registration). */
+  putRegistration(ident: string, registration: ServiceRegistration | undefined, change: RegistryChange): void {
+    const old = this.instances.get(ident)
+    let health: HealthCode = 0
+    if (old) {
+      health = old.health
+      this.remove(old, change)
+    } else {
+      health = this.orphanHealth.get(ident) ?? 0
+    }
+    if (!registration) {
+      if (health) this.orphanHealth.set(ident, health)
+      return
+    }
+    this.orphanHealth.delete(ident)
+    this.add(toDnsInstance(ident, registration, health, this.interned), change)
+  }
+
+  /** A health record put (undefined: deleted, or not a health record). */
+  putHealth(ident: string, status: HealthStatus | undefined, change: RegistryChange): void {
+    const code: HealthCode = status ? STATUS_CODE[status] : 0
+    const instance = this.instances.get(ident)
+    if (!instance) {
+      if (code) this.orphanHealth.set(ident, code)
+      else this.orphanHealth.delete(ident)
+      return
+    }
+    if (instance.health === code) return
+    const before = statusOf(instance)
+    instance.health = code
+    if (statusOf(instance) === before) return
+    this.groups.get(instance.service)?.stale()
+    change.services.add(instance.service)
+    change.addresses.add(instance.address)
+  }
+
+  /** Everything registered now, replacing what was known (a listing, or a resync). */
+  replaceRegistrations(items: Iterable<[string, ServiceRegistration]>, change: RegistryChange): void {
+    const health = new Map<string, HealthCode>(this.orphanHealth)
+    for (const [ident, instance] of this.instances) if (instance.health) health.set(ident, instance.health)
+    this.instances.clear()
+    this.groups.clear()
+    this.byAddress.clear()
+    this.namespaces.clear()
+    this.orphanHealth.clear()
+    this.interned = new Interned()
+    for (const [ident, registration] of items) {
+      this.add(toDnsInstance(ident, registration, health.get(ident) ?? 0, this.interned), change)
+      health.delete(ident)
+    }
+    for (const [ident, code] of health) this.orphanHealth.set(ident, code)
+    change.all = true
+  }
+
+  /** Every health record now, replacing what was known. */
+  replaceHealth(items: Iterable<[string, HealthStatus]>, change: RegistryChange): void {
+    this.orphanHealth.clear()
+    for (const instance of this.instances.values()) instance.health = 0
+    for (const [ident, status] of items) {
+      const instance = this.instances.get(ident)
+      if (instance) instance.health = STATUS_CODE[status]
+      else this.orphanHealth.set(ident, STATUS_CODE[status])
+    }
+    for (const group of this.groups.values()) group.stale()
+    change.all = true
+  }
+
+  private add(instance: DnsInstance, change: RegistryChange): void {
+    this.instances.set(instance.ident, instance)
+    let group = this.groups.get(instance.service)
+    if (!group) this.groups.set(instance.service, (group = new ServiceGroup()))
+    group.members.push(instance)
+    group.stale()
+    const sameAddress = this.byAddress.get(instance.address)
+    if (sameAddress) sameAddress.push(instance)
+    else this.byAddress.set(instance.address, [instance])
+    this.namespaces.set(instance.namespace, (this.namespaces.get(instance.namespace) ?? 0) + 1)
+    noteChange(instance, change)
+  }
+
+  private remove(instance: DnsInstance, change: RegistryChange): void {
+    this.instances.delete(instance.ident)
+    const group = this.groups.get(instance.service)
+    if (group) {
+      dropFrom(group.members, instance)
+      group.stale()
+      if (!group.members.length) this.groups.delete(instance.service)
+    }
+    const sameAddress = this.byAddress.get(instance.address)
+    if (sameAddress) {
+      dropFrom(sameAddress, instance)
+      if (!sameAddress.length) this.byAddress.delete(instance.address)
+    }
+    const count = (this.namespaces.get(instance.namespace) ?? 1) - 1
+    if (count > 0) this.namespaces.set(instance.namespace, count)
+    else this.namespaces.delete(instance.namespace)
+    noteChange(instance, change)
+  }
+}
+
+function noteChange(instance: DnsInstance, change: RegistryChange): void {
+  change.services.add(instance.service)
+  change.addresses.add(instance.address)
+  change.namespaces.add(instance.namespace)
+}
+
+function dropFrom<T>(list: T[], item: T): void {
+  const at = list.indexOf(item)
+  if (at >= 0) {
+    list[at] = list[list.length - 1]!
+    list.pop()
+  }
+}

@@ -1,0 +1,175 @@
+import {describe, expect, it} from '@jest/globals'
+import {ServiceIndex} from '../../src/dns/index.js'
+import {Registry, type RegistryChange, emptyChange, statusOf, toDnsInstance} from '../../src/dns/registry.js'
+import {Keys} from '../../src/store/keys.js'
+import type {HealthStatus, ServiceRegistration} from '../../src/svc/model.js'
+import {MemoryStore} from '../helpers/memory-store.js'
+import {registration} from '../helpers/dns-fixtures.js'
+
+const ttlCheck = {type: 'ttl' as const, ttlMs: 1000}
+const ids = (list: readonly {id: string}[] | undefined) => list?.map((i) => i.id)
+
+describe('Registry', () => {
+  it('keeps only what DNS needs, with the effective status for every health worked out once', () => {
+    const instance = toDnsInstance('Prod/Web/A1', registration('A1', 'fd00:0:0::1', {name: 'Web', namespace: 'Prod', tags: ['Canary'], portName: 'HTTP', check: ttlCheck}), 0)
+    expect(instance).toMatchObject({ident: 'Prod/Web/A1', service: 'web.prod', namespace: 'prod', id: 'a1', address: 'fd00::1', family: 6, portName: 'http', tags: ['canary']})
+    expect([0, 1, 2, 3].map((health) => statusOf({...instance, health: health as 0}))).toEqual([3, 1, 2, 3])
+    const unchecked = toDnsInstance('default/web/b', registration('b', '10.0.0.2'), 3)
+    expect(statusOf(unchecked)).toBe(1) // no check: passing whatever a stray record says
+    expect(unchecked.portName).toBe('tcp')
+  })
+
+  type Step = {put?: ServiceRegistration; remove?: string; health?: [string, HealthStatus | undefined]}
+  it.each<[string, Step[], {healthy: string[] | undefined; changed: string[]}]>([
+    ['a registration joins its service', [{put: registration('a', '10.0.0.1')}], {healthy: ['a'], changed: ['web.default']}],
+    ['sorted by id whatever the order they came in', [{put: registration('b', '10.0.0.2')}, {put: registration('a', '10.0.0.1')}], {healthy: ['a', 'b'], changed: ['web.default']}],
+    ['a check without a record is critical', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}], {healthy: undefined, changed: ['web.default']}],
+    ['health that came first is found by the registration', [{health: ['default/web/a', 'passing']}, {put: registration('a', '10.0.0.1', {check: ttlCheck})}], {healthy: ['a'], changed: ['web.default']}],
+    ['a health change moves the instance', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}, {health: ['default/web/a', 'passing']}, {health: ['default/web/a', 'critical']}], {healthy: undefined, changed: ['web.default']}],
+    ['a health change that alters nothing changes nothing', [{put: registration('a', '10.0.0.1')}, {health: ['default/web/a', 'critical']}], {healthy: ['a'], changed: []}],
+    ['a moved registration leaves its old service', [{put: registration('a', '10.0.0.1')}, {put: registration('a', '10.0.0.1', {name: 'api'})}], {healthy: undefined, changed: ['web.default', 'api.default']}],
+    ['a delete keeps the health for a registration put back', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}, {health: ['default/web/a', 'warning']}, {remove: 'default/web/a'}, {put: registration('a', '10.0.0.1', {check: ttlCheck})}], {healthy: ['a'], changed: ['web.default']}],
+    ['an instance in maintenance is critical, passing health or not', [{put: registration('a', '10.0.0.1', {maintenance: {reason: 'disk swap', since: ''}})}, {health: ['default/web/a', 'passing']}], {healthy: undefined, changed: []}],
+    ['maintenance ended: back in', [{put: registration('a', '10.0.0.1', {maintenance: {reason: 'x', since: ''}})}, {put: registration('a', '10.0.0.1')}], {healthy: ['a'], changed: ['web.default']}],
+    ['a deleted health record counts as none', [{put: registration('a', '10.0.0.1', {check: ttlCheck})}, {health: ['default/web/a', 'passing']}, {health: ['default/web/a', undefined]}], {healthy: undefined, changed: ['web.default']}],
+  ])('%s', (_label, steps, expected) => {
+    const registry = new Registry()
+    let change = emptyChange()
+    for (const step of steps) {
+      change = emptyChange()
+      if (step.put) registry.putRegistration(`default/web/${step.put.id}`, step.put, change)
+      if (step.remove) registry.putRegistration(step.remove, undefined, change)
+      if (step.health) registry.putHealth(step.health[0], step.health[1], change)
+    }
+    expect(ids(registry.healthy('web.default', false))).toEqual(expected.healthy)
+    expect([...change.services]).toEqual(expected.changed)
+  })
+
+  it('indexes addresses (PTR) and namespaces, and forgets them with the last instance', () => {
+    const registry = new Registry()
+    const change = emptyChange()
+    registry.putRegistration('default/web/a', registration('a', '10.0.0.1'), change)
+    registry.putRegistration('ops/mail/m', registration('m', '10.0.0.1', {name: 'mail', namespace: 'ops'}), change)
+    expect(ids(registry.atAddress('10.0.0.1'))?.sort()).toEqual(['a', 'm'])
+    expect(registry.hasNamespace('ops')).toBe(true)
+    registry.putRegistration('ops/mail/m', undefined, change)
+    expect(ids(registry.atAddress('10.0.0.1'))).toEqual(['a'])
+    expect(registry.hasNamespace('ops')).toBe(false)
+    registry.putRegistration('default/web/a', undefined, change)
+    expect(registry.atAddress('10.0.0.1')).toBeUndefined()
+    expect(registry.size).toBe(0)
+    expect([...change.addresses]).toEqual(['10.0.0.1'])
+    expect([...change.namespaces].sort()).toEqual(['default', 'ops'])
+  })
+
+  it('warning is healthy unless only passing ones are wanted', () => {
+    const registry = new Registry()
+    registry.putRegistration('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}), emptyChange())
+    registry.putRegistration('default/web/b', registration('b', '10.0.0.2'), emptyChange())
+    registry.putHealth('default/web/a', 'warning', emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'b'])
+    expect(ids(registry.healthy('web.default', true))).toEqual(['b'])
+  })
+
+  it('a listing replaces everything and keeps the health it knew', () => {
+    const registry = new Registry()
+    registry.putRegistration('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}), emptyChange())
+    registry.putHealth('default/web/a', 'passing', emptyChange())
+    registry.putHealth('default/web/z', 'passing', emptyChange())
+    const change = emptyChange()
+    registry.replaceRegistrations(
+      [
+        ['default/web/a', registration('a', '10.0.0.1', {check: ttlCheck})],
+        ['default/web/z', registration('z', '10.0.0.26', {check: ttlCheck})],
+      ],
+      change,
+    )
+    expect(change.all).toBe(true)
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'z'])
+    registry.replaceHealth([['default/web/z', 'critical']], emptyChange())
+    expect(registry.healthy('web.default', false)).toBeUndefined()
+  })
+})
+
+describe('ServiceIndex', () => {
+  const keys = new Keys({cnetPrefix: '/t/cnet'})
+  const putService = async (store: MemoryStore, r: ServiceRegistration) => {
+    await store.put(keys.service(r.namespace, r.name, r.id), JSON.stringify(r))
+    await store.idle()
+  }
+  const putHealth = async (store: MemoryStore, id: string, status: HealthStatus) => {
+    await store.put(keys.health('default', 'web', id), JSON.stringify({status}))
+    await store.idle()
+  }
+
+  it('lists, then follows events, telling listeners what changed', async () => {
+    const store = new MemoryStore({pageSize: 2})
+    await putService(store, registration('a', '10.0.0.1', {check: ttlCheck}))
+    await putHealth(store, 'a', 'passing')
+    await store.put(keys.service('default', 'web', 'junk'), 'not json')
+    await store.put('/t/cnet/services/too/deep/a/b', '{}')
+    const index = new ServiceIndex(store, keys)
+    const changes: RegistryChange[] = []
+    index.onChange((change) => changes.push(change))
+    expect(index.loaded).toBe(false)
+    await index.start()
+    expect([index.loaded, index.inSync]).toEqual([true, true])
+    expect(ids(index.registry.healthy('web.default', false))).toEqual(['a'])
+    expect(changes.map((c) => c.all)).toEqual([true, true])
+
+    await putService(store, registration('b', '10.0.0.2'))
+    expect([...changes.at(-1)!.services]).toEqual(['web.default'])
+    await putHealth(store, 'a', 'critical')
+    expect(ids(index.registry.healthy('web.default', false))).toEqual(['b'])
+    const before = changes.length
+    await putHealth(store, 'a', 'critical') // nothing new: no one is told
+    expect(changes.length).toBe(before)
+    await store.delete(keys.service('default', 'web', 'b'))
+    await store.idle()
+    expect(index.registry.healthy('web.default', false)).toBeUndefined()
+
+    // etcd away, a registration written meanwhile by another host, its revision compacted: a resync
+    store.setDown(true)
+    expect(index.inSync).toBe(false)
+    expect(index.registry.healthy('web.default', false)).toBeUndefined() // keeps what it knew
+    const other = store.connect()
+    await other.put(keys.service('default', 'web', 'c'), JSON.stringify(registration('c', '10.0.0.3')))
+    await other.put('/elsewhere', 'x') // so the compaction takes the registration's revision too
+    other.compact()
+    store.setDown(false)
+    await store.idle()
+    expect(index.inSync).toBe(true)
+    expect(changes.at(-1)!.all).toBe(true)
+    expect(ids(index.registry.healthy('web.default', false))).toEqual(['c'])
+    await index.close()
+  })
+
+  it('starts while etcd is unreachable and loads on the retry policy once it answers', async () => {
+    const store = new MemoryStore()
+    await putService(store, registration('a', '10.0.0.1'))
+    store.setDown(true)
+    const index = new ServiceIndex(store, keys)
+    const logged: string[] = []
+    const logger = {level: 'debug', debug: (m: string) => logged.push(m), info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m), child: () => logger} as never
+    await index.start(logger)
+    expect(index.loaded).toBe(false)
+    expect(logged[0]).toMatch(/etcd unreachable at start/)
+    store.setDown(false)
+    for (let i = 0; i < 100 && !index.loaded; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(index.loaded).toBe(true)
+    expect(ids(index.registry.healthy('web.default', false))).toEqual(['a'])
+    expect(logged).toContain('etcd reachable: serving the zone')
+    await index.close()
+  })
+
+  it('stops retrying when closed', async () => {
+    const store = new MemoryStore()
+    store.setDown(true)
+    const index = new ServiceIndex(store, keys)
+    await index.start()
+    await index.close()
+    store.setDown(false)
+    await new Promise((r) => setTimeout(r, 700))
+    expect(index.loaded).toBe(false)
+  })
+})
