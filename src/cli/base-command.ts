@@ -6,6 +6,8 @@ import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {type CliContext, contextFromFlags} from './context.js'
 import {reportFailure} from './failure.js'
+import {type Column, renderTable} from './output.js'
+import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -72,6 +74,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.openedStore = await openStore(this.context.storeOptions)
     }
     return this.openedStore
+  }
+
+  /**
+   * Prints rows as a table (src/cli/output.ts) with the command's --wide and
+   * --no-headers; no rows: `empty` on stderr (as kubectl says "No resources found"), so
+   * a script reading stdout sees nothing. Under --json nothing is laid out at all.
+   */
+  protected printTable<Row>(columns: Column<Row>[], rows: Row[], empty: string, options: {headers?: boolean} = {}): void {
+    if (this.jsonEnabled()) return
+    if (rows.length === 0) {
+      this.logToStderr(empty)
+      return
+    }
+    const flags = this.flags as TableFlagValues
+    this.log(renderTable(columns, rows, {wide: flags.wide, headers: options.headers !== false && !flags['no-headers']}))
   }
 
   override logJson(json: unknown): void {
