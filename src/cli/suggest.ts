@@ -33,3 +33,22 @@ export function closest(typed: string, candidates: readonly string[]): string | 
   }
   return bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined
 }
+
+/**
+ * What a mistyped command line meant: the words that were the command (extra ones may
+ * be its arguments) and the nearest command or topic. Each leading run of words is
+ * tried; the nearest relative to its length wins, and a run that is itself a known
+ * topic ("svc" in "svc regster web") is not the typo.
+ */
+export function suggestCommand(words: readonly string[], known: readonly string[]): {typed: string[]; suggestion?: string} {
+  let best: {typed: string[]; suggestion: string; score: number} | undefined
+  for (let n = words.length; n > 0; n--) {
+    const id = words.slice(0, n).join(':')
+    if (known.includes(id)) continue
+    const suggestion = closest(id, known)
+    if (suggestion === undefined) continue
+    const score = editDistance(id, suggestion) / id.length
+    if (!best || score < best.score) best = {typed: words.slice(0, n), suggestion, score}
+  }
+  return best ? {typed: best.typed, suggestion: best.suggestion} : {typed: [...words]}
+}

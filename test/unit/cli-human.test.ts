@@ -14,11 +14,12 @@ import {
   vxlanDownSentence,
 } from '../../src/cli/human.js'
 import {renderRecord} from '../../src/cli/output.js'
+import type {LeaseRow} from '../../src/net/subnet-listing.js'
 import type {CheckDefinition, ServiceRegistration} from '../../src/svc/model.js'
 import type {RegisterResult} from '../../src/svc/registry.js'
 
 const TIMING = {intervalMs: 10_000, timeoutMs: 5000, successBeforePassing: 0, failuresBeforeCritical: 0}
-const WEB: ServiceRegistration = {id: 'web-1', name: 'web', namespace: 'default', address: '10.0.0.5', port: 8080, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: 'h1'}
+const WEB: ServiceRegistration = {id: 'web-1', name: 'web', namespace: 'default', address: '10.0.0.5', port: 8080, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: 'h1', registeredAt: '2026-01-01T00:00:00.000Z'}
 const RESULT: RegisterResult = {key: '/cnet/services/default/web/web-1', id: 'web-1', name: 'web', namespace: 'default', action: 'created', healthKept: false, initialStatus: null, leaseTtlSeconds: null}
 
 describe('sentences for actions', () => {
@@ -61,7 +62,7 @@ describe('sentences for actions', () => {
   })
 
   it('network init: the networks and the backend', () => {
-    const Backend = {Type: 'vxlan', VNI: 1, Port: 8472, MTU: 0, GBP: false, Learning: false, DirectRouting: false}
+    const Backend = {Type: 'vxlan' as const, VNI: 1, Port: 8472, MTU: 0, GBP: false, Learning: false, DirectRouting: false}
     expect(networkInitSentence({action: 'created', stored: {}, config: {Network: '10.5.0.0/16', SubnetLen: 24, EnableIPv4: true, EnableIPv6: false, Backend}})).toBe(
       'network config created: 10.5.0.0/16 (subnets /24, VNI 1, port 8472)',
     )
@@ -73,9 +74,9 @@ describe('sentences for actions', () => {
 })
 
 describe('records', () => {
-  const row = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '0a:00:00:00:00:07', hostName: null, expiresInSeconds: 86_394, reserved: false, valid: true, key: '/coreos.com/network/subnets/10.5.7.0-24'}
+  const row: LeaseRow = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '0a:00:00:00:00:07', hostName: null, expiresInSeconds: 86_394, reserved: false, valid: true, key: '/coreos.com/network/subnets/10.5.7.0-24'}
 
-  it.each<[Partial<typeof row>, string]>([
+  it.each<[Partial<LeaseRow>, string]>([
     [{}, '23h59m54s'],
     [{reserved: true, expiresInSeconds: null}, 'reserved'],
     [{expiresInSeconds: 0}, 'expired'],

@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {closest, editDistance} from '../../src/cli/suggest.js'
+import {closest, editDistance, suggestCommand} from '../../src/cli/suggest.js'
 
 const KNOWN = ['network:init', 'network:show', 'subnet:list', 'subnet:show', 'svc:register', 'svc:resolve', 'network', 'subnet', 'svc', 'help', 'version']
 
@@ -26,5 +26,17 @@ describe('did you mean', () => {
     ['deploy:everything', undefined],
   ])('%s -> %s', (typed, suggestion) => {
     expect(closest(typed, KNOWN)).toBe(suggestion)
+  })
+})
+
+describe('which words were the command', () => {
+  it.each<[string[], string[], string | undefined]>([
+    [['netwrk', 'show'], ['netwrk', 'show'], 'network:show'],
+    [['svc', 'regster', 'web'], ['svc', 'regster'], 'svc:register'],
+    [['network', 'shwo', 'extra', 'args'], ['network', 'shwo'], 'network:show'],
+    [['sbnet', 'list'], ['sbnet', 'list'], 'subnet:list'],
+    [['deploy', 'now'], ['deploy', 'now'], undefined],
+  ])('%j: %j meant %s', (words, typed, suggestion) => {
+    expect(suggestCommand(words, KNOWN)).toEqual(suggestion ? {typed, suggestion} : {typed})
   })
 })

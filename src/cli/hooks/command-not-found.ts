@@ -1,7 +1,7 @@
 import type {Hook} from '@oclif/core/hooks'
 import {UsageError} from '../../lib/errors.js'
 import {reportFailure} from '../failure.js'
-import {closest} from '../suggest.js'
+import {suggestCommand} from '../suggest.js'
 
 /**
  * What `cnet <words>` does when the words name no command.
@@ -23,6 +23,7 @@ const hook: Hook.CommandNotFound = async function (options) {
   }
 
   const json = flagsOf(argv).includes('--json')
+  let declined = false
   if (!json && process.stdin.isTTY && process.stderr.isTTY) {
     const {default: ask} = await import('@oclif/plugin-not-found')
     try {
@@ -30,14 +31,14 @@ const hook: Hook.CommandNotFound = async function (options) {
     } catch (error) {
       if ((error as {code?: string}).code === 'EEXIT') throw error
       // Declined: told below, with cnet's exit code for a usage error.
+      declined = true
     }
   }
 
   const known = [...config.commands.filter((c) => !c.hidden).map((c) => c.id), ...config.topics.filter((t) => !t.hidden).map((t) => t.name)]
-  const suggestion = closest(id, known)
-  const typed = words.join(' ')
+  const {typed, suggestion} = declined ? {typed: words, suggestion: undefined} : suggestCommand(words, known)
   const error = new UsageError(
-    `"${typed}" is not a ${config.bin} command`,
+    `"${typed.join(' ')}" is not a ${config.bin} command`,
     suggestion ? `did you mean "${suggestion.split(':').join(' ')}"? see ${config.bin} help` : `see ${config.bin} help`,
   )
   this.exit(reportFailure(error, {json, argv}))
