@@ -65,6 +65,8 @@ export function parseErrorLine(error: MaybeParseError): string {
   }
   return lines
     .map((l) => l.replace(/^Missing required flag ([\w-]+)$/, 'Missing required flag --$1'))
+    // "Parsing --nodes" heads the reason its value was refused.
+    .map((l) => l.replace(/^(Parsing --[\w-]+)$/, '$1:'))
     .reduce((joined, l) => (joined === '' ? l : joined.endsWith(':') ? `${joined} ${l}` : `${joined}; ${l}`), '')
 }
 

@@ -6,7 +6,7 @@ import type {SubnetLeaseResult} from '../net/subnet-acquire.js'
 import type {LeaseRow} from '../net/subnet-listing.js'
 import type {DownResult} from '../net/vxlan/down.js'
 import type {CheckDefinition, ServiceRegistration} from '../svc/model.js'
-import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
+import type {DeregisterResult, MaintenanceResult, RegisterResult} from '../svc/registry.js'
 import type {TtlUpdateResult} from '../svc/ttl-update.js'
 import {type RecordField, hostPort} from './output.js'
 
@@ -44,7 +44,18 @@ export function registeredSentence(registration: ServiceRegistration, result: Re
 }
 
 export function deregisteredSentence(result: DeregisterResult): string {
-  return `deregistered ${result.id} (${result.name}.${result.namespace})${result.healthRemoved ? ' and its health record' : ''}`
+  const instance = `${result.id} (${result.name}.${result.namespace})`
+  if (result.action === 'absent') return `${instance} was not registered: nothing to remove`
+  return `deregistered ${instance}${result.healthRemoved ? ' and its health record' : ''}`
+}
+
+export function maintenanceSentence(result: MaintenanceResult): string {
+  const instance = `${result.id} (${result.name}.${result.namespace})`
+  const reason = result.maintenance ? `: ${result.maintenance.reason}` : ''
+  if (result.action === 'enabled') return `${instance} is in maintenance${reason}`
+  if (result.action === 'updated') return `${instance} stays in maintenance${reason}`
+  if (result.action === 'disabled') return `${instance} is out of maintenance`
+  return result.maintenance ? `${instance} was already in maintenance${reason}` : `${instance} was not in maintenance`
 }
 
 export function ttlUpdatedSentence(result: TtlUpdateResult): string {

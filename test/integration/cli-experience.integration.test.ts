@@ -129,7 +129,9 @@ describe('the command line: help, typos, errors, tables, records, logs, completi
   describe('errors', () => {
     it("prints oclif's whole parse error on one line, naming the flag or argument, with code UsageError under --json", async () => {
       const cases: [string[], string][] = [
-        [['svc', 'register', 'web'], 'Missing required flag --address; Missing required flag --port (see cnet svc register --help)'],
+        [['subnet', 'reserve', '10.5.7.0/24'], 'Missing required flag --public-ip (see cnet subnet reserve --help)'],
+        [['subnet', 'lease', '--public-ip', '192.168.1.1', '--iface', 'eth0'], '--iface=eth0 cannot also be provided when using --public-ip (see cnet subnet lease --help)'],
+        [['lab', 'up', '--nodes', '0'], 'Parsing --nodes: Expected an integer greater than or equal to 1 but received: 0 (see cnet lab up --help)'],
         [['subnet', 'show'], 'Missing 1 required arg: SUBNET (the subnet, e.g. 10.5.52.0/24 (dual stack: either subnet of the lease)) (see cnet subnet show --help)'],
         [['network', 'show', '--log-level', 'loud'], 'Expected --log-level=loud to be one of: debug, info, warn, error (see cnet network show --help)'],
         [['network', 'show', '--bogus'], 'Nonexistent flag: --bogus (see cnet network show --help)'],
@@ -193,7 +195,7 @@ describe('the command line: help, typos, errors, tables, records, logs, completi
       expect((await runCli(['svc', 'register', 'web', '--address', '10.0.0.5', '--port', '8080', '--check-http', 'http://10.0.0.5:8080/'], {env})).exitCode).toBe(0)
       const wrong = await runCli(['health', 'pass', 'web'], {env})
       expect(wrong.exitCode).toBe(2)
-      expect(oneLine(wrong.stderr)).toBe('cnet: health: instance "web" has an HTTP check, not a TTL check (register it with --check-ttl DUR)')
+      expect(oneLine(wrong.stderr)).toBe('cnet: ID: instance "web" has an HTTP check, not a TTL check (register it with a TTL check)')
     })
   })
 

@@ -15,6 +15,7 @@ async function parseError(argv: string[]): Promise<Error & {oclif?: {exit?: numb
         keep: Flags.boolean(),
         'release-on-exit': Flags.boolean({dependsOn: ['keep']}),
         iface: Flags.string({exclusive: ['address']}),
+        nodes: Flags.integer({min: 1}),
       },
     })
   } catch (error) {
@@ -32,6 +33,7 @@ describe("oclif's parse errors on one line", () => {
     [['10.5.7.0/24', '--address', 'a', '--port', '1', '--level', 'loud'], 'Expected --level=loud to be one of: debug, info'],
     [['10.5.7.0/24', '--address', 'a', '--port', '1', '--release-on-exit'], 'All of the following must be provided when using --release-on-exit: --keep'],
     [['10.5.7.0/24', '--address', 'a', '--port', '1', '--iface', 'eth0'], '--address=a cannot also be provided when using --iface'],
+    [['10.5.7.0/24', '--address', 'a', '--port', '1', '--nodes', '0'], 'Parsing --nodes: Expected an integer greater than or equal to 1 but received: 0'],
   ])('%j -> %s', async (argv, line) => {
     const error = await parseError(argv)
     expect(parseErrorLine(error)).toBe(line)

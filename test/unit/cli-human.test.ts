@@ -2,6 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {
   checkSummary,
   deregisteredSentence,
+  maintenanceSentence,
   leaseExpiry,
   leaseRecord,
   leasedSentence,
@@ -16,11 +17,11 @@ import {
 import {renderRecord} from '../../src/cli/output.js'
 import type {LeaseRow} from '../../src/net/subnet-listing.js'
 import type {CheckDefinition, ServiceRegistration} from '../../src/svc/model.js'
-import type {RegisterResult} from '../../src/svc/registry.js'
+import type {MaintenanceResult, RegisterResult} from '../../src/svc/registry.js'
 
 const TIMING = {intervalMs: 10_000, timeoutMs: 5000, successBeforePassing: 0, failuresBeforeCritical: 0}
 const WEB: ServiceRegistration = {id: 'web-1', name: 'web', namespace: 'default', address: '10.0.0.5', port: 8080, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: 'h1', registeredAt: '2026-01-01T00:00:00.000Z'}
-const RESULT: RegisterResult = {key: '/cnet/services/default/web/web-1', id: 'web-1', name: 'web', namespace: 'default', action: 'created', healthKept: false, initialStatus: null, leaseTtlSeconds: null}
+const RESULT: RegisterResult = {key: '/cnet/services/default/web/web-1', id: 'web-1', name: 'web', namespace: 'default', node: 'h1', action: 'created', healthKept: false, initialStatus: null, leaseTtlSeconds: null}
 
 describe('sentences for actions', () => {
   it.each<[CheckDefinition | undefined, string]>([
@@ -42,8 +43,10 @@ describe('sentences for actions', () => {
   })
 
   it('svc deregister, health pass, subnet release and reserve, vxlan down', () => {
-    expect(deregisteredSentence({id: 'web-1', name: 'web', namespace: 'default', key: 'k', healthRemoved: true})).toBe('deregistered web-1 (web.default) and its health record')
-    expect(deregisteredSentence({id: 'web-1', name: 'web', namespace: 'default', key: 'k', healthRemoved: false})).toBe('deregistered web-1 (web.default)')
+    const gone = {id: 'web-1', name: 'web', namespace: 'default', key: 'k', action: 'removed' as const, healthRemoved: true}
+    expect(deregisteredSentence(gone)).toBe('deregistered web-1 (web.default) and its health record')
+    expect(deregisteredSentence({...gone, healthRemoved: false})).toBe('deregistered web-1 (web.default)')
+    expect(deregisteredSentence({...gone, action: 'absent', healthRemoved: false})).toBe('web-1 (web.default) was not registered: nothing to remove')
     expect(ttlUpdatedSentence({id: 'batch-1', key: 'k', ttlSeconds: 30, status: 'warning', output: 'slow', since: '', checkedAt: '', prober: 'ttl'})).toBe(
       'batch-1 is warning: its TTL check turns critical in 30s unless updated again',
     )
@@ -51,6 +54,17 @@ describe('sentences for actions', () => {
     expect(releasedSentence({subnet: '10.5.7.0/24', released: false})).toBe('10.5.7.0/24 was not leased: nothing to release')
     expect(reservedSentence({subnet: '10.5.7.0/24', ipv6Subnet: 'fd00:0:0:7::/64', key: 'k', publicIp: '192.168.1.7', publicIpv6: null})).toBe('reserved 10.5.7.0/24 and fd00:0:0:7::/64 for 192.168.1.7')
     expect(vxlanDownSentence('cnet.1', {device: 'cnet.1', deviceRemoved: true, routesRemoved: 0, iptablesRemoved: false})).toBe('cnet.1: removed; 0 direct route(s) removed; iptables chains absent')
+  })
+
+  it.each<[MaintenanceResult['action'], boolean, string]>([
+    ['enabled', true, 'web-1 (web.default) is in maintenance: kernel upgrade'],
+    ['updated', true, 'web-1 (web.default) stays in maintenance: kernel upgrade'],
+    ['disabled', false, 'web-1 (web.default) is out of maintenance'],
+    ['unchanged', true, 'web-1 (web.default) was already in maintenance: kernel upgrade'],
+    ['unchanged', false, 'web-1 (web.default) was not in maintenance'],
+  ])('svc maint %s (in maintenance: %s)', (action, inMaintenance, text) => {
+    const maintenance = inMaintenance ? {reason: 'kernel upgrade', since: '2026-01-01T00:00:00.000Z'} : null
+    expect(maintenanceSentence({id: 'web-1', name: 'web', namespace: 'default', key: 'k', action, maintenance})).toBe(text)
   })
 
   it('subnet lease: the subnets, the host, the MAC, the expiry, the file', () => {
