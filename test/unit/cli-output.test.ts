@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {type Column, type Terminal, cellText, compareAddresses, renderRecord, renderTable} from '../../src/cli/output.js'
+import {type Column, type Terminal, cellText, compareAddresses, renderRecord, renderTable, sortByAddress} from '../../src/cli/output.js'
 
 type Row = {id: string; address: string; output: string; tags?: string}
 const COLUMNS: Column<Row>[] = [
@@ -83,6 +83,18 @@ describe('compareAddresses', () => {
     ['10.0.0.1', '10.0.0.1', 0],
   ])('%s vs %s -> %d', (a, b, sign) => {
     expect(Math.sign(compareAddresses(a, b))).toBe(sign)
+  })
+
+  it('sortByAddress: by a group first, then numerically, stable for equal addresses', () => {
+    const rows = [
+      {ns: 'b', at: '10.0.0.9:80', id: 1},
+      {ns: 'a', at: '10.0.0.10:80', id: 2},
+      {ns: 'a', at: '10.0.0.9:80', id: 3},
+      {ns: 'a', at: '10.0.0.9:80', id: 4},
+      {ns: 'a', at: 'elsewhere', id: 5},
+    ]
+    sortByAddress(rows, (r) => r.at, (x, y) => x.ns.localeCompare(y.ns))
+    expect(rows.map((r) => r.id)).toEqual([3, 4, 2, 5, 1])
   })
 
   it('sorts subnets numerically, not as text', () => {
