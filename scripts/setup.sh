@@ -19,6 +19,7 @@ declare -A NEEDS=(
   [openssl]=openssl
   [jq]=jq
   [curl]=curl
+  [zsh]=zsh
 )
 missing=()
 for cmd in "${!NEEDS[@]}"; do

@@ -1,10 +1,13 @@
 import {Command} from '@oclif/core/command'
 import type * as Interfaces from '@oclif/core/interfaces'
-import {CnetError, ExitCode, InvalidValueError} from '../lib/errors.js'
+import {CnetError, InvalidValueError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {type CliContext, contextFromFlags} from './context.js'
+import {reportFailure} from './failure.js'
+import {type Column, renderTable} from './output.js'
+import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -28,8 +31,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: CommandArgs<T>
   private cliContext: CliContext | undefined
   private openedStore: Store | undefined
-  /** --log-level (or CNET_LOG_LEVEL) as parsed; unset when parsing did not get that far. */
+  /** --log-level and --log-format (or their CNET_* variables) as parsed; unset when parsing did not get that far. */
   private parsedLogLevel: string | undefined
+  private parsedLogFormat: string | undefined
 
   override async init(): Promise<void> {
     await super.init()
@@ -43,6 +47,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     this.parsedLogLevel = (flags as unknown as GlobalFlagValues)['log-level']
+    this.parsedLogFormat = (flags as unknown as GlobalFlagValues)['log-format']
     // A programming error on demand, so the tests can prove how one is reported without
     // keeping a real bug around for the purpose. Never set in use.
     if (process.env.CNET_TEST_INTERNAL_ERROR === '1') throw new TypeError('injected by CNET_TEST_INTERNAL_ERROR')
@@ -71,6 +76,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.openedStore
   }
 
+  /**
+   * Prints rows as a table (src/cli/output.ts) with the command's --wide and
+   * --no-headers; no rows: `empty` on stderr (as kubectl says "No resources found"), so
+   * a script reading stdout sees nothing. Under --json nothing is laid out at all.
+   */
+  protected printTable<Row>(columns: Column<Row>[], rows: Row[], empty: string, options: {headers?: boolean} = {}): void {
+    if (this.jsonEnabled()) return
+    if (rows.length === 0) {
+      this.logToStderr(empty)
+      return
+    }
+    const flags = this.flags as TableFlagValues
+    this.log(renderTable(columns, rows, {wide: flags.wide, headers: options.headers !== false && !flags['no-headers']}))
+  }
+
   override logJson(json: unknown): void {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
   }
@@ -87,13 +107,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const ctor = this.ctor as unknown as typeof BaseCommand
     if (error instanceof InvalidValueError) error = error.renamed(userNameOf(ctor, error.field))
     if (error instanceof CnetError && error.setting) error.hint = [error.hint, `check ${settingHint(ctor, error.setting)}`].filter(Boolean).join('; ')
-    const {code, line} = describeError(error)
-    if (this.jsonEnabled()) this.logJson({error: {code: error instanceof CnetError ? error.name : 'Error', message: line, exitCode: code}})
-    process.stderr.write(`cnet: ${line}\n`)
-    // The stack only with --log-level debug: as parsed, or, when the error came before or
-    // during parsing, as the command line (else CNET_LOG_LEVEL) asked for it.
-    const level = this.parsedLogLevel ?? requestedLogLevel(this.argv, process.env)
-    if (code === ExitCode.internal && level === 'debug' && error.stack) process.stderr.write(error.stack + '\n')
+    const code = reportFailure(error, {
+      json: this.jsonEnabled(),
+      argv: this.argv,
+      logLevel: this.parsedLogLevel,
+      logFormat: this.parsedLogFormat,
+      help: commandHelp(this.config.bin, this.id),
+    })
     this.exit(code)
     throw error // not reached: exit() throws
   }
@@ -119,29 +139,7 @@ export function settingHint(command: {fieldNames?: Record<string, string>; flags
   return `${names.map((name) => userNameOf(command, name)).join('/')}${envs.length ? ` (${envs.join(', ')})` : ''}`
 }
 
-/**
- * The log level a command line asks for, read without the flag parser (for errors that
- * happen before or during parsing): the last `--log-level LEVEL` or `--log-level=LEVEL`
- * before any `--`, else CNET_LOG_LEVEL. Any other word, `debug` included, is not it.
- */
-export function requestedLogLevel(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
-  let level: string | undefined
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--') break
-    if (arg === '--log-level' && i + 1 < argv.length) level = argv[++i]
-    else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length)
-  }
-  return level ?? env.CNET_LOG_LEVEL
-}
-
-/** Maps any error to its exit code and a single line of text. */
-export function describeError(error: Error & {oclif?: {exit?: number}}): {code: number; line: string} {
-  if (error instanceof CnetError) return {code: error.exitCode, line: error.oneLine()}
-  if (error.oclif?.exit !== undefined) {
-    // oclif's own parse errors: missing or unknown flags, bad options.
-    const first = (error.message ?? '').split('\n').map((l) => l.trim()).find(Boolean) ?? 'invalid arguments'
-    return {code: error.oclif.exit === 0 ? 0 : ExitCode.usage, line: `${first} (see --help)`}
-  }
-  return {code: ExitCode.internal, line: `internal error: ${error.message} (run with --log-level debug for the stack)`}
+/** Where a command's usage errors point to: `cnet svc register --help`. */
+export function commandHelp(bin: string, id: string | undefined): string {
+  return [bin, ...(id ? id.split(':') : []), '--help'].join(' ')
 }

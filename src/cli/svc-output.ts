@@ -1,57 +1,92 @@
 import type {InstanceRow} from '../svc/listing.js'
 import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
+import type {ResolvedInstance} from '../svc/resolve.js'
 import type {WatchedSet} from '../svc/watch.js'
-import {keyValues, statusColour, table} from './output.js'
+import {type Column, type RecordField, hostPort, renderRecord, sortByAddress, statusColour} from './output.js'
 
 /**
- * Human output of the svc commands, one small function each, so the table style can
- * change in one place. --json prints the results themselves.
+ * Human output of the svc commands, in one place so their style changes together.
+ * Tables go through the one table helper (src/cli/output.ts); --json prints the
+ * results themselves.
  */
-export function registerResultsTable(results: readonly RegisterResult[]): string {
-  return table(['namespace', 'name', 'id', 'node', 'action', 'health'], results.map((r) => [r.namespace, r.name, r.id, r.node, r.action, r.initialStatus ?? (r.healthKept ? 'kept' : '')]))
-}
-
-export function deregisterResultsTable(results: readonly DeregisterResult[]): string {
-  return table(['namespace', 'name', 'id', 'action'], results.map((r) => [r.namespace, r.name, r.id, r.action]))
-}
-
-export const hostPort = (address: string, port: number) => `${address.includes(':') ? `[${address}]` : address}:${port}`
 
 /** The status column: "maintenance" for an instance in maintenance (it counts as critical). */
 export function shownStatus(row: Pick<InstanceRow, 'status' | 'maintenance'>): string {
-  return row.maintenance ? statusColour('critical').replace('critical', 'maintenance') : statusColour(row.status)
+  return row.maintenance ? 'maintenance' : row.status
 }
 
-export function instancesTable(rows: readonly InstanceRow[]): string {
-  return table(
-    ['namespace', 'name', 'id', 'address', 'node', 'check', 'status', 'output'],
-    rows.map((r) => [r.namespace, r.name, r.id, hostPort(r.address, r.port), r.node, r.check ?? '', shownStatus(r), oneLine(r.maintenance ? `maintenance: ${r.maintenance.reason}` : r.output)]),
-  )
+const statusCell = (text: string) => (text === 'maintenance' ? statusColour('critical').replace('critical', 'maintenance') : statusColour(text))
+
+/** `svc list`: fits 80 columns in normal mode (only OUTPUT is cut); --wide adds the rest. */
+export const INSTANCE_COLUMNS: Column<InstanceRow>[] = [
+  {header: 'NAMESPACE', value: (r) => r.namespace},
+  {header: 'NAME', value: (r) => r.name},
+  {header: 'ID', value: (r) => r.id},
+  {header: 'ADDRESS', value: (r) => hostPort(r.address, r.port)},
+  {header: 'PORT NAME', value: (r) => r.portName, wide: true},
+  {header: 'PROTOCOL', value: (r) => r.protocol, wide: true},
+  {header: 'WEIGHT', value: (r) => r.weight, wide: true},
+  {header: 'NODE', value: (r) => r.node, wide: true, truncate: true},
+  {header: 'CHECK', value: (r) => r.check},
+  {header: 'STATUS', value: shownStatus, colour: statusCell},
+  {header: 'TAGS', value: (r) => r.tags.join(','), wide: true, truncate: true},
+  // The start of the output on one line; --json has all of it.
+  {header: 'OUTPUT', value: (r) => (r.maintenance ? `maintenance: ${r.maintenance.reason}` : r.output), truncate: true},
+]
+
+/** `svc list`'s order: namespace, name, then address (numerically) and port, then id. */
+export function sortInstances(rows: InstanceRow[]): InstanceRow[] {
+  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  sortByAddress(rows, (r) => hostPort(r.address, r.port), (a, b) => text(a.namespace, b.namespace) || text(a.name, b.name))
+  // Equal addresses (one instance registered twice) keep a stable order by id.
+  return rows
 }
 
-/** `svc show`: the registration, its health and its check, as aligned lines. */
+/** `svc resolve --wide`, in the order picked (the first is the one to use), never sorted. */
+export const RESOLVED_COLUMNS: Column<ResolvedInstance>[] = [
+  {header: 'ADDRESS', value: (r) => hostPort(r.address, r.port)},
+  {header: 'ID', value: (r) => r.id, wide: true},
+  {header: 'STATUS', value: (r) => r.status, wide: true, colour: statusCell},
+  {header: 'WEIGHT', value: (r) => r.weight, wide: true},
+  {header: 'NODE', value: (r) => r.node, wide: true, truncate: true},
+  {header: 'TAGS', value: (r) => r.tags.join(','), wide: true, truncate: true},
+]
+
+/** `svc register --file`: one row per instance. */
+export const REGISTER_RESULT_COLUMNS: Column<RegisterResult>[] = [
+  {header: 'NAMESPACE', value: (r) => r.namespace},
+  {header: 'NAME', value: (r) => r.name},
+  {header: 'ID', value: (r) => r.id},
+  {header: 'NODE', value: (r) => r.node, truncate: true},
+  {header: 'ACTION', value: (r) => r.action},
+  {header: 'HEALTH', value: (r) => r.initialStatus ?? (r.healthKept ? 'kept' : '')},
+]
+
+/** `svc deregister --file`: one row per instance. */
+export const DEREGISTER_RESULT_COLUMNS: Column<DeregisterResult>[] = [
+  {header: 'NAMESPACE', value: (r) => r.namespace},
+  {header: 'NAME', value: (r) => r.name},
+  {header: 'ID', value: (r) => r.id},
+  {header: 'ACTION', value: (r) => r.action},
+]
+
+/** `svc show`: the registration, its health and its check, as a record. */
 export function instanceDetails(row: InstanceRow, check: unknown): string {
-  const lines: [string, unknown][] = [
+  const fields: RecordField[] = [
     ['id', row.id],
     ['service', `${row.name}.${row.namespace}`],
     ['address', hostPort(row.address, row.port)],
     ['protocol', row.protocol],
-    ['port name', row.portName ?? ''],
+    ['port name', row.portName],
     ['node', row.node],
-    ['tags', row.tags.join(', ')],
-    ['meta', Object.entries(row.meta).map(([k, v]) => `${k}=${v}`).join(', ')],
-    ['weight', String(row.weight)],
-    ['status', shownStatus(row)],
+    ['tags', row.tags],
+    ['meta', Object.entries(row.meta).map(([k, v]) => `${k}=${v}`)],
+    ['weight', row.weight],
+    ['status', shownStatus(row), statusCell],
   ]
-  if (row.maintenance) lines.push(['maintenance', `${row.maintenance.reason} (since ${row.maintenance.since})`])
-  lines.push(['check', check === null ? 'none' : JSON.stringify(check)], ['since', row.since ?? ''], ['checked at', row.checkedAt ?? ''], ['prober', row.prober ?? ''], ['output', row.output])
-  return keyValues(lines)
-}
-
-/** The table shows the start of the output on one line; --json has all of it. */
-export function oneLine(text: string, max = 60): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > max ? flat.slice(0, max - 3) + '...' : flat
+  if (row.maintenance) fields.push(['maintenance', `${row.maintenance.reason} (since ${row.maintenance.since})`])
+  fields.push(['check', check === null ? 'none' : JSON.stringify(check)], ['since', row.since], ['checked at', row.checkedAt], ['prober', row.prober], ['output', row.output])
+  return renderRecord(fields)
 }
 
 /** `svc watch`: one line per set, with the time it was seen. */

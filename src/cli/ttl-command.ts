@@ -4,7 +4,7 @@ import type {HealthStatus} from '../svc/model.js'
 import {type TtlUpdateResult, updateTtlCheck} from '../svc/ttl-update.js'
 import {requireDnsLabel} from '../svc/validate.js'
 import {BaseCommand} from './base-command.js'
-import {keyValues} from './output.js'
+import {ttlUpdatedSentence} from './human.js'
 
 /** `cnet health pass|warn|fail ID`: the three differ only in the status they write. */
 export abstract class TtlCommand extends BaseCommand<typeof TtlCommand> {
@@ -20,7 +20,7 @@ export abstract class TtlCommand extends BaseCommand<typeof TtlCommand> {
     const id = requireDnsLabel('id', this.args.id)
     const namespace = requireDnsLabel('namespace', this.flags.namespace)
     const result = await updateTtlCheck(await this.store(), this.keys, {namespace, id, status: this.status, note: this.flags.note, now: new Date()})
-    this.log(keyValues(Object.entries(result)))
+    this.log(ttlUpdatedSentence(result))
     return result
   }
 }

@@ -38,16 +38,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const component = options.component ?? 'cnet'
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < RANK[level]) return
-    if (format === 'json') {
-      sink(JSON.stringify({time: new Date().toISOString(), level: lvl, component, msg, ...fields}))
-      return
-    }
-    const extra = fields
-      ? Object.entries(fields)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ')
-      : ''
-    sink(`${lvl.toUpperCase().padEnd(5)} ${component}: ${msg}${extra ? ' ' + extra : ''}`)
+    sink(format === 'json' ? jsonLine(lvl, component, msg, fields) : textLine(lvl, component, msg, fields))
   }
   return {
     level,
@@ -57,6 +48,36 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     error: (m, f) => write('error', m, f),
     child: (sub) => createLogger({level, format, sink, component: sub}),
   }
+}
+
+/** One JSON object: time, level, component, msg, then the fields (an Error as its message). */
+export function jsonLine(level: LogLevel, component: string, msg: string, fields?: LogFields): string {
+  const values = fields ? Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? v.message : v])) : {}
+  return JSON.stringify({time: new Date().toISOString(), level, component, msg, ...values})
+}
+
+/**
+ * `LEVEL component: msg key=value ...` on one line, whatever the values hold: a value
+ * with a space, a quote, an = or a control character is double-quoted with escapes
+ * (logfmt style), and a newline in the message is written as \n.
+ */
+export function textLine(level: LogLevel, component: string, msg: string, fields?: LogFields): string {
+  const extra = fields
+    ? Object.entries(fields)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${logfmtValue(v)}`)
+        .join(' ')
+    : ''
+  return `${level.toUpperCase().padEnd(5)} ${component}: ${escapeControls(msg)}${extra ? ' ' + extra : ''}`
+}
+
+export function logfmtValue(value: unknown): string {
+  const text = value instanceof Error ? value.message : typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
+  return text === '' || /[\s"=\\\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text
+}
+
+function escapeControls(text: string): string {
+  return /[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text).slice(1, -1) : text
 }
 
 /** A logger that drops everything: for library calls made from tests. */

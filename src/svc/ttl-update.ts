@@ -1,7 +1,7 @@
 import {ConfigError, InvalidValueError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
-import {type HealthRecord, type HealthStatus, parseHealth} from './model.js'
+import {type CheckDefinition, type HealthRecord, type HealthStatus, parseHealth} from './model.js'
 import {truncateOutput} from './output.js'
 import {findInstance} from './registry.js'
 
@@ -20,6 +20,7 @@ export interface TtlUpdateResult extends HealthRecord {
 }
 
 const VERB: Record<HealthStatus, string> = {passing: 'pass', warning: 'warn', critical: 'fail'}
+const A_CHECK: Record<CheckDefinition['type'], string> = {http: 'an HTTP check', tcp: 'a TCP check', exec: 'an exec check', ttl: 'a TTL check'}
 
 /**
  * `cnet health pass|warn|fail ID`: writes the TTL check's result under an etcd lease
@@ -31,7 +32,7 @@ export async function updateTtlCheck(store: Store, keys: Keys, update: TtlUpdate
   if (!found) throw new ConfigError(`health: no instance with id "${update.id}" in namespace ${update.namespace}`, 'see cnet svc list')
   const check = found.registration.check
   if (check?.type !== 'ttl') {
-    throw new InvalidValueError('id', `instance "${update.id}" has ${check ? `a ${check.type} check` : 'no check'}, not a TTL check`, 'register it with a TTL check')
+    throw new InvalidValueError('id', `instance "${update.id}" has ${check ? A_CHECK[check.type] : 'no check'}, not a TTL check`, 'register it with a TTL check')
   }
   const key = keys.health(update.namespace, found.registration.name, update.id)
   const previous = await store.get(key)

@@ -42,3 +42,38 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 export function cliEnv(endpoint: string, prefixes: {networkPrefix: string; cnetPrefix: string}): Record<string, string> {
   return {CNET_ETCD_ENDPOINTS: endpoint, CNET_ETCD_PREFIX: prefixes.networkPrefix, CNET_PREFIX: prefixes.cnetPrefix}
 }
+
+export interface TtyOptions {
+  /** The terminal's width (stty cols). */
+  columns?: number
+  /** Typed at the terminal. */
+  input?: string
+  timeoutMs?: number
+}
+
+/**
+ * Runs the built cnet under a pseudo-terminal (util-linux `script`), so stdin, stdout
+ * and stderr are a TTY, as a person at a terminal runs it. The terminal merges stdout
+ * and stderr and ends lines with \r\n.
+ */
+export function runCliOnTty(args: string[], env: Record<string, string | undefined>, options: TtyOptions = {}): Promise<CliResult> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ')
+  const sized = options.columns ? `stty cols ${options.columns} rows 50; exec ${command}` : command
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', sized, '/dev/null'], {env: {...process.env, ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({stdout, stderr, exitCode: code ?? 1, durationMs: Date.now() - started})
+    })
+    if (options.input !== undefined) child.stdin.write(options.input)
+    child.stdin.end()
+  })
+}

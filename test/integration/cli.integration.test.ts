@@ -6,32 +6,12 @@ import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {openStore} from '../../src/store/index.js'
 import {Keys} from '../../src/store/keys.js'
 import type {Store} from '../../src/store/store.js'
-import {CLI, type CliResult, cliEnv, runCli} from '../helpers/cli.js'
+import {CLI, cliEnv, runCli, runCliOnTty} from '../helpers/cli.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 import {waitFor} from '../helpers/poll.js'
 
 const ANSI = /\x1b\[/
 const STACK_FRAME = /^\s+at .+/m
-
-/** Runs the built cnet under a pseudo-terminal (util-linux `script`), so stdout and stderr are a TTY. */
-function runCliOnTty(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
-  const command = [process.execPath, CLI, ...args].map(quote).join(' ')
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({stdout, stderr, exitCode: code ?? 1, durationMs: Date.now() - started})
-    })
-  })
-}
 
 describe('the CLI: internal errors, log format and colour, against a real etcd', () => {
   const etcd = useEtcd()
@@ -100,7 +80,7 @@ describe('the CLI: internal errors, log format and colour, against a real etcd',
     const env = await internalErrorEnv()
     const result = await runCli(['svc', 'list', '--json'], {env})
     expect(result.exitCode).toBe(70)
-    expect(JSON.parse(result.stdout)).toEqual({error: {code: 'Error', message: expect.stringMatching(/^internal error: /), exitCode: 70}})
+    expect(JSON.parse(result.stdout)).toEqual({error: {code: 'InternalError', message: expect.stringMatching(/^internal error: /), exitCode: 70}})
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 

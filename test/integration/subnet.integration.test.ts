@@ -218,7 +218,7 @@ describe('cnet subnet lease / list against a real etcd', () => {
     expect(JSON.parse(reserved5.value)).toMatchObject({PublicIP: '192.168.21.5', PublicIPv6: null, BackendV6Data: {VNI: 1}})
     // ... or takes the one given, and the host with that public IP reuses the reservation.
     const r6 = await runCli(['subnet', 'reserve', s6!, '--public-ip', '192.168.21.6', '--ipv6-subnet', 'fd00:21:0:ff::/64', '--public-ipv6', '2001:db8:21::6'], {env})
-    expect(r6).toMatchObject({exitCode: 0, stdout: `reserved ${s6} and fd00:21:0:ff::/64 for 192.168.21.6\n`})
+    expect(r6).toMatchObject({exitCode: 0, stdout: `reserved ${s6} and fd00:21:0:ff::/64 for 192.168.21.6 and 2001:db8:21::6\n`})
     const k6 = key(`${s6!.replace('/', '-')}&fd00:21:0:ff::-64`)
     expect(JSON.parse((await store.get(k6))!.value)).toMatchObject({PublicIP: '192.168.21.6', PublicIPv6: '2001:db8:21::6'})
     const file6 = join(tmp(), 'subnet.env')

@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {describeError, requestedLogLevel} from '../../src/cli/base-command.js'
+import {describeError, requestedLogLevel} from '../../src/cli/failure.js'
 import {parseEndpoints} from '../../src/cli/context.js'
 import {ConfigError, ConflictError, StoreUnavailableError, SystemCommandError, UsageError} from '../../src/lib/errors.js'
 import {Keys} from '../../src/store/keys.js'
@@ -44,7 +44,7 @@ describe('errors map to exit codes', () => {
 
   it('turns oclif parse errors into usage errors', () => {
     const parseError = Object.assign(new Error('Missing required flag network\nSee more help with --help'), {oclif: {exit: 2}})
-    expect(describeError(parseError)).toEqual({code: 2, line: 'Missing required flag network (see --help)'})
+    expect(describeError(parseError)).toEqual({code: 2, name: 'UsageError', line: 'Missing required flag --network (see --help)'})
   })
 
   it('validates endpoints', () => {

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from '@jest/globals'
 import {colourEnabled} from '../../src/cli/output.js'
-import {createLogger} from '../../src/lib/log.js'
+import {createLogger, logfmtValue, textLine} from '../../src/lib/log.js'
 
 describe('logger', () => {
   it('writes one JSON object per line with level, component and fields', () => {
@@ -18,6 +18,38 @@ describe('logger', () => {
     logger.info('hidden')
     logger.child('dns/forward').warn('upstream down', {upstream: '127.0.0.1:53'})
     expect(lines).toEqual(['WARN  dns/forward: upstream down upstream=127.0.0.1:53'])
+  })
+})
+
+describe('text log lines (logfmt values)', () => {
+  it.each<[unknown, string]>([
+    ['plain', 'plain'],
+    ['two words', '"two words"'],
+    ['', '""'],
+    ['say "hi"', '"say \\"hi\\""'],
+    ['a=b', '"a=b"'],
+    ['HTTP 500\nInternal Server Error\n', '"HTTP 500\\nInternal Server Error\\n"'],
+    ['tab\there', '"tab\\there"'],
+    ['C:\\dir', '"C:\\\\dir"'],
+    [42, '42'],
+    [true, 'true'],
+    [null, 'null'],
+    [['a', 'b'], '"[\\"a\\",\\"b\\"]"'],
+    [new Error('connect ECONNREFUSED 127.0.0.1:2379'), '"connect ECONNREFUSED 127.0.0.1:2379"'],
+  ])('%j -> %s', (value, text) => {
+    expect(logfmtValue(value)).toBe(text)
+  })
+
+  it('keeps every record on one line, whatever its message and values hold', () => {
+    const line = textLine('warn', 'health', 'check failed\nbadly', {id: 'web-1', output: 'HTTP 503\nbody: "down"', missing: undefined})
+    expect(line).toBe('WARN  health: check failed\\nbadly id=web-1 output="HTTP 503\\nbody: \\"down\\""')
+    expect(line).not.toContain('\n')
+  })
+
+  it('writes an Error field as its message in JSON too', () => {
+    const lines: string[] = []
+    createLogger({format: 'json', sink: (l) => lines.push(l)}).error('failed', {error: new Error('boom')})
+    expect(JSON.parse(lines[0])).toMatchObject({msg: 'failed', error: 'boom'})
   })
 })
 

@@ -1,4 +1,5 @@
-import {BaseCommand, describeError} from '../../cli/base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {describeError} from '../../cli/failure.js'
 import {runDelegate} from '../../cni/delegate-exec.js'
 import {cleanupMasq} from '../../cni/masq-exec.js'
 import {runPlugin} from '../../cni/plugin.js'

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderLabReport} from '../../cli/lab-output.js'
+import {tableFlags} from '../../cli/table-flags.js'
 import {CnetError, ExitCode} from '../../lib/errors.js'
 import {DEFAULT_LAB_DIR} from '../../lab/state.js'
 import {labStatus} from '../../lab/status.js'
@@ -11,11 +12,12 @@ export default class LabStatus extends BaseCommand<typeof LabStatus> {
   static override examples = ['<%= config.bin %> lab status', '<%= config.bin %> lab status --json | jq .proved']
   static override flags = {
     'state-dir': Flags.string({description: 'the lab state directory', default: DEFAULT_LAB_DIR, env: 'CNET_LAB_DIR'}),
+    ...tableFlags,
   }
 
   async run(): Promise<LabReport> {
     const report = await labStatus(this.flags['state-dir'])
-    this.log(renderLabReport(report))
+    this.log(renderLabReport(report, {wide: this.flags.wide, headers: !this.flags['no-headers']}))
     if (!report.proved) throw new CnetError('lab: a proof failed (see the table)', ExitCode.failure)
     return report
   }

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderLabReport} from '../../cli/lab-output.js'
+import {tableFlags} from '../../cli/table-flags.js'
 import {CnetError, ExitCode} from '../../lib/errors.js'
 import {DEFAULT_LAB_NAMES, MAX_NODES, MAX_PODS_PER_NODE} from '../../lab/layout.js'
 import {DEFAULT_LAB_DIR} from '../../lab/state.js'
@@ -23,13 +24,14 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     prefix: Flags.string({description: "starts the name of every namespace and interface the lab makes (a second lab needs its own)", default: DEFAULT_LAB_NAMES.prefix, env: 'CNET_LAB_PREFIX'}),
     underlay: Flags.string({description: "the /24 the nodes' underlay addresses come from", default: DEFAULT_LAB_NAMES.underlay, env: 'CNET_LAB_UNDERLAY'}),
     network: Flags.string({description: 'the cluster network the nodes lease subnets of', default: DEFAULT_LAB_NAMES.network, env: 'CNET_LAB_NETWORK'}),
+    ...tableFlags,
   }
 
   async run(): Promise<LabReport> {
     const f = this.flags
     const names = {prefix: f.prefix, underlay: f.underlay, network: f.network}
     const report = await labUp({stateDir: f['state-dir'], nodes: f.nodes, podsPerNode: f['pods-per-node'], names, logger: this.logger.child('lab')})
-    this.log(renderLabReport(report))
+    this.log(renderLabReport(report, {wide: f.wide, headers: !f['no-headers']}))
     if (!report.proved) throw new CnetError('lab: the cluster came up but a proof failed (see the table)', ExitCode.failure, 'logs are under the state directory')
     return report
   }

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
+import {networkInitSentence} from '../../cli/human.js'
 import {ConfigError, UsageError} from '../../lib/errors.js'
 import {type InitResult, initNetwork} from '../../net/network-store.js'
 
@@ -26,6 +27,7 @@ export default class NetworkInit extends BaseCommand<typeof NetworkInit> {
     '<%= config.bin %> network init --network 10.5.0.0/16',
     '<%= config.bin %> network init --network 10.5.0.0/16 --subnet-len 26 --vni 42 --port 4789',
     '<%= config.bin %> network init --from-file /etc/kube-flannel/net-conf.json',
+    'kubectl -n kube-flannel get cm kube-flannel-cfg -o jsonpath="{.data.net-conf\\.json}" | <%= config.bin %> network init --from-file -',
   ]
 
   static override flags = {
@@ -40,7 +42,7 @@ export default class NetworkInit extends BaseCommand<typeof NetworkInit> {
     port: Flags.integer({description: 'VXLAN UDP port (default 8472)'}),
     mtu: Flags.integer({description: 'underlay MTU to use instead of the interface MTU'}),
     'direct-routing': Flags.boolean({description: 'route directly to peers on the same L2 segment'}),
-    'from-file': Flags.string({description: "read flannel's net-conf.json from a file instead of flags"}),
+    'from-file': Flags.string({description: "read flannel's net-conf.json from a file (- for stdin) instead of flags"}),
     force: Flags.boolean({description: 'replace a different existing config'}),
   }
 
@@ -51,20 +53,22 @@ export default class NetworkInit extends BaseCommand<typeof NetworkInit> {
       source,
       fieldNames: source === 'flags' ? FLAG_FOR_FIELD : undefined,
     })
-    this.log(`network config ${result.action}: ${result.config.Network ?? result.config.IPv6Network} (subnets /${result.config.SubnetLen ?? result.config.IPv6SubnetLen}, VNI ${result.config.Backend.VNI}, port ${result.config.Backend.Port})`)
+    this.log(networkInitSentence(result))
     return result
   }
 
   private rawConfig(): {raw: Record<string, unknown>; source: 'flags' | 'file'} {
     const f = this.flags
     if (f['from-file']) {
+      const file = f['from-file']
+      const where = file === '-' ? 'stdin' : file
       let parsed: unknown
       try {
-        parsed = JSON.parse(readFileSync(f['from-file'], 'utf8'))
+        parsed = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'))
       } catch (error) {
-        throw new ConfigError(`--from-file: cannot read ${f['from-file']}: ${(error as Error).message}`)
+        throw new ConfigError(`--from-file: cannot read ${where}: ${(error as Error).message}`)
       }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--from-file: ${f['from-file']} must hold a JSON object`)
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--from-file: ${where} must hold a JSON object`)
       return {raw: parsed as Record<string, unknown>, source: 'file'}
     }
     if (!f.network) throw new UsageError('--network is required (or --from-file)', 'e.g. --network 10.5.0.0/16')

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {keyValues} from '../../cli/output.js'
+import {networkRecord} from '../../cli/human.js'
+import {renderRecord} from '../../cli/output.js'
 import type {NetworkConfig} from '../../net/network-config.js'
 import {readNetworkConfig} from '../../net/network-store.js'
 
@@ -9,12 +10,8 @@ export default class NetworkShow extends BaseCommand<typeof NetworkShow> {
 
   async run(): Promise<NetworkConfig> {
     const config = await readNetworkConfig(await this.store(), this.keys)
-    this.log(keyValues(flatten(config)))
+    this.log(renderRecord(networkRecord(config)))
     return config
   }
 }
 
-function flatten(config: NetworkConfig): [string, unknown][] {
-  const {Backend, ...rest} = config
-  return [...Object.entries(rest), ...Object.entries(Backend).map(([k, v]) => [`Backend.${k}`, v] as [string, unknown])]
-}

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
-import {keyValues} from '../../cli/output.js'
+import {leasedSentence} from '../../cli/human.js'
 import {parseDurationMs, requireDurationMs} from '../../lib/duration.js'
 import {resolveHostAddress} from '../../net/host-address.js'
 import {type SubnetLeaseResult, acquireSubnet} from '../../net/subnet-acquire.js'
@@ -26,8 +26,10 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
     'subnet-file': Flags.string({description: "where to write flannel's subnet.env", default: DEFAULT_SUBNET_FILE, env: 'CNET_SUBNET_FILE'}),
     ttl: Flags.string({description: 'lease time to live (at least 1m)', default: '24h'}),
     'ip-masq': Flags.boolean({description: 'FLANNEL_IPMASQ=true: cnet vxlan up --ip-masq masquerades, the CNI plugin does not', default: false}),
-    keep: Flags.boolean({description: 'stay in the foreground and renew until SIGTERM/SIGINT', default: false}),
-    'release-on-exit': Flags.boolean({description: 'with --keep: free the lease on exit instead of keeping it', dependsOn: ['keep'], default: false}),
+    // No `default: false` on these two: oclif would then count --keep as given and check
+    // --release-on-exit's dependency even when it is not.
+    keep: Flags.boolean({description: 'stay in the foreground and renew until SIGTERM/SIGINT'}),
+    'release-on-exit': Flags.boolean({description: 'with --keep: free the lease on exit instead of keeping it', dependsOn: ['keep']}),
   }
 
   async run(): Promise<SubnetLeaseResult | undefined> {
@@ -55,11 +57,11 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
       },
     })
     if (acquired.result.publicIpv6 === null) log.warn('no global IPv6 address found for PublicIPv6 (no default IPv6 route carrying one); the lease says null', {hint: 'give --public-ipv6 or --iface'})
-    this.log(keyValues(Object.entries(acquired.result).filter(([, v]) => v !== undefined)))
+    this.log(leasedSentence(acquired.result))
     if (this.flags.keep) {
       // Print the lease as soon as it is held, not when the process ends.
       if (this.jsonEnabled()) this.logJson(acquired.result)
-      await runUntilSignal(this.logger, (stop) => keepSubnet(acquired, log, stop, conflicts, this.flags['release-on-exit']))
+      await runUntilSignal(this.logger, (stop) => keepSubnet(acquired, log, stop, conflicts, this.flags['release-on-exit'] ?? false))
       return undefined
     } else {
       // One shot: the lease lives out its TTL (renew by running again, or use --keep).

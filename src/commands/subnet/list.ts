@@ -1,29 +1,29 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {statusColour, table} from '../../cli/output.js'
-import {formatDuration} from '../../lib/duration.js'
+import {leaseExpiry} from '../../cli/human.js'
+import {type Column, sortByAddress, statusColour} from '../../cli/output.js'
+import {tableFlags} from '../../cli/table-flags.js'
 import {type LeaseRow, leaseRows} from '../../net/subnet-listing.js'
+
+const COLUMNS: Column<LeaseRow>[] = [
+  {header: 'SUBNET', value: (r) => r.subnet},
+  {header: 'PUBLIC IP', value: (r) => r.publicIp},
+  {header: 'VTEP MAC', value: (r) => r.vtepMac},
+  {header: 'HOST', value: (r) => r.hostName, truncate: true},
+  {header: 'EXPIRES IN', value: leaseExpiry, colour: (text) => statusColour(text)},
+  {header: 'PUBLIC IPV6', value: (r) => r.publicIpv6, wide: true},
+  {header: 'KEY', value: (r) => r.key, wide: true},
+]
 
 export default class SubnetList extends BaseCommand<typeof SubnetList> {
   static override summary = 'List every subnet lease: subnet, public IP, VTEP MAC, host name, expiry'
-  static override description = 'A key under the subnets prefix that does not parse is shown as invalid; it never breaks the listing.'
-  static override examples = ['<%= config.bin %> subnet list', '<%= config.bin %> subnet list --json | jq -r ".[].subnet"']
+  static override description =
+    'Sorted by subnet. A key under the subnets prefix that does not parse is shown as invalid; it never breaks the listing. --wide adds the public IPv6 address and the etcd key.'
+  static override examples = ['<%= config.bin %> subnet list', '<%= config.bin %> subnet list --wide --no-headers', '<%= config.bin %> subnet list --json | jq -r ".[].subnet"']
+  static override flags = {...tableFlags}
 
   async run(): Promise<LeaseRow[]> {
-    const rows = await leaseRows(await this.store(), this.keys)
-    // Laying out a table costs time that grows faster than the rows: not for --json.
-    if (!this.jsonEnabled()) this.log(
-      table(
-        ['subnet', 'public IP', 'VTEP MAC', 'host', 'expires in', 'valid'],
-        rows.map((r) => [
-          r.subnet,
-          r.publicIp ?? '',
-          r.vtepMac ?? '',
-          r.hostName ?? '',
-          !r.valid ? '' : r.reserved ? 'reserved' : formatDuration((r.expiresInSeconds ?? 0) * 1000),
-          r.valid ? 'yes' : statusColour('invalid'),
-        ]),
-      ),
-    )
+    const rows = sortByAddress(await leaseRows(await this.store(), this.keys), (r) => r.subnet)
+    this.printTable(COLUMNS, rows, 'no subnet leases')
     return rows
   }
 }

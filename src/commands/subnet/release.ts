@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
+import {releasedSentence} from '../../cli/human.js'
 import {resolveHostAddress} from '../../net/host-address.js'
 import {releaseLease, subnetFromFile} from '../../net/subnet-admin.js'
 import {DEFAULT_SUBNET_FILE} from '../../net/subnet-env.js'
@@ -22,7 +23,7 @@ export default class SubnetRelease extends BaseCommand<typeof SubnetRelease> {
     const subnet = this.args.subnet ?? subnetFromFile(this.flags['subnet-file'])
     const ours = this.flags.force ? undefined : (await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface})).publicIp
     const result = await releaseLease(await this.store(), this.keys, subnet, ours, this.flags.force)
-    this.log(result.released ? `released ${result.subnet}` : `${result.subnet} was not leased`)
+    this.log(releasedSentence(result))
     return result
   }
 }

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
+import {reservedSentence} from '../../cli/human.js'
 import {type ReserveResult, reserveSubnet} from '../../net/subnet-admin.js'
 
 export default class SubnetReserve extends BaseCommand<typeof SubnetReserve> {
@@ -24,7 +25,7 @@ export default class SubnetReserve extends BaseCommand<typeof SubnetReserve> {
       ipv6Subnet: this.flags['ipv6-subnet'],
       publicIpv6: this.flags['public-ipv6'],
     })
-    this.log(`reserved ${[result.subnet, result.ipv6Subnet].filter(Boolean).join(' and ')} for ${result.publicIp}`)
+    this.log(reservedSentence(result))
     return result
   }
 }

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../../cli/base-command.js'
-import {keyValues} from '../../cli/output.js'
+import {leaseRecord} from '../../cli/human.js'
+import {renderRecord} from '../../cli/output.js'
 import {showLease} from '../../net/subnet-admin.js'
 import type {LeaseRow} from '../../net/subnet-listing.js'
 
@@ -11,7 +12,7 @@ export default class SubnetShow extends BaseCommand<typeof SubnetShow> {
 
   async run(): Promise<LeaseRow> {
     const row = await showLease(await this.store(), this.keys, this.args.subnet)
-    this.log(keyValues(Object.entries(row)))
+    this.log(renderRecord(leaseRecord(row)))
     return row
   }
 }

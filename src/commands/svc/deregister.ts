@@ -3,8 +3,8 @@ import * as Flags from '@oclif/core/flags'
 import {hostname} from 'node:os'
 import {BaseCommand} from '../../cli/base-command.js'
 import {readDefinitionFile} from '../../cli/definition-input.js'
-import {keyValues} from '../../cli/output.js'
-import {deregisterResultsTable} from '../../cli/svc-output.js'
+import {deregisteredSentence} from '../../cli/human.js'
+import {DEREGISTER_RESULT_COLUMNS} from '../../cli/svc-output.js'
 import {UsageError} from '../../lib/errors.js'
 import {parseDefinitions, planDefinitions} from '../../svc/definition-file.js'
 import {type DeregisterResult, deregisterDefined, deregisterInstance} from '../../svc/registry.js'
@@ -32,13 +32,13 @@ export default class SvcDeregister extends BaseCommand<typeof SvcDeregister> {
       const {definitions} = parseDefinitions(readDefinitionFile(this.flags.file), {namespace, node: hostname()})
       const plans = planDefinitions(definitions, new Date())
       const results = await deregisterDefined(await this.store(), this.keys, plans.map((p) => p.registration))
-      this.log(deregisterResultsTable(results))
+      this.printTable(DEREGISTER_RESULT_COLUMNS, results, 'the file defines no instances')
       return results
     }
     if (this.args.id === undefined) throw new UsageError('ID: required (or give --file)')
     const id = requireDnsLabel('id', this.args.id)
     const result = await deregisterInstance(await this.store(), this.keys, namespace, id)
-    this.log(keyValues(Object.entries(result)))
+    this.log(deregisteredSentence(result))
     return result
   }
 }

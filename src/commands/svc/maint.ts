@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {keyValues} from '../../cli/output.js'
+import {maintenanceSentence} from '../../cli/human.js'
 import {UsageError} from '../../lib/errors.js'
 import {type MaintenanceResult, setMaintenance} from '../../svc/registry.js'
 import {requireDnsLabel} from '../../svc/validate.js'
@@ -35,7 +35,7 @@ export default class SvcMaint extends BaseCommand<typeof SvcMaint> {
     const namespace = requireDnsLabel('namespace', f.namespace)
     const wanted = f.enable ? {reason: f.reason ?? DEFAULT_REASON, since: new Date().toISOString()} : null
     const result = await setMaintenance(await this.store(), this.keys, namespace, id, wanted)
-    this.log(keyValues(Object.entries(result)))
+    this.log(maintenanceSentence(result))
     return result
   }
 }

@@ -4,9 +4,9 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {readDefinitionFile} from '../../cli/definition-input.js'
-import {keyValues} from '../../cli/output.js'
+import {registeredSentence} from '../../cli/human.js'
 import {REGISTER_FIELD_FLAGS, checkFlags, checkRequestFromFlags} from '../../cli/svc-flags.js'
-import {registerResultsTable} from '../../cli/svc-output.js'
+import {REGISTER_RESULT_COLUMNS} from '../../cli/svc-output.js'
 import {untilAborted} from '../../lib/abort.js'
 import {parseDurationMs} from '../../lib/duration.js'
 import {UsageError} from '../../lib/errors.js'
@@ -41,7 +41,7 @@ export default class SvcRegister extends BaseCommand<typeof SvcRegister> {
     id: Flags.string({description: 'instance id, unique in the namespace (a DNS label; default: the name)'}),
     namespace: Flags.string({description: 'namespace (a DNS label; with --file, for instances that name none)', default: 'default'}),
     'port-name': Flags.string({description: 'SRV port name (_<port-name>._<protocol>.<name>...)'}),
-    protocol: Flags.string({description: 'tcp or udp', default: 'tcp'}),
+    protocol: Flags.string({description: 'transport of the port, for SRV records', options: ['tcp', 'udp'], default: 'tcp'}),
     tag: Flags.string({description: 'a tag (repeatable)', multiple: true}),
     meta: Flags.string({description: 'KEY=VALUE metadata (repeatable; at most 64 keys)', multiple: true}),
     weight: Flags.string({description: 'SRV and selection weight, 1-65535', default: '1'}),
@@ -63,7 +63,7 @@ export default class SvcRegister extends BaseCommand<typeof SvcRegister> {
     const show = (results: RegisterResult[]) => (f.file === undefined ? results[0]! : results)
     if (leaseTtlMs === undefined) {
       const results = await registerInstances(store, this.keys, plans)
-      this.print(results)
+      this.print(plans, results)
       return show(results)
     }
     const log = this.logger.child('svc')
@@ -81,7 +81,7 @@ export default class SvcRegister extends BaseCommand<typeof SvcRegister> {
     }
     // Printed as soon as it holds, not when the process ends.
     if (this.jsonEnabled()) this.logJson(show(results))
-    else this.print(results)
+    else this.print(plans, results)
     await runUntilSignal(this.logger, async (stop) => {
       log.info('registered; holding the lease', {keys: results.map((r) => r.key), leaseTtlSeconds: lease.ttlSeconds})
       await untilAborted(stop)
@@ -124,8 +124,8 @@ export default class SvcRegister extends BaseCommand<typeof SvcRegister> {
     return planDefinitions(definitions, new Date(), options)
   }
 
-  private print(results: RegisterResult[]): void {
-    if (this.flags.file === undefined) this.log(keyValues(Object.entries(results[0]!)))
-    else this.log(registerResultsTable(results))
+  private print(plans: RegistrationPlan[], results: RegisterResult[]): void {
+    if (this.flags.file === undefined) this.log(registeredSentence(plans[0]!.registration, results[0]!))
+    else this.printTable(REGISTER_RESULT_COLUMNS, results, 'the file defines no instances')
   }
 }

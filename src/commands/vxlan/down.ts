@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
+import {vxlanDownSentence} from '../../cli/human.js'
 import {parseCidr} from '../../net/ip.js'
 import {readNetworkConfig} from '../../net/network-store.js'
 import {KernelRunner} from '../../net/vxlan/apply.js'
@@ -24,7 +25,7 @@ export default class VxlanDown extends BaseCommand<typeof VxlanDown> {
       network = config.Network ? parseCidr(config.Network) : undefined
     }
     const result = await vxlanDown(new KernelRunner(), device, network)
-    this.log(`${device}: ${result.deviceRemoved ? 'removed' : 'already absent'}; ${result.routesRemoved} direct route(s) removed; iptables chains ${result.iptablesRemoved ? 'removed' : 'absent'}`)
+    this.log(vxlanDownSentence(device, result))
     return result
   }
 }

@@ -1,0 +1,126 @@
+import {describe, expect, it} from '@jest/globals'
+import {type Column, type Terminal, cellText, compareAddresses, renderRecord, renderTable, sortByAddress} from '../../src/cli/output.js'
+
+type Row = {id: string; address: string; output: string; tags?: string}
+const COLUMNS: Column<Row>[] = [
+  {header: 'ID', value: (r) => r.id},
+  {header: 'ADDRESS', value: (r) => r.address},
+  {header: 'TAGS', value: (r) => r.tags, wide: true},
+  {header: 'OUTPUT', value: (r) => r.output, truncate: true},
+]
+const ROWS: Row[] = [
+  {id: 'web-1', address: '10.0.0.5:8080', output: 'HTTP GET http://10.0.0.5:8080/health: 200 OK\nall good', tags: 'a,b'},
+  {id: 'web-22', address: '10.0.0.10:8080', output: 'short'},
+]
+const tty = (width?: number): Terminal => ({tty: true, width, colour: false})
+const PIPE: Terminal = {tty: false, colour: false}
+
+describe('renderTable on a terminal', () => {
+  it('aligns columns two spaces apart under upper-case headers, without boxes or trailing spaces', () => {
+    expect(renderTable(COLUMNS, ROWS, {}, tty()).split('\n')).toEqual([
+      'ID      ADDRESS         OUTPUT',
+      'web-1   10.0.0.5:8080   HTTP GET http://10.0.0.5:8080/health: 200 OK all good',
+      'web-22  10.0.0.10:8080  short',
+    ])
+  })
+
+  it.each([80, 60, 40, 33])('fits a %d-column terminal by cutting only the free-text column, with "..."', (width) => {
+    const lines = renderTable(COLUMNS, ROWS, {}, tty(width)).split('\n')
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(width)
+    expect(lines[1]).toMatch(/^web-1 {3}10\.0\.0\.5:8080 {3}HTTP G/)
+    if (width < 78) expect(lines[1]).toMatch(/\.\.\.$/)
+  })
+
+  it('never cuts addresses or ids: a terminal too narrow for them gets long lines', () => {
+    const lines = renderTable(COLUMNS, ROWS, {}, tty(20)).split('\n')
+    expect(lines[2]).toBe('web-22  10.0.0.10:8080  short')
+    // OUTPUT keeps at least its header's width.
+    expect(lines[1]).toBe('web-1   10.0.0.5:8080   HTT...')
+  })
+
+  it('adds the wide columns with --wide and leaves out the header row with --no-headers', () => {
+    const lines = renderTable(COLUMNS, ROWS, {wide: true, headers: false}, tty()).split('\n')
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^web-1 {3}10\.0\.0\.5:8080 {3}a,b {2}HTTP GET/)
+    expect(lines[1]).toMatch(/^web-22 {2}10\.0\.0\.10:8080 {7}short$/)
+  })
+})
+
+describe('renderTable piped', () => {
+  it('prints tab-separated values, nothing cut, one line per row', () => {
+    expect(renderTable(COLUMNS, ROWS, {}, PIPE).split('\n')).toEqual([
+      'ID\tADDRESS\tOUTPUT',
+      'web-1\t10.0.0.5:8080\tHTTP GET http://10.0.0.5:8080/health: 200 OK all good',
+      'web-22\t10.0.0.10:8080\tshort',
+    ])
+  })
+
+  it('keeps a tab, newline or escape inside a value from breaking the columns', () => {
+    const out = renderTable(COLUMNS, [{id: 'x', address: 'a\tb', output: 'one\r\ntwo\x1b[31mred'}], {headers: false}, PIPE)
+    expect(out).toBe('x\ta b\tone two [31mred')
+  })
+
+  it('prints nothing for no rows (the caller says so)', () => {
+    expect(renderTable(COLUMNS, [], {}, PIPE)).toBe('')
+    expect(renderTable(COLUMNS, [], {}, tty(80))).toBe('')
+  })
+})
+
+describe('compareAddresses', () => {
+  it.each([
+    ['10.5.7.0/24', '10.5.53.0/24', -1],
+    ['10.5.53.0/24', '10.5.7.0/24', 1],
+    ['10.5.7.0/24', '10.5.7.0/26', -1],
+    ['10.0.0.9:8080', '10.0.0.10:80', -1],
+    ['10.0.0.10:80', '10.0.0.10:8080', -1],
+    ['192.168.1.2', '10.0.0.1', 1],
+    ['10.0.0.1', 'fd00::1', -1],
+    ['[fd00::2]:80', '[fd00::10]:80', -1],
+    ['fd00::a', '[fd00::9]:80', 1],
+    ['10.5.7.0/24 fd00:0:0:7::/64', '10.5.53.0/24 fd00:0:0:1::/64', -1],
+    ['10.0.0.1', 'not-an-address', -1],
+    ['zeta', 'alpha', 1],
+    ['10.0.0.1', '10.0.0.1', 0],
+  ])('%s vs %s -> %d', (a, b, sign) => {
+    expect(Math.sign(compareAddresses(a, b))).toBe(sign)
+  })
+
+  it('sortByAddress: by a group first, then numerically, stable for equal addresses', () => {
+    const rows = [
+      {ns: 'b', at: '10.0.0.9:80', id: 1},
+      {ns: 'a', at: '10.0.0.10:80', id: 2},
+      {ns: 'a', at: '10.0.0.9:80', id: 3},
+      {ns: 'a', at: '10.0.0.9:80', id: 4},
+      {ns: 'a', at: 'elsewhere', id: 5},
+    ]
+    sortByAddress(rows, (r) => r.at, (x, y) => x.ns.localeCompare(y.ns))
+    expect(rows.map((r) => r.id)).toEqual([3, 4, 2, 5, 1])
+  })
+
+  it('sorts subnets numerically, not as text', () => {
+    expect(['10.5.53.0/24', '10.5.100.0/24', '10.5.7.0/24', '10.5.9.0/24'].sort(compareAddresses)).toEqual(['10.5.7.0/24', '10.5.9.0/24', '10.5.53.0/24', '10.5.100.0/24'])
+  })
+})
+
+describe('renderRecord', () => {
+  it('aligns keys, leaves absent values blank and joins lists', () => {
+    expect(
+      renderRecord(
+        [
+          ['subnet', '10.5.7.0/24'],
+          ['public IPv6', null],
+          ['host', undefined],
+          ['tags', ['a', 'b']],
+          ['reserved', false],
+          ['port', 8472],
+          ['output', 'line one\nline two'],
+        ],
+        {colour: false},
+      ).split('\n'),
+    ).toEqual(['subnet       10.5.7.0/24', 'public IPv6', 'host', 'tags         a, b', 'reserved     false', 'port         8472', 'output       line one line two'])
+  })
+
+  it('cellText: absent is blank, whitespace runs are one space', () => {
+    expect([cellText(null), cellText(undefined), cellText(0), cellText('  a \n\t b  ')]).toEqual(['', '', '0', 'a b'])
+  })
+})
