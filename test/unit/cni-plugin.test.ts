@@ -76,6 +76,17 @@ describe('the CNI plugin', () => {
     expect(cleaned).toEqual(['cnet/pod1'])
   })
 
+  it('DEL leaves the masquerade rules to the bridge while the namespace exists (it removes them itself)', async () => {
+    const cleaned: string[] = []
+    const netns = join(dir, 'netns-pod1')
+    writeFileSync(netns, '')
+    await run('ADD')
+    const out = await runPlugin(cniEnv('DEL', {CNI_NETNS: netns}), conf(), {log: silentLogger, runDelegate: async () => ({stdout: '', stderr: '', exitCode: 0}), cleanupMasq: async (network, id) => void cleaned.push(`${network}/${id}`)})
+    expect(out).toEqual({stdout: '', exitCode: 0})
+    expect(cleaned).toEqual([])
+    expect(existsSync(saved())).toBe(false)
+  })
+
   it('DEL keeps the saved config when the delegate fails, and passes its error document through', async () => {
     await run('ADD')
     answer = {stdout: '{"cniVersion":"1.0.0","code":11,"msg":"busy"}', stderr: '', exitCode: 1}
