@@ -19,6 +19,12 @@ declare -A NEEDS=(
   [openssl]=openssl
   [jq]=jq
   [curl]=curl
+  # The e2e tier runs containers under podman on cnet's CNI plugin (with runc), from a
+  # root filesystem holding only a static busybox.
+  [podman]=podman
+  [runc]=runc
+  [busybox]=busybox-static
+  [nsenter]=util-linux
 )
 missing=()
 for cmd in "${!NEEDS[@]}"; do
