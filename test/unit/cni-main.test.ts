@@ -33,9 +33,9 @@ function importGraph(entry: string): {files: Set<string>; packages: Set<string>}
 }
 
 describe("the plugin's own entry", () => {
-  it('loads neither oclif, the etcd client, the store nor the CLI', () => {
+  it('loads no package at all (no oclif, etcd client or process library), nor the store or the CLI', () => {
     const {files, packages} = importGraph(join(SRC, 'cni', 'main.ts'))
-    expect([...packages].filter((name) => !name.startsWith('node:'))).toEqual(['execa'])
+    expect([...packages].filter((name) => !name.startsWith('node:'))).toEqual([])
     expect([...files].map((file) => file.slice(SRC.length)).filter((file) => /^(cli|commands|store)\//.test(file))).toEqual([])
   })
 
@@ -82,10 +82,9 @@ describe('running the delegate', () => {
   })
 
   it('a plugin that hangs is killed at the deadline and reported as "try again later" (code 11)', async () => {
-    const hang = script('hang', 'exec sleep 30')
-    const started = Date.now()
+    // Not killed, it would outlast the test's own timeout.
+    const hang = script('hang', 'exec sleep 300')
     await expect(delegateRunner(300)(hang, '{}', {})).rejects.toMatchObject({code: 11, msg: expect.stringContaining('did not answer within 0.3 s')})
-    expect(Date.now() - started).toBeLessThan(10_000)
   })
 
   it('a plugin that cannot be run is code 102 with the reason', async () => {
