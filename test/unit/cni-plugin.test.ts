@@ -134,6 +134,19 @@ describe('the CNI plugin', () => {
     expect(JSON.parse(out.stdout)).toMatchObject({code: 102, details: 'panic: boom'})
   })
 
+  it.each([
+    ['ADD when dataDir cannot be written', 'ADD', () => writeFileSync(dataDir(), 'a file, not a directory'), 5],
+    ['DEL when the saved config cannot be read', 'DEL', () => mkdirSync(saved(), {recursive: true}), 5],
+    ['DEL when the saved config is not JSON', 'DEL', () => (mkdirSync(dataDir(), {recursive: true}), writeFileSync(saved(), '{half')), 6],
+    ['CHECK when the saved config is not an object', 'CHECK', () => (mkdirSync(dataDir(), {recursive: true}), writeFileSync(saved(), '[1]')), 6],
+  ] as [string, string, () => void, number][])('%s is code %d, and the delegate is not run', async (_label, command, breakIt, code) => {
+    breakIt()
+    const out = await run(command, conf({prevResult: result}))
+    expect(out.exitCode).toBe(1)
+    expect(codeOf(out.stdout)).toBe(code)
+    expect(calls).toHaveLength(0)
+  })
+
   it('VERSION needs no config', async () => {
     const out = await runPlugin({CNI_COMMAND: 'VERSION'}, '', {log: silentLogger, runDelegate: async () => answer})
     expect(JSON.parse(out.stdout)).toEqual({cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0']})
