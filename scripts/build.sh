@@ -7,7 +7,7 @@ tsc -p tsconfig.json
 # etcd3 finds its .proto files at <bundle dir>/../proto.
 esbuild dist/store/etcd3-vendor.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/vendor/etcd3.cjs
 mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
-# The CNI plugin's own entry (bin/cnet-cni.js) loads one file instead of resolving and
+# The CNI plugin's own entry (bin/cnet-cni.cjs) loads one file instead of resolving and
 # reading each of its modules: every container start pays for that.
-esbuild dist/cni/main.js --bundle --minify --keep-names --platform=node --format=esm --target=node20 --log-level=warning --outfile=dist/cni-plugin.mjs
+esbuild dist/cni/main.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/cni-plugin.cjs
 oclif manifest >/dev/null

@@ -6,7 +6,7 @@ import {IDENTIFIER} from './spec.js'
 /**
  * What `cnet cni install` writes, as plain data: a conflist that runtimes read from their
  * config dir, and a `cnet` shim in their bin dir (runtimes run a plugin by its type name;
- * the shim runs cnet's plugin entry, bin/cnet-cni.js, without the rest of the CLI). Pure;
+ * the shim runs cnet's plugin entry, bin/cnet-cni.cjs, without the rest of the CLI). Pure;
  * options are checked here so nothing is written when one is wrong.
  */
 export interface InstallOptions {

@@ -21,7 +21,7 @@ export interface InstallResult {
 }
 
 /** The plugin's own entry, two levels up from src/cni (or dist/cni). */
-const PLUGIN_ENTRY = fileURLToPath(new URL('../../bin/cnet-cni.js', import.meta.url))
+const PLUGIN_ENTRY = fileURLToPath(new URL('../../bin/cnet-cni.cjs', import.meta.url))
 
 const isExecutable = (file: string): boolean => {
   try {

@@ -6,7 +6,7 @@ import {CniCode, CniError, errorDocument} from './spec.js'
 import {readStdin} from './stdin.js'
 
 /**
- * The plugin as a process, shared by bin/cnet-cni.js (what `cnet cni install`'s shim
+ * The plugin as a process, shared by bin/cnet-cni.cjs (what `cnet cni install`'s shim
  * runs: no oclif, no etcd client, so a container start pays little more than Node's own
  * start) and the `cnet cni` command. Logs go to stderr, which runtimes keep apart from
  * the result on stdout.

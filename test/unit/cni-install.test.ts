@@ -11,7 +11,7 @@ describe('cnet cni install', () => {
   let dir: string
   let options: InstallOptions & {force: boolean}
   /** No runtime directory of the machine running the tests: only the test's own. */
-  const isolated = () => ({pluginDirs: [join(dir, 'usr-lib-cni')], plugin: '/opt/cnet/bin/cnet-cni.js'})
+  const isolated = () => ({pluginDirs: [join(dir, 'usr-lib-cni')], plugin: '/opt/cnet/bin/cnet-cni.cjs'})
   const plugin = (where: string, name: string, mode = 0o755) => {
     mkdirSync(where, {recursive: true})
     writeFileSync(join(where, name), '#!/bin/sh\n')
@@ -25,7 +25,7 @@ describe('cnet cni install', () => {
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
   it('plans a conflist with cnet then portmap, and a shim that execs the plugin entry, not the CLI', () => {
-    const plan = planInstall(options, {node: '/usr/bin/node', plugin: "/opt/it's here/bin/cnet-cni.js"})
+    const plan = planInstall(options, {node: '/usr/bin/node', plugin: "/opt/it's here/bin/cnet-cni.cjs"})
     expect(plan.confFile).toBe(join(dir, 'net.d', '10-cnet.conflist'))
     expect(JSON.parse(plan.conflist)).toEqual({
       cniVersion: '1.0.0',
@@ -35,7 +35,7 @@ describe('cnet cni install', () => {
         {type: 'portmap', capabilities: {portMappings: true}},
       ],
     })
-    expect(plan.shim).toContain(`exec '/usr/bin/node' '/opt/it'\\''s here/bin/cnet-cni.js' "$@"`)
+    expect(plan.shim).toContain(`exec '/usr/bin/node' '/opt/it'\\''s here/bin/cnet-cni.cjs' "$@"`)
     expect(plan.shim).not.toContain('run.js')
   })
 
@@ -73,7 +73,7 @@ describe('cnet cni install', () => {
     const first = installCni(options, isolated())
     expect(first.written).toEqual([join(dir, 'bin', 'cnet'), join(dir, 'net.d', '10-cnet.conflist')])
     expect(statSync(first.pluginFile).mode & 0o777).toBe(0o755)
-    expect(readFileSync(first.pluginFile, 'utf8')).toContain(`'/opt/cnet/bin/cnet-cni.js' "$@"`)
+    expect(readFileSync(first.pluginFile, 'utf8')).toContain(`'/opt/cnet/bin/cnet-cni.cjs' "$@"`)
     expect(installCni(options, isolated()).written).toEqual([])
   })
 

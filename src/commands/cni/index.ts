@@ -8,7 +8,7 @@ import {UsageError} from '../../lib/errors.js'
 export default class Cni extends BaseCommand<typeof Cni> {
   static override summary = 'The CNI plugin (ADD, DEL, CHECK, VERSION), run by a container runtime with CNI_COMMAND set'
   static override description =
-    "Reads this host's subnet.env and delegates to the reference bridge plugin with host-local IPAM, as flannel's plugin does. The network config comes on stdin; the result or the spec's error document goes to stdout and nothing else does. Runtimes run the same code through the `cnet` shim that `cnet cni install` writes, which starts without the CLI (bin/cnet-cni.js); this command is for running it by hand. It never talks to etcd."
+    "Reads this host's subnet.env and delegates to the reference bridge plugin with host-local IPAM, as flannel's plugin does. The network config comes on stdin; the result or the spec's error document goes to stdout and nothing else does. Runtimes run the same code through the `cnet` shim that `cnet cni install` writes, which starts without the CLI (bin/cnet-cni.cjs); this command is for running it by hand. It never talks to etcd."
   static override examples = [
     `echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION <%= config.bin %> cni`,
     `CNI_COMMAND=ADD CNI_CONTAINERID=pod1 CNI_NETNS=/var/run/netns/pod1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \\
