@@ -20,6 +20,12 @@ declare -A NEEDS=(
   [jq]=jq
   [curl]=curl
   [zsh]=zsh
+  # The e2e tier runs containers under podman on cnet's CNI plugin (with runc), from a
+  # root filesystem holding only a static busybox.
+  [podman]=podman
+  [runc]=runc
+  [busybox]=busybox-static
+  [nsenter]=util-linux
 )
 missing=()
 for cmd in "${!NEEDS[@]}"; do

@@ -3,7 +3,7 @@ import {UsageError} from '../lib/errors.js'
 import {type LogFormat, type LogLevel, type Logger, createLogger} from '../lib/log.js'
 import {Keys} from '../store/keys.js'
 import type {StoreOptions} from '../store/store.js'
-import type {GlobalFlagValues} from './global-flags.js'
+import {GLOBAL_DEFAULTS, type GlobalFlagValues} from './global-flags.js'
 
 /**
  * What library functions get from the command line: plain values, never flags.
@@ -35,7 +35,9 @@ export function parseEndpoints(text: string): string[] {
   return endpoints
 }
 
-export function contextFromFlags(flags: GlobalFlagValues): CliContext {
+/** A command that declares only some global flags (`cnet cni` has the log flags alone) gets the defaults of the rest. */
+export function contextFromFlags(given: Partial<GlobalFlagValues>): CliContext {
+  const flags: GlobalFlagValues = {...GLOBAL_DEFAULTS, ...given}
   const logger = createLogger({level: flags['log-level'] as LogLevel, format: flags['log-format'] as LogFormat})
   const storeOptions: StoreOptions = {
     endpoints: parseEndpoints(flags['etcd-endpoints']),

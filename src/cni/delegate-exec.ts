@@ -1,6 +1,6 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {execa} from 'execa'
+import {runCommand} from '../lib/run-command.js'
 import {CniCode, CniError} from './spec.js'
 
 /**
@@ -17,7 +17,7 @@ export interface DelegateOutcome {
 export type DelegateRunner = (plugin: string, config: string, env: Record<string, string>) => Promise<DelegateOutcome>
 
 /** Long enough for a busy host, short enough that the runtime hears "try again" before it gives up. */
-const DELEGATE_TIMEOUT_MS = 120_000
+export const DELEGATE_TIMEOUT_MS = 120_000
 
 export function findPlugin(type: string, path: string[]): string {
   if (path.length === 0) throw new CniError(CniCode.invalidEnv, `CNI_PATH is not set (the runtime must set it so cnet can find the ${type} plugin)`)
@@ -38,11 +38,17 @@ export function findPlugin(type: string, path: string[]): string {
   )
 }
 
-export const runDelegate: DelegateRunner = async (plugin, config, env) => {
-  const result = await execa(plugin, [], {input: config, env, extendEnv: false, timeout: DELEGATE_TIMEOUT_MS, reject: false, stripFinalNewline: false})
-  if (result.timedOut) throw new CniError(CniCode.tryAgainLater, `${plugin} did not answer within ${DELEGATE_TIMEOUT_MS / 1000} s (try again later)`)
-  if (result.failed && result.exitCode === undefined) {
-    throw new CniError(CniCode.delegateFailed, `${plugin} could not be run`, String(result.shortMessage ?? result.message))
+/** A delegate runner with its own deadline, for tests; the plugin uses `runDelegate`. */
+export function delegateRunner(timeoutMs: number): DelegateRunner {
+  return async (plugin, config, env) => {
+    // Only the runtime's environment: a delegate must see what it would see if run directly.
+    const result = await runCommand(plugin, [], {input: config, env, extendEnv: false, timeoutMs, allowFailure: true, component: 'cni'})
+    if (result.timedOut) throw new CniError(CniCode.tryAgainLater, `${plugin} did not answer within ${timeoutMs / 1000} s (try again later)`)
+    if (result.exitCode === undefined) {
+      throw new CniError(CniCode.delegateFailed, `${plugin} could not be run`, result.startError ?? `ended by ${result.signal ?? 'a signal'}`)
+    }
+    return {stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode}
   }
-  return {stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode ?? 1}
 }
+
+export const runDelegate: DelegateRunner = delegateRunner(DELEGATE_TIMEOUT_MS)

@@ -1,25 +1,42 @@
-import {chmodSync, existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {accessSync, chmodSync, constants, existsSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {writeFileAtomic} from '../lib/atomic-file.js'
 import {ConflictError} from '../lib/errors.js'
-import {COMPANION_PLUGINS, type InstallOptions, SHIM_MARKER, planInstall} from './install-plan.js'
+import {type InstallOptions, RUNTIME_PLUGIN_DIRS, SHIM_MARKER, missingCompanions, planInstall} from './install-plan.js'
 
-/** Writes the conflist and the shim when they differ from what is there; a second run writes nothing. */
+/**
+ * Writes the conflist and the shim when they differ from what is there: a second run
+ * writes nothing, and a run after `podman network rm` (which deletes the conflist) puts
+ * the conflist back.
+ */
 export interface InstallResult {
   confFile: string
   pluginFile: string
   /** Files written by this run (empty when everything was already in place). */
   written: string[]
-  /** Plugins the conflist needs that are not in the bin dir. */
+  /** Plugins the conflist needs that none of the searched directories holds. */
   missingPlugins: string[]
+  /** Where the plugins were looked for: the bin dir, then the runtimes' usual ones. */
+  searchedDirs: string[]
 }
 
-/** This CLI's entry point, two levels up from src/cni (or dist/cni). */
-const CLI_ENTRY = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+/** The plugin's own entry, two levels up from src/cni (or dist/cni). */
+const PLUGIN_ENTRY = fileURLToPath(new URL('../../bin/cnet-cni.cjs', import.meta.url))
 
-export function installCni(options: InstallOptions & {force: boolean}): InstallResult {
-  const plan = planInstall(options, {node: process.execPath, cli: CLI_ENTRY})
+const isExecutable = (file: string): boolean => {
+  try {
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function installCni(
+  options: InstallOptions & {force: boolean},
+  environment: {pluginDirs?: readonly string[]; plugin?: string} = {},
+): InstallResult {
+  const plan = planInstall(options, {node: process.execPath, plugin: environment.plugin ?? PLUGIN_ENTRY})
   const current = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined)
   const shimNow = current(plan.shimFile)
   // Checked before anything is written: never replace someone else's `cnet` silently.
@@ -37,6 +54,6 @@ export function installCni(options: InstallOptions & {force: boolean}): InstallR
     writeFileAtomic(plan.confFile, plan.conflist)
     written.push(plan.confFile)
   }
-  const missingPlugins = COMPANION_PLUGINS.filter((plugin) => !existsSync(join(options.binDir, plugin)))
-  return {confFile: plan.confFile, pluginFile: plan.shimFile, written, missingPlugins}
+  const searchedDirs = [...new Set([options.binDir, ...(environment.pluginDirs ?? RUNTIME_PLUGIN_DIRS)])]
+  return {confFile: plan.confFile, pluginFile: plan.shimFile, written, missingPlugins: missingCompanions(searchedDirs, isExecutable), searchedDirs}
 }

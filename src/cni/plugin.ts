@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import type {Logger} from '../lib/log.js'
 import {type SubnetEnv, parseSubnetEnv} from '../net/subnet-env.js'
 import {renderDelegate, replayDelegate} from './delegate-config.js'
@@ -15,7 +15,7 @@ import {CniCode, CniError, errorDocument, versionAllowsCheck, versionDocument} f
  */
 export interface PluginDeps {
   runDelegate: DelegateRunner
-  /** Removes a container's leftover masquerade rules after DEL (see masq-cleanup.ts). */
+  /** Removes a container's leftover masquerade rules after a DEL whose namespace was gone (see masq-cleanup.ts). */
   cleanupMasq?: (network: string, containerId: string) => Promise<void>
   log: Logger
 }
@@ -68,10 +68,12 @@ async function del(invocation: CniInvocation, conf: CnetNetConf, run: Run, {log,
     return {stdout: '', exitCode: 0}
   }
   const delegate = replayDelegate(saved, conf)
+  // The bridge removes a container's masquerade rules itself, but only through its namespace (masq-cleanup.ts).
+  const namespaceGone = !invocation.netns || !existsSync(invocation.netns)
   const output = passThrough(String(delegate.type), await run(findPlugin(String(delegate.type), invocation.path), delegate))
   // Kept when the delegate failed, so the runtime's next DEL can still release the address.
   if (output.exitCode !== 0) return output
-  if (delegate.type === 'bridge' && delegate.ipMasq === true && cleanupMasq) {
+  if (delegate.type === 'bridge' && delegate.ipMasq === true && namespaceGone && cleanupMasq) {
     // The address is released either way; leftover rules are worth a try, not a failed DEL.
     await cleanupMasq(String(delegate.name), invocation.containerId).catch((error: Error) => log.debug('masquerade cleanup failed', {error: error.message}))
   }

@@ -67,7 +67,7 @@ export class ConflictError extends CnetError {
   }
 }
 
-/** What a failed system command left behind, as execa reports it. */
+/** What a failed system command left behind. */
 export interface CommandFailure {
   command: string[]
   exitCode: number | undefined

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
@@ -196,6 +196,38 @@ describe('cnet cni on two hosts with the reference plugins', () => {
       renameSync(`${subnetFile(2)}.away`, subnetFile(2))
     }
   }, 60_000)
+
+  it('dual stack: a subnet.env with IPv6 lines gives the pod an address of each family and routes to both networks', async () => {
+    const dual = join(dir, 'dual')
+    mkdirSync(dual, {recursive: true})
+    writeFileSync(join(dual, 'subnet.env'), 'FLANNEL_NETWORK=10.63.0.0/16\nFLANNEL_SUBNET=10.63.7.1/24\nFLANNEL_IPV6_NETWORK=fd63:cafe::/48\nFLANNEL_IPV6_SUBNET=fd63:cafe:0:7::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n')
+    const dualConf = JSON.stringify({cniVersion: '1.0.0', name: 'cnc-dual', type: 'cnet', subnetFile: join(dual, 'subnet.env'), dataDir: join(dual, 'cni'), bridge: 'cnc6'})
+    await addNamespace('cnc-p6')
+    const added = await cni(1, 'ADD', 'cnc-p6', dualConf)
+    expect([added.exitCode, added.stderr]).toEqual([0, ''])
+    const result = JSON.parse(added.stdout) as AddResult
+    expect(result.ips.map((i) => [i.address.replace(/(\.|:)[0-9a-f]+\//, '$1X/'), i.gateway])).toEqual([
+      ['10.63.7.X/24', '10.63.7.1'],
+      ['fd63:cafe:0:7::X/64', 'fd63:cafe:0:7::1'],
+    ])
+    expect(result.routes).toEqual(expect.arrayContaining([{dst: '10.63.0.0/16', gw: '10.63.7.1'}, {dst: 'fd63:cafe::/48', gw: 'fd63:cafe:0:7::1'}]))
+    // In the pod: both addresses on eth0, and a route to each network through the bridge.
+    const eth0 = JSON.parse(await ip('-n', 'cnc-p6', '-j', 'addr', 'show', 'dev', 'eth0'))[0]
+    const global = eth0.addr_info.filter((a: {scope: string}) => a.scope === 'global').map((a: {local: string; prefixlen: number}) => `${a.local}/${a.prefixlen}`)
+    expect(global.sort()).toEqual(result.ips.map((i) => i.address).sort())
+    expect(await ip('-n', 'cnc-p6', '-6', 'route', 'show', 'fd63:cafe::/48')).toContain('via fd63:cafe:0:7::1 dev eth0')
+    expect(await ip('-n', 'cnc-p6', 'route', 'show', '10.63.0.0/16')).toContain('via 10.63.7.1 dev eth0')
+    const removed = await cni(1, 'DEL', 'cnc-p6', dualConf)
+    expect(removed).toMatchObject({exitCode: 0, stdout: ''})
+    for (const i of result.ips) expect(existsSync(join(dual, 'cni', '_ipam', 'cnc-dual', i.address.split('/')[0]))).toBe(false)
+  }, 60_000)
+
+  it('cnet cni --help lists only the flags the plugin uses', async () => {
+    const help = await runCli(['cni', '--help'])
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toContain('--log-level')
+    expect(help.stdout).not.toMatch(/--etcd|--cnet-prefix/)
+  })
 
   it('bad input is the spec’s error document on stdout with the right code, and attaches nothing', async () => {
     await addNamespace('cnc-p5')

@@ -121,6 +121,27 @@ describe('the delegate config', () => {
     })
   })
 
+  it('gives an IPv6-only network (no FLANNEL_NETWORK) one IPv6 range and route', () => {
+    const v6 = env('FLANNEL_IPV6_NETWORK=2001:cafe:42::/56\nFLANNEL_IPV6_SUBNET=2001:cafe:42:1::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n')
+    expect(renderDelegate(conf(), v6)).toMatchObject({
+      mtu: 1400,
+      ipMasq: true,
+      isDefaultGateway: true,
+      ipam: {type: 'host-local', ranges: [[{subnet: '2001:cafe:42:1::/64'}]], routes: [{dst: '2001:cafe:42::/56', gw: '2001:cafe:42:1::1'}]},
+    })
+  })
+
+  it('refuses a subnet.env without a subnet of either family (code 100)', () => {
+    expect(codeOf(() => renderDelegate(conf(), {mtu: 1450, ipMasq: false}))).toBe(100)
+  })
+
+  it('keeps both families when the user turns the default gateway off (a container with two networks)', () => {
+    const dual = env('FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_IPV6_NETWORK=2001:cafe:42::/56\nFLANNEL_IPV6_SUBNET=2001:cafe:42:1::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n')
+    const rendered = renderDelegate(conf({delegate: {isDefaultGateway: false}}), dual)
+    expect(rendered).toMatchObject({isGateway: true, isDefaultGateway: false})
+    expect((rendered.ipam as {ranges: unknown[]}).ranges).toHaveLength(2)
+  })
+
   it('lays the user delegate keys over the defaults, but keeps the name and version', () => {
     const rendered = renderDelegate(conf({bridge: 'br-pods', delegate: {hairpinMode: false, mtu: 1400, name: 'other', cniVersion: '0.3.1', ipam: {dataDir: '/var/lib/x'}}}), V4)
     expect(rendered).toMatchObject({bridge: 'br-pods', hairpinMode: false, mtu: 1400, name: 'cnet', cniVersion: '1.0.0'})

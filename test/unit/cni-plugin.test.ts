@@ -76,6 +76,17 @@ describe('the CNI plugin', () => {
     expect(cleaned).toEqual(['cnet/pod1'])
   })
 
+  it('DEL leaves the masquerade rules to the bridge while the namespace exists (it removes them itself)', async () => {
+    const cleaned: string[] = []
+    const netns = join(dir, 'netns-pod1')
+    writeFileSync(netns, '')
+    await run('ADD')
+    const out = await runPlugin(cniEnv('DEL', {CNI_NETNS: netns}), conf(), {log: silentLogger, runDelegate: async () => ({stdout: '', stderr: '', exitCode: 0}), cleanupMasq: async (network, id) => void cleaned.push(`${network}/${id}`)})
+    expect(out).toEqual({stdout: '', exitCode: 0})
+    expect(cleaned).toEqual([])
+    expect(existsSync(saved())).toBe(false)
+  })
+
   it('DEL keeps the saved config when the delegate fails, and passes its error document through', async () => {
     await run('ADD')
     answer = {stdout: '{"cniVersion":"1.0.0","code":11,"msg":"busy"}', stderr: '', exitCode: 1}
@@ -121,6 +132,19 @@ describe('the CNI plugin', () => {
     const out = await run('ADD')
     expect(out.exitCode).toBe(1)
     expect(JSON.parse(out.stdout)).toMatchObject({code: 102, details: 'panic: boom'})
+  })
+
+  it.each([
+    ['ADD when dataDir cannot be written', 'ADD', () => writeFileSync(dataDir(), 'a file, not a directory'), 5],
+    ['DEL when the saved config cannot be read', 'DEL', () => mkdirSync(saved(), {recursive: true}), 5],
+    ['DEL when the saved config is not JSON', 'DEL', () => (mkdirSync(dataDir(), {recursive: true}), writeFileSync(saved(), '{half')), 6],
+    ['CHECK when the saved config is not an object', 'CHECK', () => (mkdirSync(dataDir(), {recursive: true}), writeFileSync(saved(), '[1]')), 6],
+  ] as [string, string, () => void, number][])('%s is code %d, and the delegate is not run', async (_label, command, breakIt, code) => {
+    breakIt()
+    const out = await run(command, conf({prevResult: result}))
+    expect(out.exitCode).toBe(1)
+    expect(codeOf(out.stdout)).toBe(code)
+    expect(calls).toHaveLength(0)
   })
 
   it('VERSION needs no config', async () => {
