@@ -1,5 +1,9 @@
+import {createRequire} from 'node:module'
 import {Chalk} from 'chalk'
 import {parseCidr, parseIp} from '../net/ip.js'
+
+// cli-table3 lays the columns out; it is loaded only when a table is drawn on a terminal.
+const require = createRequire(import.meta.url)
 
 /**
  * Human output: tables, records and colour, in the style of kubectl and gh.
@@ -46,6 +50,13 @@ export interface TableOptions {
 }
 
 const GAP = '  '
+/** cli-table3 without boxes: no borders, no rules between rows, two spaces between columns. */
+const NO_BORDERS = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '',
+  middle: GAP,
+}
 const ELLIPSIS = '...'
 
 /** The table as text, without a final newline; '' for no rows (see printTable for what is said then). */
@@ -58,21 +69,17 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], options: T
 
   const widths = shown.map((_, i) => Math.max(headers ? headers[i].length : 0, ...cells.map((line) => line[i].length)))
   if (terminal.width) fitWidths(widths, shown, headers, terminal.width)
-  const last = shown.length - 1
-  const line = (texts: string[], style: (text: string, i: number) => string) =>
-    texts
-      .map((text, i) => {
-        const fitted = fit(text, widths[i])
-        const padding = i === last ? '' : ' '.repeat(widths[i] - fitted.length)
-        return style(fitted, i) + padding
-      })
-      .join(GAP)
-      .trimEnd()
   const bold = (text: string) => (terminal.colour ? paint.bold(text) : text)
-  return [
-    ...(headers ? [line(headers, bold)] : []),
-    ...cells.map((texts, r) => line(texts, (text, i) => (terminal.colour && shown[i].colour ? shown[i].colour!(text, rows[r]) : text))),
-  ].join('\n')
+  const styled = (texts: string[], style: (text: string, i: number) => string) => texts.map((text, i) => style(fit(text, widths[i]), i))
+  const Table = require('cli-table3') as typeof import('cli-table3')
+  const table = new Table({chars: NO_BORDERS, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, colWidths: widths, wordWrap: false})
+  if (headers) table.push(styled(headers, bold))
+  cells.forEach((texts, r) => table.push(styled(texts, (text, i) => (terminal.colour && shown[i].colour ? shown[i].colour!(text, rows[r]) : text))))
+  return table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
 }
 
 /**
