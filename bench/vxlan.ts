@@ -13,7 +13,7 @@ import {silentLogger} from '../src/lib/log.js'
 import {parseCidr} from '../src/net/ip.js'
 import {formatLeaseAttrs, formatLeaseName} from '../src/net/lease.js'
 import {formatSubnetEnv} from '../src/net/subnet-env.js'
-import {KernelRunner} from '../src/net/vxlan/apply.js'
+import {IpKernel} from '../src/net/vxlan/ip-kernel.js'
 import {batchText, toBatches} from '../src/net/vxlan/batch.js'
 import {type OverlayContext, loadHost, listLeases, planFor} from '../src/net/vxlan/host.js'
 import {diffState} from '../src/net/vxlan/diff.js'
@@ -60,15 +60,15 @@ async function main(): Promise<void> {
       await Promise.all(batch)
     }
 
-    const runner = new KernelRunner(NS)
-    const ctx: OverlayContext = {store, keys, logger: silentLogger, runner}
+    const kernel = new IpKernel({netns: NS})
+    const ctx: OverlayContext = {store, keys, logger: silentLogger, kernel}
     const settings = {subnetFile, ipMasq: false}
     const removeDevice = () => ip('-n', NS, 'link', 'del', DEVICE).catch(() => '')
 
     // The same operations, for ip -batch alone.
     const host = await loadHost(ctx, settings)
-    const {desired} = planFor(host, (await listLeases(ctx)).leases)
-    const ops = diffState(desired, {addresses: [], neighs: [], fdbs: [], routes: []})
+    const {states} = planFor(host, (await listLeases(ctx)).leases)
+    const ops = diffState(states[0], {addresses: [], neighs: [], fdbs: [], routes: []})
     const phases = toBatches(ops)
 
     const floorMs: number[] = []
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     })
     const stop = new AbortController()
     const applyMs: number[] = []
-    const watching = vxlanWatch(ctx, settings, stop.signal, {resyncMs: 3_600_000, onChange: (c) => applyMs.push(c.ms)})
+    const watching = vxlanWatch(ctx, settings, stop.signal, {resyncMs: 3_600_000, observer: {changed: (c) => applyMs.push(c.ms)}})
     await new Promise((resolve) => setTimeout(resolve, 3000))
     const changeMs: number[] = []
     for (let c = 0; c < CHANGES; c++) {

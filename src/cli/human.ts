@@ -65,7 +65,8 @@ export function ttlUpdatedSentence(result: TtlUpdateResult): string {
 export function leasedSentence(result: SubnetLeaseResult): string {
   const verb = result.action === 'created' ? 'leased' : 'reused the lease of'
   const expiry = result.ttlSeconds === null ? 'reserved, no expiry' : `expires in ${seconds(result.ttlSeconds)}`
-  return `${verb} ${both(result.subnet, result.ipv6Subnet)} for ${both(result.publicIp, result.publicIpv6)} (VTEP MAC ${result.vtepMac}, ${expiry}); wrote ${result.subnetFile}`
+  const macs = result.backend === 'host-gw' ? 'host-gw' : [result.vtepMac && `VTEP MAC ${result.vtepMac}`, result.vtepMacV6 && `IPv6 VTEP MAC ${result.vtepMacV6}`].filter(Boolean).join(', ')
+  return `${verb} ${both(result.subnet, result.ipv6Subnet)} for ${both(result.publicIp, result.publicIpv6)} (${macs}, ${expiry}); wrote ${result.subnetFile}`
 }
 
 /** `subnet show`: the columns of `subnet list`, wide ones included. */
@@ -92,7 +93,8 @@ export function reservedSentence(result: ReserveResult): string {
 export function networkInitSentence(result: InitResult): string {
   const c = result.config
   const lengths = both(c.Network ? `/${c.SubnetLen}` : undefined, c.IPv6Network ? `/${c.IPv6SubnetLen}` : undefined)
-  return `network config ${result.action}: ${both(c.Network, c.IPv6Network)} (subnets ${lengths}, VNI ${c.Backend.VNI}, port ${c.Backend.Port})`
+  const backend = c.Backend.Type === 'vxlan' ? `VNI ${c.Backend.VNI}, port ${c.Backend.Port}` : 'backend host-gw'
+  return `network config ${result.action}: ${both(c.Network, c.IPv6Network)} (subnets ${lengths}, ${backend})`
 }
 
 /** flannel's field names, Backend's flattened to Backend.VNI and so on. */
@@ -101,6 +103,7 @@ export function networkRecord(config: NetworkConfig): RecordField[] {
   return [...Object.entries(rest), ...Object.entries(Backend).map(([k, v]) => [`Backend.${k}`, v])] as RecordField[]
 }
 
-export function vxlanDownSentence(device: string, result: DownResult): string {
-  return `${device}: ${result.deviceRemoved ? 'removed' : 'already absent'}; ${result.routesRemoved} direct route(s) removed; iptables chains ${result.iptablesRemoved ? 'removed' : 'absent'}`
+export function vxlanDownSentence(result: DownResult): string {
+  const devices = result.devices.map((d) => `${d.name}: ${d.removed ? 'removed' : 'already absent'}`)
+  return [...devices, `${result.routesRemoved} direct route(s) removed`, `iptables chains ${result.iptablesRemoved ? 'removed' : 'absent'}`].join('; ')
 }

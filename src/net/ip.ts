@@ -123,3 +123,10 @@ export function addressAt(cidr: Cidr, offset: bigint): Ip {
 export function sameCidr(a: Cidr, b: Cidr): boolean {
   return a.family === b.family && a.ip === b.ip && a.prefix === b.prefix
 }
+
+/** Orders CIDRs numerically: IPv4 before IPv6, then by address, then by prefix length. */
+export function compareCidrs(a: Cidr, b: Cidr): number {
+  if (a.family !== b.family) return a.family - b.family
+  if (a.ip !== b.ip) return a.ip < b.ip ? -1 : 1
+  return a.prefix - b.prefix
+}

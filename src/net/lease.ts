@@ -75,6 +75,11 @@ function parseBackendData(value: unknown): VxlanBackendData | undefined {
   return {VNI: typeof vni === 'number' ? vni : 0, VtepMAC: mac.toLowerCase()}
 }
 
+function canonicalIpv6(value: unknown): string | null {
+  const ip = typeof value === 'string' ? parseIp(value) : undefined
+  return ip?.family === 6 ? ipString(6, ip.value) : null
+}
+
 /**
  * Parses a lease value as flannel's decoder would (case-insensitive names, extra
  * fields ignored). Returns undefined when the value is not usable: no valid PublicIP.
@@ -95,7 +100,7 @@ export function parseLeaseAttrs(text: string): LeaseAttrs | undefined {
   const hostName = pick(r, 'HostName')
   const attrs: LeaseAttrs = {
     PublicIP: publicIp,
-    PublicIPv6: typeof publicIpv6 === 'string' && parseIp(publicIpv6)?.family === 6 ? publicIpv6 : null,
+    PublicIPv6: canonicalIpv6(publicIpv6),
     BackendType: typeof backendType === 'string' ? backendType : '',
   }
   const data = parseBackendData(pick(r, 'BackendData'))

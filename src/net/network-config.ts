@@ -14,12 +14,21 @@ export interface VxlanBackend {
   VNI: number
   /** The UDP port; 0 in etcd means the kernel default, shown here as 8472. */
   Port: number
-  /** 0: the underlay MTU minus the 50 bytes of VXLAN overhead. */
+  /** 0: the underlay MTU minus the VXLAN overhead. */
   MTU: number
   GBP: boolean
   Learning: boolean
   DirectRouting: boolean
 }
+
+/** flannel's host-gw: a route per peer subnet via the peer's public IP, no encapsulation, no settings. */
+export interface HostGwBackend {
+  Type: 'host-gw'
+}
+
+export type Backend = VxlanBackend | HostGwBackend
+export type BackendType = Backend['Type']
+export const BACKEND_TYPES: readonly BackendType[] = ['vxlan', 'host-gw']
 
 /** The config with every default filled in: what `network show` prints. */
 export interface NetworkConfig {
@@ -33,7 +42,7 @@ export interface NetworkConfig {
   IPv6SubnetLen?: number
   IPv6SubnetMin?: string
   IPv6SubnetMax?: string
-  Backend: VxlanBackend
+  Backend: Backend
 }
 
 /** One family's range of subnets, as numbers, for allocation and checks. */
@@ -187,7 +196,7 @@ function readBound(raw: Raw, name: string, family: Family, network: Cidr, subnet
   return ip.value
 }
 
-function parseBackend(value: unknown, problems: ConfigProblem[]): VxlanBackend {
+function parseBackend(value: unknown, problems: ConfigProblem[]): Backend {
   const backend: VxlanBackend = {Type: 'vxlan', VNI: DEFAULT_VNI, Port: DEFAULT_VXLAN_PORT, MTU: 0, GBP: false, Learning: false, DirectRouting: false}
   if (value === undefined || value === null) return backend
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -196,9 +205,13 @@ function parseBackend(value: unknown, problems: ConfigProblem[]): VxlanBackend {
   }
   const raw = value as Raw
   const type = field(raw, 'Type')
-  if (type !== undefined && (typeof type !== 'string' || type.toLowerCase() !== 'vxlan')) {
-    problems.push({field: 'Backend.Type', message: `${JSON.stringify(type)} is not supported: cnet implements the "vxlan" backend only`})
+  // flannel lower-cases the type before looking the backend up.
+  const known = typeof type === 'string' ? BACKEND_TYPES.find((t) => t === type.toLowerCase()) : undefined
+  if (type !== undefined && !known) {
+    problems.push({field: 'Backend.Type', message: `${JSON.stringify(type)} is not supported: cnet implements ${BACKEND_TYPES.map((t) => `"${t}"`).join(' and ')}`})
   }
+  // host-gw has no settings (flannel ignores any it is given).
+  if (known === 'host-gw') return {Type: 'host-gw'}
   const vni = readInt(raw, 'VNI', 'Backend.VNI', problems)
   if (vni !== undefined && vni > 0) {
     if (vni > MAX_VNI) problems.push({field: 'Backend.VNI', message: `${vni} is out of range: 1 to ${MAX_VNI}`})
@@ -241,7 +254,30 @@ export function poolSize(pool: SubnetPool): bigint {
   return (pool.max - pool.min) / (1n << BigInt(bitsOf(pool.family) - pool.subnetLen)) + 1n
 }
 
-/** The effective overlay MTU for an underlay MTU: the configured MTU wins. */
-export function overlayMtu(backend: VxlanBackend, underlayMtu: number): number {
-  return (backend.MTU > 0 ? backend.MTU : underlayMtu) - 50
+/**
+ * VXLAN's overhead on the underlay: the outer Ethernet, IP, UDP and VXLAN headers. An
+ * IPv6 underlay (the IPv6 device's) costs 20 bytes more than an IPv4 one; flannel
+ * takes 50 for both, which leaves full-size IPv6 pod packets too big for the underlay.
+ */
+export const vxlanOverhead = (underlayFamily: Family): number => (underlayFamily === 4 ? 50 : 70)
+
+/**
+ * One device's MTU for an underlay MTU: vxlan's configured MTU wins over the
+ * underlay's, less the overhead; host-gw adds no header, so it is the underlay's own.
+ */
+export function overlayMtu(backend: Backend, underlayMtu: number, family: Family = 4): number {
+  if (backend.Type === 'host-gw') return underlayMtu
+  return (backend.MTU > 0 ? backend.MTU : underlayMtu) - vxlanOverhead(family)
 }
+
+/**
+ * FLANNEL_MTU: the MTU every pod interface gets, so its packets fit the overlay of
+ * each family it uses: the smallest device MTU of the families the config enables.
+ */
+export function podMtu(config: NetworkConfig, underlayMtu: number): number {
+  const families: Family[] = [...(config.EnableIPv4 ? [4 as const] : []), ...(config.EnableIPv6 ? [6 as const] : [])]
+  return Math.min(...families.map((f) => overlayMtu(config.Backend, underlayMtu, f)))
+}
+
+/** The VXLAN settings, or undefined for a backend without a device. */
+export const vxlanOf = (config: NetworkConfig): VxlanBackend | undefined => (config.Backend.Type === 'vxlan' ? config.Backend : undefined)

@@ -1,11 +1,11 @@
 import {existsSync, readFileSync} from 'node:fs'
-import {ConfigError, ConflictError, UsageError} from '../lib/errors.js'
+import {ConfigError, ConflictError, InvalidValueError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {parsePublicIpv6} from './host-address.js'
 import {type Cidr, type Family, cidrContains, formatCidr, hasHostBits, parseCidr, parseIp, sameCidr} from './ip.js'
 import {type LeaseAttrs, type LeaseSubnets, formatLeaseAttrs, formatLeaseName, leaseFitsPools} from './lease.js'
-import {type SubnetPool, subnetPools} from './network-config.js'
+import {type SubnetPool, subnetPools, vxlanOf} from './network-config.js'
 import {readNetworkConfig} from './network-store.js'
 import {pickFree} from './subnet-allocate.js'
 import {parseSubnetEnv} from './subnet-env.js'
@@ -18,15 +18,15 @@ import {randomVtepMac} from './vtep-mac.js'
  * key `10.5.1.0-24&fc00::-64` (flannel's dual-stack name), whatever its IPv6 half.
  */
 
-/** A SUBNET argument checked against the config: a family it enables, inside that network, the subnet length, aligned. */
-function parseSubnetArg(pools: readonly SubnetPool[], text: string, what = 'SUBNET'): {cidr: Cidr; pool: SubnetPool} {
+/** A subnet checked against the config: a family it enables, inside that network, the subnet length, aligned. */
+function parseSubnetArg(pools: readonly SubnetPool[], text: string, field = 'subnet'): {cidr: Cidr; pool: SubnetPool} {
   const example = pools.map((p) => (p.family === 4 ? '10.5.52.0/24' : 'fd00:42:0:1::/64')).join(' or ')
   const cidr = parseCidr(text)
-  if (!cidr) throw new UsageError(`${what}: "${text}" is not a subnet such as ${example || '10.5.52.0/24'}`)
+  if (!cidr) throw new InvalidValueError(field, `"${text}" is not a subnet such as ${example || '10.5.52.0/24'}`)
   const pool = pools.find((p) => p.family === cidr.family)
-  if (!pool) throw new UsageError(`${what}: ${text} is an IPv${cidr.family} subnet, but the network config does not enable IPv${cidr.family}`)
-  if (!cidrContains(pool.network, cidr)) throw new UsageError(`${what}: ${text} is not in the network ${formatCidr(pool.network)}`)
-  if (cidr.prefix !== pool.subnetLen || hasHostBits(cidr)) throw new UsageError(`${what}: ${text} is not a /${pool.subnetLen} subnet on its boundary`)
+  if (!pool) throw new InvalidValueError(field, `${text} is an IPv${cidr.family} subnet, but the network config does not enable IPv${cidr.family}`)
+  if (!cidrContains(pool.network, cidr)) throw new InvalidValueError(field, `${text} is not in the network ${formatCidr(pool.network)}`)
+  if (cidr.prefix !== pool.subnetLen || hasHostBits(cidr)) throw new InvalidValueError(field, `${text} is not a /${pool.subnetLen} subnet on its boundary`)
   return {cidr, pool}
 }
 
@@ -56,20 +56,43 @@ export async function showLease(store: Store, keys: Keys, subnetText: string): P
 
 /** The subnet named in a subnet file (its IPv4 one, else its IPv6 one), for `release` without an argument. */
 export function subnetFromFile(subnetFile: string): string {
-  if (!existsSync(subnetFile)) throw new UsageError(`no SUBNET given and ${subnetFile} does not exist`, 'name the subnet or pass --subnet-file')
+  if (!existsSync(subnetFile)) throw new InvalidValueError('subnet-file', `${subnetFile} does not exist and no subnet was named`, 'name the subnet or pass --subnet-file')
   const parsed = parseSubnetEnv(readFileSync(subnetFile, 'utf8'))
   const subnet = parsed.ok ? (parsed.env.subnet ?? parsed.env.ipv6Subnet) : undefined
-  if (!parsed.ok || !subnet) throw new ConfigError(`--subnet-file: ${subnetFile}: ${parsed.ok ? 'no FLANNEL_SUBNET' : parsed.problem}`)
+  if (!parsed.ok || !subnet) throw new ConfigError(`subnet: the subnet file ${subnetFile} is invalid: ${parsed.ok ? 'no FLANNEL_SUBNET' : parsed.problem}`)
   return formatCidr(subnet)
 }
 
-/** Frees a lease; someone else's (another PublicIP) only with force. `key` is null when nothing was leased. */
-export async function releaseLease(store: Store, keys: Keys, subnetText: string, ourPublicIp: string | undefined, force: boolean): Promise<{subnet: string; key: string | null; released: boolean}> {
+/**
+ * What tells this host's lease from another host's, without asking the user for the
+ * public IP again: the VTEP MACs kept for its subnet file (random, so a match is ours),
+ * a public IP given on the command line, or an address held by one of its interfaces.
+ */
+export interface Ownership {
+  vtepMacs?: readonly string[]
+  publicIp?: string
+  /** Read only when the cheaper evidence does not settle it. */
+  localAddresses?: () => Promise<string[]>
+}
+
+export async function isOwnLease(lease: ListedLease, owner: Ownership): Promise<boolean> {
+  const attrs = lease.attrs
+  if (!attrs) return false
+  const macs = [attrs.BackendData?.VtepMAC, attrs.BackendV6Data?.VtepMAC].filter((m): m is string => m !== undefined)
+  if (owner.vtepMacs?.some((m) => macs.includes(m.toLowerCase()))) return true
+  if (owner.publicIp !== undefined && attrs.PublicIP === owner.publicIp) return true
+  if (!owner.localAddresses) return false
+  const local = await owner.localAddresses()
+  return (attrs.PublicIP !== '0.0.0.0' && local.includes(attrs.PublicIP)) || (attrs.PublicIPv6 !== null && local.includes(attrs.PublicIPv6))
+}
+
+/** Frees a lease; someone else's (see Ownership) only with force. `key` is null when nothing was leased. */
+export async function releaseLease(store: Store, keys: Keys, subnetText: string, owner: Ownership | 'force'): Promise<{subnet: string; key: string | null; released: boolean}> {
   const {lease} = await lookUp(store, keys, subnetText)
   if (!lease) return {subnet: subnetText, key: null, released: false}
-  const holder = lease.attrs?.PublicIP
-  if (!force && holder !== ourPublicIp) {
-    throw new ConflictError(`subnet release: ${subnetText} is held by ${holder ?? 'an unparsable lease'}, not by this host (${ourPublicIp ?? 'unknown public IP'})`, 'pass --force to release it anyway')
+  if (owner !== 'force' && !(await isOwnLease(lease, owner))) {
+    const holder = lease.attrs ? [lease.attrs.PublicIP, lease.attrs.PublicIPv6].filter((a) => a && a !== '0.0.0.0').join(' ') : 'an unparsable lease'
+    throw new ConflictError(`subnet release: ${subnetText} is held by ${holder}, not by this host (no address here holds it, and its VTEP MAC is not the one kept for this subnet file)`, 'pass --force to release it anyway')
   }
   const released = await store.delete(lease.key, {expectedModRevision: lease.modRevision})
   if (!released) throw new ConflictError(`subnet release: ${lease.key} changed meanwhile`, 'run the command again')
@@ -99,18 +122,18 @@ export interface ReserveResult {
  */
 export async function reserveSubnet(store: Store, keys: Keys, subnetText: string, options: ReserveOptions): Promise<ReserveResult> {
   const {publicIp} = options
-  if (parseIp(publicIp)?.family !== 4) throw new UsageError(`--public-ip: "${publicIp}" is not an IPv4 address`)
+  if (parseIp(publicIp)?.family !== 4) throw new InvalidValueError('public-ip', `"${publicIp}" is not an IPv4 address`)
   const publicIpv6Flag = options.publicIpv6 === undefined ? undefined : parsePublicIpv6(options.publicIpv6)
   const config = await readNetworkConfig(store, keys)
   const pools = subnetPools(config)
   const {cidr} = parseSubnetArg(pools, subnetText)
   const v6Pool = pools.find((p) => p.family === 6)
   const dualStack = v6Pool !== undefined && pools.length === 2
-  if (dualStack && cidr.family === 6) throw new UsageError(`SUBNET: name the IPv4 subnet of a dual-stack lease; the IPv6 one goes in --ipv6-subnet`)
-  if (options.ipv6Subnet !== undefined && !dualStack) throw new UsageError('--ipv6-subnet: the network config does not enable both IPv4 and IPv6')
-  if (publicIpv6Flag !== undefined && !v6Pool) throw new UsageError('--public-ipv6: the network config does not enable IPv6')
-  const wantedV6 = options.ipv6Subnet === undefined ? undefined : parseSubnetArg(pools, options.ipv6Subnet, '--ipv6-subnet').cidr
-  if (wantedV6 && wantedV6.family !== 6) throw new UsageError(`--ipv6-subnet: "${options.ipv6Subnet}" is not an IPv6 subnet`)
+  if (dualStack && cidr.family === 6) throw new InvalidValueError('subnet', 'name the IPv4 subnet of a dual-stack lease; the IPv6 one goes in ipv6-subnet')
+  if (options.ipv6Subnet !== undefined && !dualStack) throw new InvalidValueError('ipv6-subnet', 'the network config does not enable both IPv4 and IPv6')
+  if (publicIpv6Flag !== undefined && !v6Pool) throw new InvalidValueError('public-ipv6', 'the network config does not enable IPv6')
+  const wantedV6 = options.ipv6Subnet === undefined ? undefined : parseSubnetArg(pools, options.ipv6Subnet, 'ipv6-subnet').cidr
+  if (wantedV6 && wantedV6.family !== 6) throw new InvalidValueError('ipv6-subnet', `"${options.ipv6Subnet}" is not an IPv6 subnet`)
 
   const leases = await listLeases(store, keys)
   const existing = findLease(leases, cidr, pools)
@@ -134,10 +157,14 @@ export async function reserveSubnet(store: Store, keys: Keys, subnetText: string
     subnets = cidr.family === 4 ? {v4: cidr} : {v6: cidr}
   }
 
-  const mac = existing?.attrs?.BackendData?.VtepMAC ?? randomVtepMac()
   const publicIpv6 = v6Pool ? (publicIpv6Flag ?? existing?.attrs?.PublicIPv6 ?? null) : null
-  const attrs: LeaseAttrs = {PublicIP: publicIp, PublicIPv6: publicIpv6, BackendType: 'vxlan', BackendData: {VNI: config.Backend.VNI, VtepMAC: mac}}
-  if (subnets.v6) attrs.BackendV6Data = {VNI: config.Backend.VNI, VtepMAC: existing?.attrs?.BackendV6Data?.VtepMAC ?? mac}
+  const attrs: LeaseAttrs = {PublicIP: publicIp, PublicIPv6: publicIpv6, BackendType: config.Backend.Type}
+  const vxlan = vxlanOf(config)
+  if (vxlan) {
+    // Over the host's own lease its MACs are kept; else each device gets a new one.
+    if (subnets.v4) attrs.BackendData = {VNI: vxlan.VNI, VtepMAC: existing?.attrs?.BackendData?.VtepMAC ?? randomVtepMac()}
+    if (subnets.v6) attrs.BackendV6Data = {VNI: vxlan.VNI, VtepMAC: existing?.attrs?.BackendV6Data?.VtepMAC ?? randomVtepMac()}
+  }
   if (existing?.attrs?.HostName !== undefined) attrs.HostName = existing.attrs.HostName
   const key = existing?.key ?? keys.subnet(formatLeaseName(subnets))
   // Written without a lease: a reservation never expires.

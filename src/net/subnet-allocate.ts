@@ -29,7 +29,10 @@ export const RANDOM_AMONG_FIRST_FREE = 100
 export interface ChooseInput {
   pools: readonly SubnetPool[]
   leases: readonly ExistingLease[]
-  publicIp: string
+  /** This host's PublicIP: a lease holding it is ours (under a config with IPv4). */
+  publicIp?: string
+  /** This host's PublicIPv6: what identifies its lease under an IPv6-only config (PublicIP is 0.0.0.0 there). */
+  publicIpv6?: string | null
   previous?: LeaseSubnets
   random?: () => number
 }
@@ -41,9 +44,14 @@ function fits(subnets: LeaseSubnets, pool: SubnetPool): boolean {
   return subnet !== undefined && subnet.prefix === pool.subnetLen && subnet.ip >= pool.min && subnet.ip <= pool.max
 }
 
+function isOurs(lease: ExistingLease, input: ChooseInput): boolean {
+  if (input.pools.some((p) => p.family === 4)) return input.publicIp !== undefined && lease.attrs?.PublicIP === input.publicIp
+  return typeof input.publicIpv6 === 'string' && lease.attrs?.PublicIPv6 === input.publicIpv6
+}
+
 export function chooseSubnet(input: ChooseInput): SubnetChoice {
   const random = input.random ?? Math.random
-  const ours = input.leases.find((l) => l.attrs?.PublicIP === input.publicIp && input.pools.every((p) => fits(l.subnets, p)))
+  const ours = input.leases.find((l) => isOurs(l, input) && input.pools.every((p) => fits(l.subnets, p)))
   if (ours) return {kind: 'reuse', lease: ours}
   const taken = input.pools.map((pool) => new Set(input.leases.map((l) => subnetOf(l.subnets, pool)?.ip).filter((ip): ip is bigint => ip !== undefined)))
   const previous = input.previous

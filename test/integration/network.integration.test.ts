@@ -130,10 +130,11 @@ describe('cnet network init / show against a real etcd', () => {
     ['a subnet length too short', ['--network', '10.5.0.0/16', '--subnet-len', '17'], 2, /--subnet-len: 17 is too short/],
     ['a SubnetMin outside the network', ['--network', '10.5.0.0/16', '--subnet-min', '10.9.0.0'], 2, /--subnet-min: 10\.9\.0\.0 is outside/],
     ['a misaligned SubnetMax', ['--network', '10.5.0.0/16', '--subnet-max', '10.5.3.7'], 2, /--subnet-max: 10\.5\.3\.7 is not on a \/24 boundary/],
-    ['an unknown backend', ['--network', '10.5.0.0/16', '--backend', 'host-gw'], 2, /--backend: "host-gw" is not supported/],
+    ['an unknown backend', ['--network', '10.5.0.0/16', '--backend', 'udp'], 2, /--backend.*udp.*vxlan, host-gw/],
+    ['a vxlan setting with host-gw', ['--network', '10.5.0.0/16', '--backend', 'host-gw', '--vni', '4'], 2, /--vni: only with --backend vxlan/],
     ['a VNI out of range', ['--network', '10.5.0.0/16', '--vni', '16777216'], 2, /--vni/],
     ['a negative subnet length', ['--network', '10.5.0.0/16', '--subnet-len', '-3'], 2, /subnet-len/],
-    ['no network at all', [], 2, /--network is required/],
+    ['no network at all', [], 2, /--network is required \(or --ipv6-network/],
     ['an unknown flag', ['--network', '10.5.0.0/16', '--bogus'], 2, /bogus/],
   ]
   it.each(bad)('rejects %s with one line and the right exit code, writing nothing', async (_what, args, code, message) => {

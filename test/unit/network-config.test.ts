@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {overlayMtu, parseNetworkConfig, parseNetworkConfigText, poolSize, subnetPools} from '../../src/net/network-config.js'
+import {type VxlanBackend, overlayMtu, parseNetworkConfig, parseNetworkConfigText, podMtu, poolSize, subnetPools} from '../../src/net/network-config.js'
 
 const ok = (raw: unknown) => {
   const result = parseNetworkConfig(raw)
@@ -50,10 +50,30 @@ describe("flannel's config defaults", () => {
     expect(poolSize(subnetPools(ok({Network: '10.5.0.0/16'}))[0])).toBe(255n)
   })
 
-  it('computes the overlay MTU', () => {
-    const backend = ok({Network: '10.5.0.0/16'}).Backend
+  it('computes the overlay MTU: 50 bytes of VXLAN over IPv4, 70 over IPv6, none for host-gw', () => {
+    const backend = ok({Network: '10.5.0.0/16'}).Backend as VxlanBackend
     expect(overlayMtu(backend, 1500)).toBe(1450)
     expect(overlayMtu({...backend, MTU: 9000}, 1500)).toBe(8950)
+    expect(overlayMtu(backend, 1500, 6)).toBe(1430)
+    expect(overlayMtu({Type: 'host-gw'}, 1500, 6)).toBe(1500)
+  })
+
+  it.each([
+    [{Network: '10.5.0.0/16'}, 1450],
+    [{Network: '10.5.0.0/16', EnableIPv6: true, IPv6Network: 'fd00::/48'}, 1430],
+    [{EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00::/48'}, 1430],
+    [{Network: '10.5.0.0/16', EnableIPv6: true, IPv6Network: 'fd00::/48', Backend: {Type: 'host-gw'}}, 1500],
+  ])('the pod MTU of %j fits every device: %i', (raw, mtu) => {
+    expect(podMtu(ok(raw), 1500)).toBe(mtu)
+  })
+
+  it.each([
+    [{Type: 'host-gw'}, {Type: 'host-gw'}],
+    [{Type: 'Host-GW', VNI: 4}, {Type: 'host-gw'}],
+    [{Type: 'VXLAN', VNI: 4}, {Type: 'vxlan', VNI: 4, Port: 8472}],
+  ])('reads the backend %j as flannel does (type case-insensitive, host-gw without settings)', (backend, expected) => {
+    expect(ok({Network: '10.5.0.0/16', Backend: backend}).Backend).toMatchObject(expected)
+    if (expected.Type === 'host-gw') expect(ok({Network: '10.5.0.0/16', Backend: backend}).Backend).toEqual(expected)
   })
 })
 
@@ -68,7 +88,7 @@ describe('config problems name the field', () => {
     [{Network: '10.5.0.0/16', SubnetMin: '10.6.0.0'}, 'SubnetMin', /outside the network/],
     [{Network: '10.5.0.0/16', SubnetMax: '10.5.3.7'}, 'SubnetMax', /boundary/],
     [{Network: '10.5.0.0/16', SubnetMin: '10.5.9.0', SubnetMax: '10.5.3.0'}, 'SubnetMin', /above SubnetMax/],
-    [{Network: '10.5.0.0/16', Backend: {Type: 'host-gw'}}, 'Backend.Type', /not supported/],
+    [{Network: '10.5.0.0/16', Backend: {Type: 'udp'}}, 'Backend.Type', /not supported: cnet implements "vxlan" and "host-gw"/],
     [{Network: '10.5.0.0/16', Backend: {Type: 'vxlan', VNI: 16777216}}, 'Backend.VNI', /out of range/],
     [{Network: '10.5.0.0/16', Backend: {Type: 'vxlan', Port: 70000}}, 'Backend.Port', /out of range/],
     [{Network: '10.5.0.0/16', EnableIPv6: true}, 'IPv6Network', /is required/],

@@ -6,6 +6,8 @@ import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {type OverlayContext, loadHost} from '../../src/net/vxlan/host.js'
 import {Keys} from '../../src/store/keys.js'
 import type {Store} from '../../src/store/store.js'
+import {silentLogger} from '../../src/lib/log.js'
+import {RecordingKernel} from '../helpers/recording-kernel.js'
 
 const keys = new Keys({networkPrefix: '/coreos.com/network', cnetPrefix: '/cnet'})
 const dir = mkdtempSync(join(tmpdir(), 'cnet-vxlan-host-'))
@@ -14,8 +16,8 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}))
 /** Only what loadHost reads: the network config and this host's lease. */
 function contextWith(values: Record<string, string>): OverlayContext {
   const store = {get: async (key: string) => (key in values ? {key, value: values[key], modRevision: 1} : undefined)} as unknown as Store
-  const runner = {findUnderlay: async () => ({name: 'eth0', mtu: 1500, connected: []})} as unknown as OverlayContext['runner']
-  return {store, keys, logger: undefined as unknown as OverlayContext['logger'], runner}
+  const kernel = new RecordingKernel({name: 'eth0', mtu: 1500, addresses: [{family: 4, address: '192.168.1.7', prefix: 24}]})
+  return {store, keys, logger: silentLogger, kernel}
 }
 
 describe('vxlan host view', () => {
@@ -29,6 +31,7 @@ describe('vxlan host view', () => {
     })
     const host = await loadHost(ctx, {subnetFile, ipMasq: false})
     expect(host.selfName).toBe('10.5.7.0-24&fd00:0:0:7::-64')
-    expect(host.self).toEqual({subnet: expect.objectContaining({prefix: 24}), publicIp: '192.168.1.7', vtepMac: mac})
+    expect(host.families.map((f) => [f.family, f.publicIp, f.vtepMac, f.deviceName])).toEqual([[4, '192.168.1.7', mac, 'cnet.1']])
+    expect(host.skipped).toEqual([{family: 6, reason: expect.stringContaining('no PublicIPv6')}])
   })
 })

@@ -4,7 +4,7 @@ import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {type NetworkConfig, parseNetworkConfig, subnetPools} from '../../src/net/network-config.js'
 import {parseActual} from '../../src/net/vxlan/actual.js'
 import {batchText, toBatches} from '../../src/net/vxlan/batch.js'
-import {type DesiredInput, desiredState} from '../../src/net/vxlan/desired.js'
+import {type DesiredInput, desiredState as plan} from '../../src/net/vxlan/desired.js'
 import {asActual, diffEntries, diffState} from '../../src/net/vxlan/diff.js'
 import type {ActualState, DesiredState} from '../../src/net/vxlan/model.js'
 import {peersFromLeases} from '../../src/net/vxlan/peers.js'
@@ -23,15 +23,18 @@ const LEASES = [
   {name: '10.5.2.0-24', value: lease('192.168.1.2', '02:00:00:00:00:02')},
 ]
 
+const rules = (cfg: NetworkConfig) => ({backend: cfg.Backend.Type, families: [4 as const], pools: subnetPools(cfg)})
+
 function input(cfg = config(), leases = LEASES): DesiredInput {
   return {
     config: cfg,
-    deviceName: 'cnet.1',
-    self: {subnet: parseCidr('10.5.1.0/24')!, publicIp: '192.168.1.1', vtepMac: '02:00:00:00:00:01'},
-    peers: peersFromLeases(leases, '10.5.1.0-24', subnetPools(cfg)).peers,
+    self: {family: 4, subnet: parseCidr('10.5.1.0/24')!, network: parseCidr('10.5.0.0/16')!, publicIp: '192.168.1.1', vtepMac: '02:00:00:00:00:01', deviceName: 'cnet.1'},
+    peers: peersFromLeases(leases, '10.5.1.0-24', rules(cfg)).peers,
     underlay: {name: 'eth0', mtu: 1500, connected: [parseCidr('192.168.1.0/24')!]},
   }
 }
+
+const desiredState = (i: DesiredInput): DesiredState => plan(i).desired
 
 const empty: ActualState = {addresses: [], neighs: [], fdbs: [], routes: []}
 
@@ -40,7 +43,7 @@ describe('peers from leases', () => {
     const set = peersFromLeases(
       [...LEASES, {name: '10.5.9.0-24', value: '{not json'}, {name: 'junk', value: lease('1.2.3.4', '02:00:00:00:00:09')}, {name: '10.6.0.0-24', value: lease('1.2.3.4', '02:00:00:00:00:09')}],
       '10.5.1.0-24',
-      subnetPools(config()),
+      rules(config()),
     )
     expect(set.peers.map((p) => p.name)).toEqual(['10.5.2.0-24', '10.5.3.0-24'])
     expect(set.rejected.map((r) => r.name)).toEqual(['10.5.9.0-24', 'junk', '10.6.0.0-24'])

@@ -46,6 +46,7 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
       subnetFile: this.flags['subnet-file'],
       ttlSeconds,
       ipMasq: this.flags['ip-masq'],
+      logger: log,
       handlers: {
         onRegranted: (id) => log.warn('etcd lease was lost; granted again and put the subnet back', {lease: id}),
         onConflict: (key, theirs) => {

@@ -1,31 +1,29 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {vxlanDownSentence} from '../../cli/human.js'
-import {parseCidr} from '../../net/ip.js'
 import {readNetworkConfig} from '../../net/network-store.js'
-import {KernelRunner} from '../../net/vxlan/apply.js'
-import {defaultDeviceName} from '../../net/vxlan/desired.js'
-import {type DownResult, vxlanDown} from '../../net/vxlan/down.js'
-import {deviceFlag} from '../../cli/vxlan-flags.js'
+import {IpKernel} from '../../net/vxlan/ip-kernel.js'
+import {type DownResult, type DownTarget, downTargetOf, overlayDown} from '../../net/vxlan/down.js'
+import {deviceFlag, deviceV6Flag} from '../../cli/vxlan-flags.js'
 import {requireNetAdmin} from '../../net/vxlan/privileges.js'
 
 export default class VxlanDown extends BaseCommand<typeof VxlanDown> {
-  static override summary = "Remove the VXLAN device, its routes and cnet's iptables chains"
-  static override description = 'Idempotent: what is already gone is skipped. With --device, etcd is not needed (direct-routing routes are then left alone, as the cluster network is unknown).'
+  static override summary = "Remove the overlay: VXLAN devices, their routes, host-gw routes and cnet's iptables chains"
+  static override description =
+    'Idempotent: what is already gone is skipped. With --device (and --device-v6), etcd is not needed (direct-routing and host-gw routes are then left alone, as the cluster network is unknown). Also known as `cnet overlay down`.'
   static override examples = ['<%= config.bin %> vxlan down', '<%= config.bin %> vxlan down --device cnet.1']
+  static override aliases = ['overlay:down']
 
-  static override flags = {device: deviceFlag}
+  static override flags = {device: deviceFlag, 'device-v6': deviceV6Flag}
 
   async run(): Promise<DownResult> {
     requireNetAdmin('vxlan down')
-    let device = this.flags.device
-    let network
-    if (!device) {
-      const config = await readNetworkConfig(await this.store(), this.keys)
-      device = defaultDeviceName(config.Backend.VNI)
-      network = config.Network ? parseCidr(config.Network) : undefined
-    }
-    const result = await vxlanDown(new KernelRunner(), device, network)
-    this.log(vxlanDownSentence(device, result))
+    const {device, 'device-v6': deviceV6} = this.flags
+    const target: DownTarget =
+      device || deviceV6
+        ? {devices: [device, deviceV6].filter((d): d is string => d !== undefined), networks: [], families: [...(device ? [4 as const] : []), ...(deviceV6 ? [6 as const] : [])]}
+        : downTargetOf(await readNetworkConfig(await this.store(), this.keys))
+    const result = await overlayDown(new IpKernel(), target)
+    this.log(vxlanDownSentence(result))
     return result
   }
 }

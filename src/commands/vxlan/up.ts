@@ -2,18 +2,19 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {requireDurationMs} from '../../lib/duration.js'
-import {KernelRunner} from '../../net/vxlan/apply.js'
+import {IpKernel} from '../../net/vxlan/ip-kernel.js'
 import {describeOperation} from '../../net/vxlan/describe.js'
-import {deviceFlag, ifaceFlag, subnetFileFlag} from '../../cli/vxlan-flags.js'
+import {deviceFlag, deviceV6Flag, ifaceFlag, subnetFileFlag} from '../../cli/vxlan-flags.js'
 import type {OverlayContext} from '../../net/vxlan/host.js'
 import {requireNetAdmin} from '../../net/vxlan/privileges.js'
 import {type UpResult, vxlanUp} from '../../net/vxlan/up.js'
 import {type WatchSummary, vxlanWatch} from '../../net/vxlan/watch.js'
 
 export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
-  static override summary = 'Create the VXLAN device and program a route to every other host'
+  static override summary = 'Create the overlay (VXLAN devices, or host-gw routes) and program a route to every other host'
   static override description =
-    'Plans the kernel state from the network config and the leases in etcd, compares it with what the kernel holds, and applies only the difference (entries no lease wants are removed). A second run with nothing changed applies nothing. --watch stays in the foreground and follows lease changes.'
+    'Plans the kernel state from the network config and the leases in etcd, compares it with what the kernel holds, and applies only the difference (entries no lease wants are removed). A second run with nothing changed applies nothing. --watch stays in the foreground and follows lease changes. With IPv6 in the config an IPv6 device (cnet-v6.<VNI>) is programmed too; with the host-gw backend, one route per peer via its public IP. Also known as `cnet overlay up`.'
+  static override aliases = ['overlay:up']
   static override examples = [
     '<%= config.bin %> vxlan up',
     '<%= config.bin %> vxlan up --dry-run --json | jq .operations',
@@ -24,6 +25,7 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     iface: ifaceFlag,
     'subnet-file': subnetFileFlag,
     device: deviceFlag,
+    'device-v6': deviceV6Flag,
     watch: Flags.boolean({description: 'stay in the foreground and follow lease changes'}),
     resync: Flags.string({description: 'with --watch: how often to reconcile everything', default: '30s'}),
     'ip-masq': Flags.boolean({description: 'add masquerade and forward rules (chains CNET-POSTRTG, CNET-FWD)'}),
@@ -34,16 +36,18 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     const f = this.flags
     const resyncMs = requireDurationMs('--resync', f.resync, 1000)
     if (!f['dry-run']) requireNetAdmin('vxlan up')
-    const ctx: OverlayContext = {store: await this.store(), keys: this.keys, logger: this.logger.child('vxlan'), runner: new KernelRunner()}
-    const settings = {subnetFile: f['subnet-file'], iface: f.iface, deviceName: f.device, ipMasq: f['ip-masq']}
+    const ctx: OverlayContext = {store: await this.store(), keys: this.keys, logger: this.logger.child('vxlan'), kernel: new IpKernel()}
+    const settings = {subnetFile: f['subnet-file'], iface: f.iface, deviceName: f.device, deviceNameV6: f['device-v6'], ipMasq: f['ip-masq']}
     if (f.watch) return runUntilSignal(ctx.logger, (stop) => vxlanWatch(ctx, settings, stop, {resyncMs}))
     const result = await vxlanUp(ctx, settings, f['dry-run'])
     if (f['dry-run']) {
       for (const op of result.operations) this.log(describeOperation(op))
       if (result.iptables) this.log(result.iptables.trimEnd())
-      this.log(`dry run: ${result.operations.length + (result.iptables ? 1 : 0)} operation(s) planned, nothing changed`)
+      if (result.ip6tables) this.log(result.ip6tables.trimEnd())
+      this.log(`dry run: ${result.operations.length + (result.iptables ? 1 : 0) + (result.ip6tables ? 1 : 0)} operation(s) planned, nothing changed`)
     } else {
-      this.log(`${result.device}: ${result.subnet} via ${result.underlay} (MTU ${result.mtu}), ${result.peers} peer(s), ${result.applied} operation(s) applied`)
+      const families = result.families.map((r) => `${r.device ?? 'host-gw'}: ${r.subnet} via ${result.underlay} (MTU ${r.mtu}), ${r.peers} peer(s)`)
+      this.log(`${families.join('; ')}, ${result.applied} operation(s) applied`)
     }
     return result
   }

@@ -9,17 +9,57 @@ import type {ActualState, DesiredState, DeviceSpec, FdbEntry, NeighEntry, Operat
  */
 export function diffState(desired: DesiredState, actual: ActualState): Operation[] {
   const ops: Operation[] = []
-  const dev = desired.device.name
-  const deviceOps = diffDevice(desired.device, actual)
+  const want = desired.device
+  if (!want) {
+    // No device (host-gw): only routes on the underlay are ours.
+    ops.push(...diffEntries('', desired, {neighs: [], fdbs: [], routes: actual.routes}))
+    return ops
+  }
+  const dev = want.name
+  const deviceOps = diffDevice(want, actual)
   ops.push(...deviceOps.ops)
   // A (re)created device starts empty: everything on the old one went with it.
   const start: ActualState = deviceOps.fresh ? {...actual, addresses: [], neighs: [], fdbs: [], routes: actual.routes.filter((r) => r.dev !== dev)} : actual
 
-  if (!start.addresses.includes(desired.address)) ops.push({op: 'address-add', dev, address: desired.address})
+  if (desired.address && !start.addresses.includes(desired.address)) ops.push({op: 'address-add', dev, address: desired.address})
   for (const address of start.addresses) if (address !== desired.address) ops.push({op: 'address-del', dev, address})
 
   ops.push(...diffEntries(dev, desired, start))
   return ops
+}
+
+/** Where an operation falls in the order of application: the device, its address, neighbours, fdb entries, routes. */
+function phaseOf(op: Operation): number {
+  switch (op.op) {
+    case 'device-create':
+    case 'device-delete':
+    case 'device-set':
+    case 'device-up':
+      return 0
+    case 'address-add':
+    case 'address-del':
+      return 1
+    case 'neigh-replace':
+    case 'neigh-del':
+      return 2
+    case 'fdb-replace':
+    case 'fdb-del':
+      return 3
+    default:
+      return 4
+  }
+}
+
+/**
+ * The operations of several families in one list, in the order of application (every
+ * device first, then every neighbour, every fdb entry, every route), each family's own
+ * order kept: so IPv4 and IPv6 together still cost one process per phase.
+ */
+export function mergeByPhase(lists: readonly (readonly Operation[])[]): Operation[] {
+  if (lists.length === 1) return [...lists[0]]
+  const phases: Operation[][] = [[], [], [], [], []]
+  for (const list of lists) for (const op of list) phases[phaseOf(op)].push(op)
+  return phases.flat()
 }
 
 /** Neighbours, fdb entries and routes only: used by the watch loop between two desired states. */
@@ -82,8 +122,8 @@ function diffDevice(want: DeviceSpec, actual: ActualState): {ops: Operation[]; f
 export function asActual(desired: DesiredState): ActualState {
   const d = desired.device
   return {
-    device: {name: d.name, isVxlan: true, vni: d.vni, port: d.port, local: d.local, underlay: d.underlay, mac: d.mac, mtu: d.mtu, up: true},
-    addresses: [desired.address],
+    device: d ? {name: d.name, isVxlan: true, vni: d.vni, port: d.port, local: d.local, underlay: d.underlay, mac: d.mac, mtu: d.mtu, up: true} : undefined,
+    addresses: desired.address ? [desired.address] : [],
     neighs: desired.neighs,
     fdbs: desired.fdbs,
     routes: desired.routes,

@@ -16,7 +16,12 @@ export interface ChainPlan {
   rules: string[]
 }
 
-export function masqueradeRules(network: string, subnet: string): ChainPlan[] {
+/**
+ * The rules for one family (the same chains in ip6tables for IPv6, as flannel does):
+ * `network` is the cluster network, `subnet` this host's subnet of that family.
+ */
+export function masqueradeRules(network: string, subnet: string, family: 4 | 6 = 4): ChainPlan[] {
+  const multicast = family === 4 ? '224.0.0.0/4' : 'ff00::/8'
   return [
     {
       table: 'nat',
@@ -28,7 +33,7 @@ export function masqueradeRules(network: string, subnet: string): ChainPlan[] {
         `-s ${subnet} -d ${network} -j RETURN`,
         `-s ${network} -d ${subnet} -j RETURN`,
         `! -s ${network} -d ${subnet} -j RETURN`,
-        `-s ${network} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully`,
+        `-s ${network} ! -d ${multicast} -j MASQUERADE --random-fully`,
         `! -s ${network} -d ${network} -j MASQUERADE --random-fully`,
       ],
     },

@@ -1,6 +1,10 @@
+import type {Family} from '../ip.js'
+
 /**
- * The VXLAN overlay's kernel state as plain data: what should be there (desired),
- * what is there (actual), and the operations between them. No I/O here.
+ * The overlay's kernel state as plain data: what should be there (desired), what is
+ * there (actual), and the operations between them. One desired and one actual state
+ * per address family: under dual stack IPv4 and IPv6 each have their own VXLAN device
+ * (flannel's `flannel.<VNI>` and `flannel-v6.<VNI>`). No I/O here.
  */
 
 /** The VXLAN device as flannel creates it. */
@@ -8,7 +12,7 @@ export interface DeviceSpec {
   name: string
   vni: number
   port: number
-  /** The underlay address VXLAN packets leave from (the lease's PublicIP). */
+  /** The underlay address VXLAN packets leave from (the lease's PublicIP, or PublicIPv6 for the IPv6 device). */
   local: string
   /** The underlay interface. */
   underlay: string
@@ -16,19 +20,22 @@ export interface DeviceSpec {
   mtu: number
 }
 
-/** A permanent neighbour entry on the device: the peer's `<subnet>.0` -> its VTEP MAC. */
+/** A permanent neighbour entry on the device: the peer's `<subnet>.0` (or `<subnet>::`) -> its VTEP MAC. */
 export interface NeighEntry {
   ip: string
   mac: string
 }
 
-/** A `self permanent` fdb entry: the peer's VTEP MAC -> its public IP. */
+/** A `self permanent` fdb entry: the peer's VTEP MAC -> its public IP (IPv4 or IPv6). */
 export interface FdbEntry {
   mac: string
   dst: string
 }
 
-/** A route to a peer's subnet: via its `<subnet>.0` onlink on the device, or (direct routing) via its public IP on the underlay. */
+/**
+ * A route to a peer's subnet: via its `<subnet>.0` onlink on the device, or (direct
+ * routing, host-gw) via its public IP on the underlay.
+ */
 export interface RouteEntry {
   dst: string
   via: string
@@ -37,9 +44,14 @@ export interface RouteEntry {
 }
 
 export interface DesiredState {
-  device: DeviceSpec
-  /** `<subnet>.0/32` */
-  address: string
+  family: Family
+  /**
+   * The VXLAN device; undefined when the backend has none (host-gw), and then a device
+   * of that name left over from vxlan is removed.
+   */
+  device?: DeviceSpec
+  /** `<subnet>.0/32` or `<subnet>::/128`, with the device. */
+  address?: string
   neighs: NeighEntry[]
   fdbs: FdbEntry[]
   routes: RouteEntry[]
@@ -60,11 +72,11 @@ export interface ActualDevice {
 
 export interface ActualState {
   device?: ActualDevice
-  /** IPv4 addresses on the device, as `a.b.c.d/len`. */
+  /** The device's addresses of the family, as `address/len` (IPv6 link-local ones left out). */
   addresses: string[]
   neighs: NeighEntry[]
   fdbs: FdbEntry[]
-  /** Routes on the device, plus routes on the underlay into the cluster network (direct routing). */
+  /** Routes on the device, plus gatewayed routes on the underlay into the cluster network (direct routing, host-gw). */
   routes: RouteEntry[]
 }
 
@@ -83,3 +95,5 @@ export type Operation =
   | {op: 'route-del'; route: RouteEntry}
 
 export type OperationKind = Operation['op']
+
+export const emptyActual = (): ActualState => ({addresses: [], neighs: [], fdbs: [], routes: []})

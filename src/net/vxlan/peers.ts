@@ -1,23 +1,29 @@
-import {type Cidr, addressAt, cidrContainsIp, formatCidr, ipString, parseIp} from '../ip.js'
+import {type Cidr, type Family, addressAt, cidrContainsIp, compareCidrs, formatCidr, ipString, parseIp} from '../ip.js'
 import {type LeaseAttrs, leaseFitsPools, parseLeaseAttrs, parseLeaseName} from '../lease.js'
-import type {SubnetPool} from '../network-config.js'
+import type {BackendType, SubnetPool} from '../network-config.js'
 
 /**
- * Leases as the overlay needs them. A key that does not parse is reported and
- * skipped: it never removes other peers (flannel's watcher did exactly that).
+ * Leases as the overlay needs them: one peer per lease and address family. A key that
+ * does not parse is reported and skipped: it never removes other peers (flannel's
+ * watcher did exactly that).
  */
 export interface Peer {
-  /** flannel's lease name, e.g. `10.5.52.0-24`. */
+  /** flannel's lease name, e.g. `10.5.52.0-24` (dual stack `10.5.52.0-24&fd00:0:0:34::-64`). */
   name: string
+  family: Family
   subnet: Cidr
+  /** PublicIP for the IPv4 peer, PublicIPv6 for the IPv6 one: where its packets go. */
   publicIp: string
-  vtepMac: string
+  /** The VTEP MAC of the peer's device of this family (BackendData / BackendV6Data); vxlan only. */
+  vtepMac?: string
   hostName?: string
 }
 
 export interface RejectedLease {
   name: string
   reason: string
+  /** Set when only that family of the lease is left out (the other is programmed). */
+  family?: Family
 }
 
 export interface PeerSet {
@@ -25,38 +31,98 @@ export interface PeerSet {
   rejected: RejectedLease[]
 }
 
-/** One lease (its name and value) to a peer, or the reason it cannot be one. */
-export function peerFromLease(name: string, value: string, pools: readonly SubnetPool[]): Peer | RejectedLease {
-  const subnets = parseLeaseName(name)
-  if (!subnets?.v4) return {name, reason: 'the key is not an IPv4 lease name such as 10.5.52.0-24'}
-  if (!leaseFitsPools({v4: subnets.v4}, pools.filter((p) => p.family === 4))) return {name, reason: `${formatCidr(subnets.v4)} is outside the network config`}
-  const attrs: LeaseAttrs | undefined = parseLeaseAttrs(value)
-  if (!attrs) return {name, reason: 'the value is not a lease (no valid PublicIP)'}
-  if (attrs.BackendType !== 'vxlan') return {name, reason: `backend "${attrs.BackendType}" is not vxlan`}
-  if (!attrs.BackendData) return {name, reason: 'no BackendData.VtepMAC'}
-  return {name, subnet: subnets.v4, publicIp: attrs.PublicIP, vtepMac: attrs.BackendData.VtepMAC, hostName: attrs.HostName}
+/** What decides which leases this host programs: its backend and the families it runs. */
+export interface PeerRules {
+  backend: BackendType
+  families: readonly Family[]
+  pools: readonly SubnetPool[]
 }
 
-export const isPeer = (p: Peer | RejectedLease): p is Peer => 'subnet' in p
-
-/** Every lease except our own, split into usable peers and rejected keys. */
-export function peersFromLeases(leases: readonly {name: string; value: string}[], selfName: string, pools: readonly SubnetPool[]): PeerSet {
+/**
+ * One lease (its name and value) to its peers, following flannel's rules: a lease of
+ * another backend is ignored whole (a vxlan host programs only vxlan leases, a host-gw
+ * host only host-gw ones); each family needs the lease's public address of that family
+ * and, for vxlan, its VTEP MAC of that family. A lease without PublicIPv6 is still an
+ * IPv4 peer (flannel drops the whole lease).
+ */
+export function peersOfLease(name: string, value: string, rules: PeerRules): PeerSet {
   const set: PeerSet = {peers: [], rejected: []}
-  for (const lease of leases) {
-    if (lease.name === selfName) continue
-    const parsed = peerFromLease(lease.name, lease.value, pools)
-    if (isPeer(parsed)) set.peers.push(parsed)
-    else set.rejected.push(parsed)
+  const subnets = parseLeaseName(name)
+  if (!subnets) return reject(set, name, 'the key is not a lease name such as 10.5.52.0-24')
+  if (!leaseFitsPools(subnets, rules.pools)) return reject(set, name, `${[subnets.v4, subnets.v6].filter((c) => c).map((c) => formatCidr(c!)).join(' ')} is outside the network config`)
+  const attrs: LeaseAttrs | undefined = parseLeaseAttrs(value)
+  if (!attrs) return reject(set, name, 'the value is not a lease (no valid PublicIP)')
+  if (attrs.BackendType !== rules.backend) return reject(set, name, `its backend is "${attrs.BackendType}", this host's is "${rules.backend}" (hosts program peers of their own backend only)`)
+  for (const family of rules.families) {
+    const subnet = family === 4 ? subnets.v4 : subnets.v6
+    if (!subnet) continue
+    const publicIp = family === 4 ? attrs.PublicIP : attrs.PublicIPv6
+    if (!publicIp || publicIp === '0.0.0.0') {
+      set.rejected.push({name, family, reason: family === 4 ? 'PublicIP is 0.0.0.0 (an IPv6-only host)' : 'no PublicIPv6: its IPv6 subnet is not reachable'})
+      continue
+    }
+    const peer: Peer = {name, family, subnet, publicIp}
+    if (rules.backend === 'vxlan') {
+      const data = family === 4 ? attrs.BackendData : attrs.BackendV6Data
+      if (!data) {
+        set.rejected.push({name, family, reason: `no ${family === 4 ? 'BackendData' : 'BackendV6Data'}.VtepMAC`})
+        continue
+      }
+      peer.vtepMac = data.VtepMAC
+    }
+    if (attrs.HostName !== undefined) peer.hostName = attrs.HostName
+    set.peers.push(peer)
   }
-  set.peers.sort((a, b) => (a.subnet.ip < b.subnet.ip ? -1 : a.subnet.ip > b.subnet.ip ? 1 : 0))
   return set
 }
 
-/** The `<subnet>.0` address: the VTEP address flannel gives every host's device. */
+function reject(set: PeerSet, name: string, reason: string): PeerSet {
+  set.rejected.push({name, reason})
+  return set
+}
+
+/** Every lease except our own, split into usable peers (sorted by family, then subnet) and rejections. */
+export function peersFromLeases(leases: readonly {name: string; value: string}[], selfName: string, rules: PeerRules): PeerSet {
+  const set: PeerSet = {peers: [], rejected: []}
+  for (const lease of leases) {
+    if (lease.name === selfName) continue
+    const one = peersOfLease(lease.name, lease.value, rules)
+    set.peers.push(...one.peers)
+    set.rejected.push(...one.rejected)
+  }
+  set.peers.sort((a, b) => a.family - b.family || compareCidrs(a.subnet, b.subnet))
+  return set
+}
+
+/** The `<subnet>.0` (or `<subnet>::`) address: the VTEP address flannel gives every host's device. */
 export const vtepAddress = (subnet: Cidr): string => ipString(subnet.family, addressAt(subnet, 0n).value)
 
 /** Whether an address is on one of the underlay's connected prefixes (no gateway needed). */
 export function onSameSegment(address: string, connected: readonly Cidr[]): boolean {
   const ip = parseIp(address)
   return ip !== undefined && connected.some((c) => cidrContainsIp(c, ip))
+}
+
+/** A VTEP MAC that more than one lease gives for the same family: the overlay then delivers to only one of them. */
+export interface SharedMac {
+  family: Family
+  mac: string
+  leases: string[]
+}
+
+/**
+ * Leases that share a VTEP MAC (per family; a lease's IPv4 and IPv6 devices may share
+ * one). Two hosts with one MAC get one fdb entry between them, so one of the two
+ * silently receives nothing.
+ */
+export function sharedMacs(macs: readonly {name: string; family: Family; vtepMac?: string}[]): SharedMac[] {
+  const byMac = new Map<string, SharedMac>()
+  for (const m of macs) {
+    if (!m.vtepMac) continue
+    const key = `${m.family} ${m.vtepMac}`
+    const entry = byMac.get(key) ?? {family: m.family, mac: m.vtepMac, leases: []}
+    if (!entry.leases.includes(m.name)) entry.leases.push(m.name)
+    byMac.set(key, entry)
+  }
+  return [...byMac.values()].filter((e) => e.leases.length > 1)
 }

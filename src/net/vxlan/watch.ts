@@ -1,169 +1,290 @@
-import {sleepUnlessAborted, untilAborted} from '../../lib/abort.js'
-import {isCnetError} from '../../lib/errors.js'
-import {isStoreUnavailable} from '../../store/index.js'
+import {ExitCode, isCnetError} from '../../lib/errors.js'
+import type {Logger} from '../../lib/log.js'
+import {Backoff, DEFAULT_RETRY, type RetryPolicy, retry} from '../../lib/retry.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
-import {diffEntries} from './diff.js'
-import {type PeerEntries, peerEntries} from './desired.js'
-import {type Peer, isPeer, peerFromLease} from './peers.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost} from './host.js'
-import {reconcile} from './up.js'
+import {peersByLease, reconcile} from './up.js'
+import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, withLeaseChanges, withProgrammed} from './watch-plan.js'
 
 export interface WatchOptions {
   /** How often everything is compared with the kernel again (repairs a deleted device, a flapped interface). */
   resyncMs: number
-  /** Called after each applied change; for tests and benchmarks. */
-  onChange?(change: {leases: string[]; operations: number; ms: number}): void
+  /** The backoff after a failed apply or an unreachable etcd (default: lib/retry's). */
+  retry?: RetryPolicy
+  /** Told about what the loop does; metrics and benchmarks listen here. */
+  observer?: WatchObserver
+}
+
+export interface WatchObserver {
+  /** A full reconcile applied (why: start, periodic resync, watch resynced, retry, own lease changed). */
+  reconciled?(r: {why: string; operations: number; ms: number; peers: number}): void
+  /** A batch of lease events applied. */
+  changed?(c: {leases: string[]; operations: number; ms: number}): void
+  /** A kernel change or a read failed; retryable ones are retried on the backoff. */
+  failed?(error: Error, retryable: boolean): void
 }
 
 export interface WatchSummary {
   resyncs: number
   changes: number
+  /** Failed attempts that were retried. */
+  failures: number
 }
+
+type Input = {kind: 'events'; events: WatchEvent[]} | {kind: 'listing'; listing: Listing} | {kind: 'resync'} | {kind: 'retry'}
 
 /**
  * `cnet vxlan up --watch`: a full reconcile, then each lease put or delete from the
- * watch applied at once as the few operations it needs, and a full reconcile every
- * resync period. While etcd is unreachable the kernel keeps what it has, the resync
- * still repairs it from the last known leases, and the watch catches up on return.
+ * watch applied at once as the few operations it needs (planned by watch-plan.ts), and
+ * a full reconcile every resync period. One worker does all of it in order, so events
+ * and resyncs never interleave. While etcd is unreachable the kernel keeps what it has,
+ * the resync still repairs it from the last known leases, and the watch catches up on
+ * return. A kernel change that fails (a command that exits non-zero or hangs past its
+ * timeout) leaves the kernel in an unknown state: the next attempt is a full reconcile,
+ * on the retry policy's backoff. An error that is not an operational one (a bug) ends
+ * the daemon, after a debug line with its stack.
  */
 export async function vxlanWatch(ctx: OverlayContext, settings: OverlaySettings, stop: AbortSignal, options: WatchOptions): Promise<WatchSummary> {
-  const log = ctx.logger
-  const summary: WatchSummary = {resyncs: 0, changes: 0}
-  const leases = new Map<string, string>()
-  let host: HostView | undefined
-  let reconciledOnce = false
-  /** The peers whose entries are in the kernel, by lease name. */
-  const programmed = new Map<string, Peer>()
-  let listedRevision = 0
-  // Every kernel change goes through this chain, so events and resyncs never interleave.
-  let chain: Promise<void> = Promise.resolve()
-  const serial = (task: () => Promise<void>) => {
-    chain = chain.then(task).catch((error) => log.error('vxlan: apply failed; the next resync retries', {error: (error as Error).message}))
-    return chain
+  const loop = new WatchLoop(ctx, settings, stop, options)
+  return loop.run()
+}
+
+/** Whether an error is worth another attempt: etcd away, a system command that failed or hung. */
+export function isRetryable(error: unknown): boolean {
+  return isCnetError(error) && (error.exitCode === ExitCode.storeUnavailable || error.exitCode === ExitCode.systemCommand)
+}
+
+class WatchLoop {
+  private readonly log: Logger
+  private readonly summary: WatchSummary = {resyncs: 0, changes: 0, failures: 0}
+  private readonly backoff: Backoff
+  private host: HostView | undefined
+  private model: WatchModel = emptyModel()
+  /** The kernel may not match the model (a change failed): the next step is a full reconcile. */
+  private dirty = true
+  private reloadHost = false
+  private queue: Input[] = []
+  private wake: (() => void) | undefined
+  private timers = new Set<NodeJS.Timeout>()
+
+  constructor(
+    private readonly ctx: OverlayContext,
+    private readonly settings: OverlaySettings,
+    private readonly stop: AbortSignal,
+    private readonly options: WatchOptions,
+  ) {
+    this.log = ctx.logger
+    this.backoff = new Backoff(options.retry ?? DEFAULT_RETRY)
   }
 
-  const fullReconcile = async (why: string) => {
-    if (!host) return
-    const {result, peers} = await reconcile(ctx, host, leaseList(leases), {ipMasq: settings.ipMasq, dryRun: false})
-    reconciledOnce = true
-    programmed.clear()
-    for (const peer of peers) programmed.set(peer.name, peer)
-    summary.resyncs++
-    log.info('reconciled', {why, peers: result.peers, applied: result.applied, ignored: result.rejected.length})
-  }
-
-  const replaceLeases = (listing: {leases: LeaseText[]; revision: number}) => {
-    leases.clear()
-    for (const l of listing.leases) leases.set(l.name, l.value)
-    listedRevision = listing.revision
-  }
-
-  const onEvents = (events: WatchEvent[]) =>
-    serial(async () => {
-      if (!host || !reconciledOnce) return
-      const started = performance.now()
-      const names: string[] = []
-      for (const event of events) {
-        if (event.modRevision <= listedRevision) continue
-        const name = ctx.keys.subnetNameOf(event.key)
-        if (name === undefined) continue
-        names.push(name)
-        if (event.type === 'put') leases.set(name, event.value)
-        else leases.delete(name)
-      }
-      if (names.length === 0) return
-      // Only the changed leases are planned again: their old entries against their new ones.
-      // (Two leases sharing a VTEP MAC would need the full diff; the periodic resync covers that.)
-      const before: PeerEntries = {neighs: [], fdbs: [], routes: []}
-      const after: PeerEntries = {neighs: [], fdbs: [], routes: []}
-      const current = host
-      for (const name of new Set(names)) {
-        const value = leases.get(name)
-        const parsed = value === undefined || name === current.selfName ? undefined : peerFromLease(name, value, current.pools)
-        if (parsed && !isPeer(parsed)) log.warn('lease ignored', {lease: name, reason: parsed.reason})
-        const next = parsed && isPeer(parsed) ? parsed : undefined
-        append(before, peerEntries(current, programmed.get(name)))
-        append(after, peerEntries(current, next))
-        if (next) programmed.set(name, next)
-        else programmed.delete(name)
-      }
-      const ops = diffEntries(current.deviceName, after, before)
-      try {
-        await ctx.runner.apply(ops)
-      } catch (error) {
-        log.warn('vxlan: incremental change failed; reconciling everything', {error: (error as Error).message})
-        await fullReconcile('apply failed')
-      }
-      const ms = performance.now() - started
-      summary.changes++
-      log.info('leases changed', {leases: names, operations: ops.length, ms: Math.round(ms * 10) / 10})
-      options.onChange?.({leases: names, operations: ops.length, ms})
-    })
-
-  const onResync = (listing: Listing) =>
-    serial(async () => {
-      replaceLeases({leases: listing.items.flatMap((i) => {
-        const name = ctx.keys.subnetNameOf(i.key)
-        return name === undefined ? [] : [{name, value: i.value}]
-      }), revision: listing.revision})
-      await fullReconcile('watch resynced')
-    })
-
-  // Start: wait for etcd as long as it takes; a config or lease problem ends the command.
-  let watch: Watch | undefined
-  while (!stop.aborted && !watch) {
+  async run(): Promise<WatchSummary> {
+    const onAbort = () => this.wake?.()
+    this.stop.addEventListener('abort', onAbort)
+    let watch: Watch | undefined
     try {
-      host = await loadHost(ctx, settings)
-      const listing = await listLeases(ctx)
-      replaceLeases(listing)
-      await serial(() => fullReconcile('start'))
-      watch = await ctx.store.watchPrefix(ctx.keys.subnetsPrefix(), listing.revision + 1, {
-        onEvents,
-        onResync,
-        onConnectionChange: (connected, error) => (connected ? log.info('etcd watch connected') : log.warn('etcd watch disconnected; keeping kernel state', {error: error?.message})),
-      })
+      watch = await this.start()
+      if (!watch) return this.summary
+      this.push({kind: 'retry'}) // the first reconcile
+      this.after(this.options.resyncMs, {kind: 'resync'})
+      await this.work()
+      return this.summary
+    } finally {
+      this.stop.removeEventListener('abort', onAbort)
+      for (const t of this.timers) clearTimeout(t)
+      await watch?.close().catch(() => {})
+    }
+  }
+
+  /** Waits for etcd as long as it takes; a config or lease problem ends the command. */
+  private async start(): Promise<Watch | undefined> {
+    return retry(
+      async () => {
+        this.host = await loadHost(this.ctx, this.settings)
+        for (const s of this.host.skipped) this.log.warn('family not programmed', {family: `IPv${s.family}`, reason: s.reason})
+        const listing = await listLeases(this.ctx)
+        this.model = modelFromListing(listing, new Map())
+        return this.ctx.store.watchPrefix(this.ctx.keys.subnetsPrefix(), listing.revision + 1, {
+          onEvents: (events) => this.push({kind: 'events', events}),
+          onResync: (fresh) => this.push({kind: 'listing', listing: fresh}),
+          onConnectionChange: (connected, error) => (connected ? this.log.info('etcd watch connected') : this.log.warn('etcd watch disconnected; keeping kernel state', {error: error?.message})),
+        })
+      },
+      {
+        policy: this.options.retry,
+        signal: this.stop,
+        retryable: (error) => isCnetError(error) && error.exitCode === ExitCode.storeUnavailable,
+        onRetry: (error, delayMs) => this.log.warn('etcd unreachable; retrying', {error: (error as Error).message, inMs: delayMs}),
+      },
+    )
+  }
+
+  private push(input: Input): void {
+    this.queue.push(input)
+    this.wake?.()
+  }
+
+  private after(ms: number, input: Input): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      this.push(input)
+    }, ms)
+    this.timers.add(timer)
+  }
+
+  /** The one worker: takes what came in, in order, until stopped. */
+  private async work(): Promise<void> {
+    while (!this.stop.aborted) {
+      if (this.queue.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve))
+        this.wake = undefined
+        continue
+      }
+      const inputs = this.queue
+      this.queue = []
+      await this.handle(coalesce(inputs))
+    }
+  }
+
+  private async handle(inputs: Input[]): Promise<void> {
+    for (const input of inputs) {
+      if (this.stop.aborted) return
+      try {
+        await this.step(input)
+      } catch (error) {
+        this.fail(error)
+      }
+    }
+  }
+
+  private async step(input: Input): Promise<void> {
+    switch (input.kind) {
+      case 'events':
+        return this.onEvents(input.events)
+      case 'listing':
+        this.model = modelFromListing({leases: listedLeases(this.ctx, input.listing), revision: input.listing.revision}, this.model.programmed)
+        return this.reconcile('watch resynced')
+      case 'resync':
+        this.after(this.options.resyncMs, {kind: 'resync'})
+        await this.refresh()
+        return this.reconcile('periodic resync')
+      case 'retry':
+        if (this.reloadHost) await this.refresh()
+        return this.reconcile(this.summary.resyncs === 0 ? 'start' : this.reloadHost ? 'own lease changed' : 'retry')
+    }
+  }
+
+  private async onEvents(events: WatchEvent[]): Promise<void> {
+    const host = this.host!
+    const started = performance.now()
+    const plan = planEvents(host, this.model, events, (key) => this.ctx.keys.subnetNameOf(key))
+    this.model = withLeaseChanges(this.model, plan.leaseChanges)
+    this.report(plan.decisions)
+    if (plan.reloadHost) {
+      this.reloadHost = true
+      this.dirty = true
+    }
+    // The kernel is in an unknown state, or our own lease moved: only a full reconcile will do.
+    if (this.dirty) return this.scheduleRetryNow()
+    if (plan.changedLeases.length === 0) return
+    await this.ctx.kernel.apply(plan.operations)
+    this.model = withProgrammed(this.model, plan.programmedChanges)
+    const ms = performance.now() - started
+    this.summary.changes++
+    this.log.info('leases changed', {leases: plan.changedLeases, operations: plan.operations.length, ms: Math.round(ms * 10) / 10})
+    this.options.observer?.changed?.({leases: plan.changedLeases, operations: plan.operations.length, ms})
+  }
+
+  /** A full reconcile now, unless a backoff is already running. */
+  private scheduleRetryNow(): void {
+    if (this.backoff.failures === 0 && !this.queue.some((i) => i.kind === 'retry')) this.push({kind: 'retry'})
+  }
+
+  /** The host view and leases read again; while etcd or the underlay is away, the last known ones are kept. */
+  private async refresh(): Promise<void> {
+    try {
+      const host = await loadHost(this.ctx, this.settings)
+      const listing = await listLeases(this.ctx)
+      this.host = host
+      this.reloadHost = false
+      this.model = modelFromListing(listing, this.model.programmed)
     } catch (error) {
-      if (!isRetryable(error)) throw error
-      log.warn('etcd unreachable; retrying', {error: (error as Error).message})
-      await sleepUnlessAborted(1000, stop)
+      if (!isCnetError(error)) throw error
+      this.log.warn('resync: using the last known leases', {error: error.message})
     }
   }
 
-  const resyncLoop = async () => {
-    while (!stop.aborted) {
-      await sleepUnlessAborted(options.resyncMs, stop)
-      if (stop.aborted) break
-      await serial(async () => {
-        try {
-          const fresh = await loadHost(ctx, settings)
-          const listing = await listLeases(ctx)
-          host = fresh
-          replaceLeases(listing)
-        } catch (error) {
-          if (!isRetryable(error) && !isCnetError(error)) throw error
-          // etcd away or the underlay gone for now: repair from what we know.
-          log.warn('resync: using the last known leases', {error: (error as Error).message})
-        }
-        await fullReconcile('periodic resync')
-      })
+  private async reconcile(why: string): Promise<void> {
+    const host = this.host!
+    const started = performance.now()
+    const {result, plan} = await reconcile(this.ctx, host, knownLeases(this.model), {ipMasq: this.settings.ipMasq, dryRun: false})
+    this.model = {...this.model, programmed: peersByLease(plan.peerSet.peers)}
+    this.dirty = false
+    this.backoff.reset()
+    this.summary.resyncs++
+    const ms = performance.now() - started
+    this.log.info('reconciled', {why, peers: result.peers, applied: result.applied, ignored: result.rejected.length})
+    this.options.observer?.reconciled?.({why, operations: result.applied, ms, peers: result.peers})
+  }
+
+  /** A failed step: retried on the backoff when it is operational, else the daemon ends. */
+  private fail(error: unknown): void {
+    const retryable = isRetryable(error)
+    const err = error instanceof Error ? error : new Error(String(error))
+    this.log.debug('step failed', {error: err.message, stack: err.stack})
+    this.options.observer?.failed?.(err, retryable)
+    if (!retryable) {
+      this.log.error('vxlan: unexpected error; stopping', {error: err.message})
+      throw err
+    }
+    this.summary.failures++
+    this.dirty = true
+    const delayMs = this.backoff.nextDelayMs()
+    this.log.warn('vxlan: kernel change failed; reconciling everything after a pause', {error: err.message, inMs: delayMs})
+    this.after(delayMs, {kind: 'retry'})
+  }
+
+  private report(decisions: readonly Decision[]): void {
+    for (const d of decisions) {
+      switch (d.kind) {
+        case 'ignored':
+          this.log.warn('lease ignored', {lease: d.lease, ...(d.family ? {family: `IPv${d.family}`} : {}), reason: d.reason})
+          break
+        case 'shared-mac':
+          this.log.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {lease: d.lease, family: `IPv${d.family}`, mac: d.mac, with: d.with})
+          break
+        case 'own-lease':
+          this.log.info('our own lease changed; reconciling everything', {lease: d.lease, change: d.change})
+          break
+        case 'stale':
+          this.log.debug('stale event skipped', {lease: d.lease, revision: d.revision, known: d.known})
+          break
+        case 'not-a-lease':
+          this.log.debug('not a lease key', {key: d.key})
+          break
+        default:
+          break
+      }
     }
   }
-  const loop = resyncLoop()
-  await untilAborted(stop)
-  await loop
-  await chain
-  await watch?.close()
-  return summary
 }
 
-function append(into: PeerEntries, from: PeerEntries): void {
-  into.neighs.push(...from.neighs)
-  into.fdbs.push(...from.fdbs)
-  into.routes.push(...from.routes)
+/** Consecutive event batches become one, so a burst costs one apply. */
+function coalesce(inputs: Input[]): Input[] {
+  const out: Input[] = []
+  for (const input of inputs) {
+    const last = out.at(-1)
+    if (input.kind === 'events' && last?.kind === 'events') last.events = [...last.events, ...input.events]
+    else out.push(input.kind === 'events' ? {kind: 'events', events: [...input.events]} : input)
+  }
+  return out
 }
 
-const leaseList = (leases: Map<string, string>): LeaseText[] => [...leases].map(([name, value]) => ({name, value}))
-
-function isRetryable(error: unknown): boolean {
-  return isStoreUnavailable(error) || (isCnetError(error) && error.exitCode === 4)
+function listedLeases(ctx: OverlayContext, listing: Listing): {name: string; value: string; revision: number}[] {
+  return listing.items.flatMap((i) => {
+    const name = ctx.keys.subnetNameOf(i.key)
+    return name === undefined ? [] : [{name, value: i.value, revision: i.modRevision}]
+  })
 }
+
+const knownLeases = (model: WatchModel): LeaseText[] => [...model.leases].map(([name, l]) => ({name, value: l.value}))
+

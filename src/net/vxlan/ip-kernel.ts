@@ -1,0 +1,122 @@
+import type {Family} from '../ip.js'
+import {type CommandResult, type RunOptions, commandError, runCommand} from '../../lib/run-command.js'
+import {type RawActual, parseActual, parseJsonArray} from './actual.js'
+import {batchText, toBatches, toStages} from './batch.js'
+import type {Kernel, KernelRoute, ReadTarget, UnderlayLink} from './kernel.js'
+import type {ActualState, Operation} from './model.js'
+
+export type Runner = (command: string, args: readonly string[], options?: RunOptions) => Promise<CommandResult>
+
+export interface IpKernelOptions {
+  /** With a namespace, every command runs inside it (`ip -n`, `bridge -n`, `ip netns exec`). */
+  netns?: string
+  /** How long one command may run before it is killed (SIGKILL) and fails. */
+  timeoutMs?: number
+  /** The subprocess runner; tests pass a fake. */
+  run?: Runner
+  /** Where each tool is found (default: by name on PATH); tests point one at a stand-in. */
+  tools?: Partial<Record<Tool, string>>
+}
+
+type Tool = 'ip' | 'bridge' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore'
+
+/**
+ * The real kernel: ip, bridge and iptables through the one subprocess runner, so every
+ * call has a timeout (a hung `iptables-restore` ends in a SystemCommandError, exit 6,
+ * that a daemon retries) and every failure names its command, exit code and stderr.
+ * Batches go on stdin, one process per phase.
+ */
+export class IpKernel implements Kernel {
+  static readonly DEFAULT_TIMEOUT_MS = 30_000
+  private readonly run: Runner
+  private readonly timeoutMs: number
+
+  constructor(private readonly options: IpKernelOptions = {}) {
+    this.run = options.run ?? runCommand
+    this.timeoutMs = options.timeoutMs ?? IpKernel.DEFAULT_TIMEOUT_MS
+  }
+
+  private async exec(tool: Tool, args: string[], input?: string): Promise<string> {
+    const [command, argv] = this.command(tool, args)
+    const result = await this.run(command, argv, {input, timeoutMs: this.timeoutMs, component: 'vxlan', maxOutputBytes: 256 * 1024 * 1024})
+    return result.stdout
+  }
+
+  private command(tool: Tool, args: string[]): [string, string[]] {
+    const binary = this.options.tools?.[tool] ?? tool
+    const netns = this.options.netns
+    if (!netns) return [binary, args]
+    if (tool === 'ip' || tool === 'bridge') return [binary, ['-n', netns, ...args]]
+    return [this.options.tools?.ip ?? 'ip', ['netns', 'exec', netns, binary, ...args]]
+  }
+
+  /** `ip -j ...` for a device that may not exist: undefined instead of an error. */
+  private async optional(tool: 'ip' | 'bridge', args: string[]): Promise<string | undefined> {
+    const [command, argv] = this.command(tool, args)
+    const result = await this.run(command, argv, {timeoutMs: this.timeoutMs, component: 'vxlan', allowFailure: true, maxOutputBytes: 256 * 1024 * 1024})
+    if (result.exitCode === 0) return result.stdout
+    if (result.exitCode !== undefined && /does not exist|Cannot find device/i.test(result.stderr)) return undefined
+    // A timeout or any other failure: the runner's own error, saying which and how.
+    throw commandError(command, argv, result, this.timeoutMs, 'vxlan')
+  }
+
+  async readActual(target: ReadTarget): Promise<ActualState> {
+    const v6 = target.family === 6 ? ['-6'] : []
+    const device = target.device
+    const deviceJson = device ? await this.optional('ip', ['-j', '-d', 'addr', 'show', 'dev', device]) : undefined
+    const raw: RawActual = {deviceJson}
+    const reads: Promise<void>[] = [this.optional('ip', [...v6, '-j', 'route', 'show', 'dev', target.underlay]).then((o) => void (raw.underlayRoutesJson = o))]
+    if (device && deviceJson) {
+      reads.push(
+        this.optional('ip', [...v6, '-j', 'neigh', 'show', 'dev', device]).then((o) => void (raw.neighJson = o)),
+        this.optional('bridge', ['-j', 'fdb', 'show', 'dev', device]).then((o) => void (raw.fdbJson = o)),
+        this.optional('ip', [...v6, '-j', 'route', 'show', 'dev', device]).then((o) => void (raw.deviceRoutesJson = o)),
+      )
+    }
+    await Promise.all(reads)
+    return parseActual(raw, {device: device ?? '', underlay: target.underlay}, target.network)
+  }
+
+  /**
+   * Applies operations in order, one `ip -batch -` or `bridge -batch -` per phase.
+   * Neighbours (ip) and fdb entries (bridge) do not depend on each other, so those
+   * two phases run side by side; routes still start only after both are in.
+   */
+  async apply(ops: readonly Operation[]): Promise<void> {
+    for (const stage of toStages(toBatches(ops))) {
+      await Promise.all(stage.map((phase) => this.exec(phase.tool, ['-batch', '-'], batchText(phase))))
+    }
+  }
+
+  async findUnderlay(query: {iface?: string; address: string}): Promise<UnderlayLink | undefined> {
+    const links = parseJsonArray(await this.exec('ip', ['-j', 'addr', 'show']), 'ip -j addr show') as {ifname: string; mtu: number; addr_info?: {family: string; local: string; prefixlen: number; scope?: string}[]}[]
+    const link = links.find((l) => (query.iface ? l.ifname === query.iface : (l.addr_info ?? []).some((a) => a.local === query.address)))
+    if (!link) return undefined
+    const addresses = (link.addr_info ?? [])
+      .filter((a) => (a.family === 'inet' || a.family === 'inet6') && a.scope !== 'link')
+      .map((a) => ({family: (a.family === 'inet' ? 4 : 6) as Family, address: a.local, prefix: a.prefixlen}))
+    return {name: link.ifname, mtu: link.mtu, addresses}
+  }
+
+  async linkNames(): Promise<string[]> {
+    return parseJsonArray(await this.exec('ip', ['-j', 'link', 'show']), 'ip -j link show').map((l) => String(l.ifname))
+  }
+
+  async routes(family: Family): Promise<KernelRoute[]> {
+    const json = await this.exec('ip', [family === 6 ? '-6' : '-4', '-j', 'route', 'show'])
+    return parseJsonArray(json, 'ip -j route show').map((r) => ({
+      dst: String(r.dst),
+      via: typeof r.gateway === 'string' ? r.gateway : undefined,
+      dev: typeof r.dev === 'string' ? r.dev : undefined,
+      protocol: typeof r.protocol === 'string' ? r.protocol : undefined,
+    }))
+  }
+
+  iptablesSave(family: Family): Promise<string> {
+    return this.exec(family === 6 ? 'ip6tables-save' : 'iptables-save', [])
+  }
+
+  async iptablesRestore(family: Family, text: string): Promise<void> {
+    await this.exec(family === 6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], text)
+  }
+}
