@@ -123,8 +123,9 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
       const reserved = choice.kind === 'reuse' && choice.lease.reserved
       if (reserved) await lease?.stop({revoke: true})
       const result: SubnetLeaseResult = {
-        subnet: subnets.v4 ? formatCidr(subnets.v4) : '',
-        ipv6Subnet: subnets.v6 ? formatCidr(subnets.v6) : undefined,
+        // IPv6 only: the IPv6 subnet is the subnet (as `subnet reserve` reports it).
+        subnet: formatCidr(subnets.v4 ?? subnets.v6!),
+        ipv6Subnet: subnets.v4 && subnets.v6 ? formatCidr(subnets.v6) : undefined,
         publicIp,
         publicIpv6: subnets.v6 ? publicIpv6 : undefined,
         backend: config.Backend.Type,

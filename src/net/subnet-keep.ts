@@ -35,7 +35,8 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300)
 
 /** Deletes the subnet file if it still names `subnet` (another run may have rewritten it). */
 function removeSubnetFileFor(file: string, subnet: string): boolean {
-  const named = subnetsInFile(file)?.v4
+  const inFile = subnetsInFile(file)
+  const named = inFile?.v4 ?? inFile?.v6
   if (!named || formatCidr(named) !== subnet) return false
   rmSync(file, {force: true})
   return true

@@ -167,9 +167,11 @@ class WatchLoop {
         this.after(this.options.resyncMs, {kind: 'resync'})
         await this.refresh()
         return this.reconcile('periodic resync')
-      case 'retry':
+      case 'retry': {
+        const why = this.summary.resyncs === 0 ? 'start' : this.reloadHost ? 'own lease changed' : 'retry'
         if (this.reloadHost) await this.refresh()
-        return this.reconcile(this.summary.resyncs === 0 ? 'start' : this.reloadHost ? 'own lease changed' : 'retry')
+        return this.reconcile(why)
+      }
     }
   }
 
