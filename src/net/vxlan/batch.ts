@@ -23,7 +23,9 @@ export function ipLine(op: Operation): string | undefined {
     case 'device-up':
       return `link set dev ${op.name} up`
     case 'address-add':
-      return `address add ${op.address} dev ${op.dev}`
+      // An IPv6 device address is unique by its lease: duplicate address detection would
+      // only hold it back (tentative) for a second after every (re)creation.
+      return `address add ${op.address} dev ${op.dev}${op.address.includes(':') ? ' nodad' : ''}`
     case 'address-del':
       return `address del ${op.address} dev ${op.dev}`
     case 'neigh-replace':
