@@ -38,21 +38,49 @@ export interface LeaseRow {
   key: string
 }
 
-/** The rows of `subnet list`, with each lease's time left read from etcd. */
+/** How many time-to-live questions are in flight at once: enough to fill the connection, few enough to stay under the deadline. */
+export const TTL_CONCURRENCY = 64
+
+/**
+ * The rows of `subnet list`, each with its lease's time left. etcd has no call that
+ * answers for many leases, so it is one question per distinct etcd lease (keys sharing
+ * one, reservations none), a bounded number in flight: 10,000 questions at once
+ * overran the call deadline, one at a time takes seconds.
+ */
 export async function leaseRows(store: Store, keys: Keys): Promise<LeaseRow[]> {
   const leases = await listLeases(store, keys)
-  return Promise.all(leases.map((l) => leaseRow(store, l)))
+  const ttl = await timesToLive(store, leases.flatMap((l) => (l.lease ? [l.lease] : [])))
+  return leases.map((l) => toRow(l, l.lease ? (ttl.get(l.lease) ?? 0) : null))
 }
 
 /** One listed lease as a row, with its time left read from etcd. */
 export async function leaseRow(store: Store, l: ListedLease): Promise<LeaseRow> {
+  return toRow(l, l.lease ? ((await store.leaseTimeToLive(l.lease))?.ttlSeconds ?? 0) : null)
+}
+
+/** Seconds left per etcd lease (0 for one already gone), asked once per lease, TTL_CONCURRENCY at a time. */
+export async function timesToLive(store: Store, ids: readonly string[], concurrency = TTL_CONCURRENCY): Promise<Map<string, number>> {
+  const distinct = [...new Set(ids)]
+  const seconds = new Map<string, number>()
+  let next = 0
+  const worker = async () => {
+    while (next < distinct.length) {
+      const id = distinct[next++]
+      seconds.set(id, (await store.leaseTimeToLive(id))?.ttlSeconds ?? 0)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(concurrency, distinct.length)}, worker))
+  return seconds
+}
+
+function toRow(l: ListedLease, expiresInSeconds: number | null): LeaseRow {
   return {
     subnet: l.subnets ? describeSubnets(l.subnets) : l.name,
     publicIp: l.attrs?.PublicIP ?? null,
     publicIpv6: l.attrs?.PublicIPv6 ?? null,
-    vtepMac: l.attrs?.BackendData?.VtepMAC ?? null,
+    vtepMac: l.attrs?.BackendData?.VtepMAC ?? l.attrs?.BackendV6Data?.VtepMAC ?? null,
     hostName: l.attrs?.HostName ?? null,
-    expiresInSeconds: l.lease ? ((await store.leaseTimeToLive(l.lease))?.ttlSeconds ?? 0) : null,
+    expiresInSeconds,
     reserved: l.reserved,
     valid: l.valid,
     key: l.key,
