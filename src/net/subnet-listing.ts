@@ -1,6 +1,7 @@
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {type LeaseAttrs, type LeaseSubnets, describeSubnets, parseLeaseAttrs, parseLeaseName} from './lease.js'
+import {type SharedMac, sharedMacs} from './vxlan/peers.js'
 
 /** Every key under the subnets prefix, parsed where it parses; a bad key never breaks the listing. */
 export interface ListedLease {
@@ -29,7 +30,10 @@ export interface LeaseRow {
   subnet: string
   publicIp: string | null
   publicIpv6: string | null
+  /** The IPv4 device's VTEP MAC (BackendData), else the IPv6 one's for an IPv6-only lease. */
   vtepMac: string | null
+  /** The IPv6 device's VTEP MAC (BackendV6Data), under dual stack. */
+  vtepMacV6: string | null
   hostName: string | null
   /** Seconds left, or null for a reservation. */
   expiresInSeconds: number | null
@@ -48,9 +52,14 @@ export const TTL_CONCURRENCY = 64
  * overran the call deadline, one at a time takes seconds.
  */
 export async function leaseRows(store: Store, keys: Keys): Promise<LeaseRow[]> {
+  return (await leaseTable(store, keys)).rows
+}
+
+/** The rows, and the VTEP MACs more than one lease gives (worth a warning). */
+export async function leaseTable(store: Store, keys: Keys): Promise<{rows: LeaseRow[]; sharedMacs: SharedMac[]}> {
   const leases = await listLeases(store, keys)
   const ttl = await timesToLive(store, leases.flatMap((l) => (l.lease ? [l.lease] : [])))
-  return leases.map((l) => toRow(l, l.lease ? (ttl.get(l.lease) ?? 0) : null))
+  return {rows: leases.map((l) => toRow(l, l.lease ? (ttl.get(l.lease) ?? 0) : null)), sharedMacs: sharedVtepMacs(leases)}
 }
 
 /** One listed lease as a row, with its time left read from etcd. */
@@ -79,10 +88,21 @@ function toRow(l: ListedLease, expiresInSeconds: number | null): LeaseRow {
     publicIp: l.attrs?.PublicIP ?? null,
     publicIpv6: l.attrs?.PublicIPv6 ?? null,
     vtepMac: l.attrs?.BackendData?.VtepMAC ?? l.attrs?.BackendV6Data?.VtepMAC ?? null,
+    vtepMacV6: l.attrs?.BackendData ? (l.attrs.BackendV6Data?.VtepMAC ?? null) : null,
     hostName: l.attrs?.HostName ?? null,
     expiresInSeconds,
     reserved: l.reserved,
     valid: l.valid,
     key: l.key,
   }
+}
+
+/** Leases that give one VTEP MAC for the same family: on every peer only one of them gets the traffic. */
+export function sharedVtepMacs(leases: readonly ListedLease[]): SharedMac[] {
+  return sharedMacs(
+    leases.flatMap((l) => [
+      {name: l.name, family: 4 as const, vtepMac: l.attrs?.BackendData?.VtepMAC},
+      {name: l.name, family: 6 as const, vtepMac: l.attrs?.BackendV6Data?.VtepMAC},
+    ]),
+  )
 }

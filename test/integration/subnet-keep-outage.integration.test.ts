@@ -131,7 +131,7 @@ describe('subnet lease --keep across an etcd outage', () => {
           const {key} = keeper.lease
           const before = (await store.get(key))!
           const envBefore = readFileSync(file)
-          const macBefore = readFileSync(join(dirname(file), 'vtep-mac'))
+          const macBefore = readFileSync(`${file}.vtep-mac`)
 
           keeper.child.kill('SIGSTOP')
           // the etcd lease expired and took the key with it
@@ -147,7 +147,7 @@ describe('subnet lease --keep across an etcd outage', () => {
           expect((await store.get(key))?.lease).toBe(back?.lease)
           expect(keeper.child.exitCode).toBeNull()
           expect(readFileSync(file).equals(envBefore)).toBe(true)
-          expect(readFileSync(join(dirname(file), 'vtep-mac')).equals(macBefore)).toBe(true)
+          expect(readFileSync(`${file}.vtep-mac`).equals(macBefore)).toBe(true)
           expect(keeper.stderr()).toMatch(/etcd lease was lost; granted again/)
         } finally {
           expect(await endKeeper(keeper)).toBe(0)
@@ -196,13 +196,13 @@ describe('subnet lease --keep across an etcd outage', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cnet-dual-')), 'subnet.env')
     const result = await runCli(['subnet', 'lease', '--public-ip', '192.168.42.1', '--public-ipv6', '2001:db8:42::1', '--subnet-file', file, '--json'], {env})
     expect(result.exitCode).toBe(0)
-    const out = JSON.parse(result.stdout) as {key: string; subnet: string; ipv6Subnet: string; vtepMac: string; hostName: string}
+    const out = JSON.parse(result.stdout) as {key: string; subnet: string; ipv6Subnet: string; vtepMac: string; vtepMacV6: string; hostName: string}
     expect(out.ipv6Subnet).toMatch(/^2001:cafe:42:[0-9a-f]+::\/64$/)
     expect(out.key).toBe(`${prefixes.networkPrefix}/subnets/${out.subnet.replace('/', '-')}&${out.ipv6Subnet.replace('/', '-')}`)
     const store = await openStore({endpoints: [etcd.endpoint]})
     try {
       expect((await store.get(out.key))!.value).toBe(
-        `{"PublicIP":"192.168.42.1","PublicIPv6":"2001:db8:42::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${out.vtepMac}"},"BackendV6Data":{"VNI":1,"VtepMAC":"${out.vtepMac}"},"HostName":"${out.hostName}"}`,
+        `{"PublicIP":"192.168.42.1","PublicIPv6":"2001:db8:42::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${out.vtepMac}"},"BackendV6Data":{"VNI":1,"VtepMAC":"${out.vtepMacV6}"},"HostName":"${out.hostName}"}`,
       )
     } finally {
       await store.close()

@@ -2,7 +2,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {leaseExpiry} from '../../cli/human.js'
 import {type Column, sortByAddress, statusColour} from '../../cli/output.js'
 import {tableFlags} from '../../cli/table-flags.js'
-import {type LeaseRow, leaseRows} from '../../net/subnet-listing.js'
+import {type LeaseRow, leaseTable} from '../../net/subnet-listing.js'
 
 const COLUMNS: Column<LeaseRow>[] = [
   {header: 'SUBNET', value: (r) => r.subnet},
@@ -22,7 +22,9 @@ export default class SubnetList extends BaseCommand<typeof SubnetList> {
   static override flags = {...tableFlags}
 
   async run(): Promise<LeaseRow[]> {
-    const rows = sortByAddress(await leaseRows(await this.store(), this.keys), (r) => r.subnet)
+    const table = await leaseTable(await this.store(), this.keys)
+    for (const s of table.sharedMacs) this.logger.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {mac: s.mac, family: `IPv${s.family}`, leases: s.leases})
+    const rows = sortByAddress(table.rows, (r) => r.subnet)
     this.printTable(COLUMNS, rows, 'no subnet leases')
     return rows
   }
