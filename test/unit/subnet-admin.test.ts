@@ -26,7 +26,7 @@ describe('subnet show', () => {
     const lease = await store.grantLease(3600)
     await store.put(keys.subnet('10.5.7.0-24'), vxlan('192.168.1.7', '02:00:00:00:00:07'), {lease})
     await store.put(keys.subnet('10.5.8.0-24'), vxlan('192.168.1.8', '02:00:00:00:00:08'))
-    expect(await showLease(store, keys, '10.5.7.0/24')).toEqual({subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '02:00:00:00:00:07', hostName: 'h', expiresInSeconds: 3600, reserved: false, valid: true, key: keys.subnet('10.5.7.0-24')})
+    expect(await showLease(store, keys, '10.5.7.0/24')).toEqual({subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '02:00:00:00:00:07', vtepMacV6: null, hostName: 'h', expiresInSeconds: 3600, reserved: false, valid: true, key: keys.subnet('10.5.7.0-24')})
     expect(await showLease(store, keys, '10.5.8.0/24')).toMatchObject({reserved: true, expiresInSeconds: null})
     await expect(showLease(store, keys, '10.5.9.0/24')).rejects.toThrow(ConfigError)
   })
