@@ -113,8 +113,9 @@ describe('IPv6 overlay across three hosts', () => {
     expect((await up(1)).applied).toBe(1)
   }, 30_000)
 
-  it('--watch follows a released lease on the IPv6 device too', async () => {
-    const child: ChildProcess = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '30s'], {
+  it('--watch follows a released lease on the IPv6 device too, and --metrics counts the peers of each family', async () => {
+    // The port is on the host namespace's own loopback: nothing else uses it.
+    const child: ChildProcess = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '30s', '--metrics', '127.0.0.1:9156'], {
       env: {...process.env, ...env},
       stdio: ['ignore', 'ignore', 'pipe'],
     })
@@ -123,6 +124,13 @@ describe('IPv6 overlay across three hosts', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     try {
       for (let n = 0; n < 200 && !log.includes('"reconciled"'); n++) await sleep(50)
+      const scrape = () => inNs(ns(1), 'curl', ['-sf', 'http://127.0.0.1:9156/metrics'])
+      const before = await scrape()
+      expect(before).toMatch(/^cnet_overlay_peers\{family="4"\} 2$/m)
+      expect(before).toMatch(/^cnet_overlay_peers\{family="6"\} 2$/m)
+      const docs = readFileSync(new URL('../../docs/overlay.md', import.meta.url), 'utf8')
+      const documented = [...docs.matchAll(/^\| `(cnet_overlay_[a-z_]+)` \|/gm)].map((m) => m[1])
+      expect([...before.matchAll(/^# TYPE (cnet_overlay_\S+)/gm)].map((m) => m[1]).sort()).toEqual(documented.sort())
       const r = await runCli(['subnet', 'release', '--subnet-file', subnetFile(3), '--json'], {env, netns: ns(3)})
       expect(JSON.parse(r.stdout)).toMatchObject({released: true})
       const gone = async () => !(await routes6(1)).some((route) => route.dst === leased.get(3)!.ipv6Subnet)
@@ -133,6 +141,9 @@ describe('IPv6 overlay across three hosts', () => {
       }
       expect(ok).toBe(true)
       expect(await ip('-n', ns(1), '-6', 'neigh', 'show', 'dev', V6)).not.toContain(leased.get(3)!.vtepMacV6!)
+      const after = await scrape()
+      expect(after).toMatch(/^cnet_overlay_peers\{family="6"\} 1$/m)
+      expect(after).toMatch(/^cnet_overlay_lease_changes_total 1$/m)
     } finally {
       child.kill('SIGTERM')
       const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])

@@ -7,6 +7,7 @@ import {openStore} from '../../src/store/index.js'
 import type {Store} from '../../src/store/store.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {sleep} from '../helpers/etcd.js'
+import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
 const FLANNEL_LEASE = (ip: string) => `{"PublicIP":"${ip}","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}`
@@ -265,11 +266,12 @@ describe('cnet subnet lease / list against a real etcd', () => {
     expect(JSON.parse((await store.get(out.key))!.value).PublicIPv6).toBeNull()
   })
 
-  it('--keep renews a short lease and keeps it on SIGTERM; --release-on-exit frees it', async () => {
+  it('--keep renews a short lease (counted by --metrics) and keeps it on SIGTERM; --release-on-exit frees it', async () => {
     const {env} = await network(['--network', '10.12.0.0/16'])
     for (const release of [false, true]) {
       const file = join(tmp(), 'subnet.env')
-      const args = [CLI, 'subnet', 'lease', '--public-ip', '192.168.7.1', '--subnet-file', file, '--ttl', '2s', '--keep', '--json', ...(release ? ['--release-on-exit'] : [])]
+      const metricsPort = await freePort()
+      const args = [CLI, 'subnet', 'lease', '--public-ip', '192.168.7.1', '--subnet-file', file, '--ttl', '2s', '--keep', '--json', ...(release ? ['--release-on-exit'] : ['--metrics', `127.0.0.1:${metricsPort}`])]
       const child = spawn(process.execPath, args, {env: {...process.env, ...env, CNET_UNSAFE_MIN_TTL: '1s'}, stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
       child.stdout.on('data', (d) => (stdout += d))
@@ -278,6 +280,19 @@ describe('cnet subnet lease / list against a real etcd', () => {
       await sleep(5000) // more than twice the TTL
       const key = JSON.parse(stdout).key as string
       expect(await store.get(key)).not.toBeNull()
+      if (!release) {
+        // The keep-alives of the real lease keeper, counted; the families docs/overlay.md lists.
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+        const docs = readFileSync(new URL('../../docs/overlay.md', import.meta.url), 'utf8')
+        const documented = [...docs.matchAll(/^\| `(cnet_subnet_lease_[a-z_]+)` \|/gm)].map((m) => m[1])
+        const served = [...text.matchAll(/^# TYPE (cnet_subnet_lease_\S+)/gm)].map((m) => m[1])
+        expect(served.sort()).toEqual(documented.sort())
+        expect(Number(/^cnet_subnet_lease_renewals_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(3)
+        const expiry = Number(/^cnet_subnet_lease_expiry_seconds (\S+)$/m.exec(text)?.[1])
+        expect(expiry).toBeGreaterThan(0)
+        expect(expiry).toBeLessThanOrEqual(2)
+        expect(text).toContain('cnet_build_info{')
+      }
       child.kill('SIGTERM')
       expect(await exited).toBe(0)
       expect((await store.get(key)) === null).toBe(release)

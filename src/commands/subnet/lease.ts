@@ -3,6 +3,9 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {leasedSentence} from '../../cli/human.js'
 import {parseDurationMs, requireDurationMs} from '../../lib/duration.js'
+import {UsageError} from '../../lib/errors.js'
+import {type HostPort, parseHostPort} from '../../lib/listen-address.js'
+import type {Store} from '../../store/store.js'
 import {resolveHostAddress} from '../../net/host-address.js'
 import {type SubnetLeaseResult, acquireSubnet} from '../../net/subnet-acquire.js'
 import {DEFAULT_SUBNET_FILE} from '../../net/subnet-env.js'
@@ -17,6 +20,7 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
     '<%= config.bin %> subnet lease --public-ip 192.168.64.3 --subnet-file /run/cnet/subnet.env --json',
     '<%= config.bin %> subnet lease --public-ip 192.168.64.3 --public-ipv6 2001:db8::3   # dual stack',
     '<%= config.bin %> subnet lease --iface eth0 --keep --log-format json   # as a systemd service',
+    '<%= config.bin %> subnet lease --iface eth0 --keep --metrics 127.0.0.1:9155',
   ]
 
   static override flags = {
@@ -30,14 +34,19 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
     // --release-on-exit's dependency even when it is not.
     keep: Flags.boolean({description: 'stay in the foreground and renew until SIGTERM/SIGINT'}),
     'release-on-exit': Flags.boolean({description: 'with --keep: free the lease on exit instead of keeping it', dependsOn: ['keep']}),
+    metrics: Flags.string({description: 'with --keep: serve Prometheus metrics on HOST:PORT (/metrics)', dependsOn: ['keep']}),
   }
 
   async run(): Promise<SubnetLeaseResult | undefined> {
     // CNET_UNSAFE_MIN_TTL lowers the 1 minute floor, for tests only.
     const minTtlMs = parseDurationMs(process.env.CNET_UNSAFE_MIN_TTL ?? '') ?? 60_000
     const ttlSeconds = Math.ceil(requireDurationMs('--ttl', this.flags.ttl, minTtlMs) / 1000)
+    const metricsAddress = this.flags.metrics === undefined ? undefined : parseHostPort(this.flags.metrics)
+    if (this.flags.metrics !== undefined && !metricsAddress) throw new UsageError(`--metrics: "${this.flags.metrics}" is not HOST:PORT`, 'e.g. 127.0.0.1:9155')
     const host = await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface, publicIpv6: this.flags['public-ipv6']})
-    const store = await this.store()
+    // prom-client is loaded only for --metrics; the keep-alives are counted through the store it hands back.
+    const metrics = metricsAddress ? await leaseMetricsFor(await this.store()) : undefined
+    const store = metrics?.lease.store ?? (await this.store())
     const log = this.logger.child('subnet')
     let reportConflict: (detail: string) => void = () => {}
     const conflicts = new Promise<string>((resolve) => (reportConflict = resolve))
@@ -62,12 +71,29 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
     if (this.flags.keep) {
       // Print the lease as soon as it is held, not when the process ends.
       if (this.jsonEnabled()) this.logJson(acquired.result)
-      await runUntilSignal(this.logger, (stop) => keepSubnet(acquired, log, stop, conflicts, this.flags['release-on-exit'] ?? false))
+      metrics?.lease.follow(acquired.lease)
+      const server = metrics && metricsAddress ? await metrics.serve(metricsAddress) : undefined
+      if (server) log.info('metrics', {address: this.flags.metrics})
+      try {
+        await runUntilSignal(this.logger, (stop) => keepSubnet(acquired, log, stop, conflicts, this.flags['release-on-exit'] ?? false))
+      } finally {
+        await metrics?.close(server)
+      }
       return undefined
     } else {
       // One shot: the lease lives out its TTL (renew by running again, or use --keep).
       await acquired.lease?.stop()
     }
     return acquired.result
+  }
+}
+
+async function leaseMetricsFor(store: Store) {
+  const [{closeServer, createMetricsRegistry, serveMetrics}, {leaseMetrics}] = await Promise.all([import('../../lib/metrics.js'), import('../../net/subnet-metrics.js')])
+  const registry = createMetricsRegistry()
+  return {
+    lease: leaseMetrics(registry, store),
+    serve: (address: HostPort) => serveMetrics(address, registry),
+    close: closeServer,
   }
 }

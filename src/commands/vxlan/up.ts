@@ -2,6 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {requireDurationMs} from '../../lib/duration.js'
+import {UsageError} from '../../lib/errors.js'
+import {type HostPort, parseHostPort} from '../../lib/listen-address.js'
 import {IpKernel} from '../../net/vxlan/ip-kernel.js'
 import {describeOperation} from '../../net/vxlan/describe.js'
 import {deviceFlag, deviceV6Flag, ifaceFlag, subnetFileFlag} from '../../cli/vxlan-flags.js'
@@ -19,6 +21,7 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     '<%= config.bin %> vxlan up',
     '<%= config.bin %> vxlan up --dry-run --json | jq .operations',
     '<%= config.bin %> vxlan up --watch --ip-masq --resync 30s',
+    '<%= config.bin %> vxlan up --watch --metrics 127.0.0.1:9156',
   ]
 
   static override flags = {
@@ -30,15 +33,29 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     resync: Flags.string({description: 'with --watch: how often to reconcile everything', default: '30s'}),
     'ip-masq': Flags.boolean({description: 'add masquerade and forward rules (chains CNET-POSTRTG, CNET-FWD)'}),
     'dry-run': Flags.boolean({description: 'print the operations and change nothing', exclusive: ['watch']}),
+    metrics: Flags.string({description: 'with --watch: serve Prometheus metrics on HOST:PORT (/metrics)', dependsOn: ['watch']}),
   }
 
   async run(): Promise<UpResult | WatchSummary> {
     const f = this.flags
     const resyncMs = requireDurationMs('--resync', f.resync, 1000)
+    const metricsAddress = f.metrics === undefined ? undefined : parseHostPort(f.metrics)
+    if (f.metrics !== undefined && !metricsAddress) throw new UsageError(`--metrics: "${f.metrics}" is not HOST:PORT`, 'e.g. 127.0.0.1:9156')
     if (!f['dry-run']) requireNetAdmin('vxlan up')
     const ctx: OverlayContext = {store: await this.store(), keys: this.keys, logger: this.logger.child('vxlan'), kernel: new IpKernel()}
     const settings = {subnetFile: f['subnet-file'], iface: f.iface, deviceName: f.device, deviceNameV6: f['device-v6'], ipMasq: f['ip-masq']}
-    if (f.watch) return runUntilSignal(ctx.logger, (stop) => vxlanWatch(ctx, settings, stop, {resyncMs}))
+    if (f.watch) {
+      return runUntilSignal(ctx.logger, async (stop) => {
+        // prom-client is loaded only for --metrics.
+        const metrics = metricsAddress ? await serveOverlayMetrics(metricsAddress) : undefined
+        if (metrics) ctx.logger.info('metrics', {address: f.metrics})
+        try {
+          return await vxlanWatch(ctx, settings, stop, {resyncMs, observer: metrics?.observer})
+        } finally {
+          await metrics?.close()
+        }
+      })
+    }
     const result = await vxlanUp(ctx, settings, f['dry-run'])
     if (f['dry-run']) {
       for (const op of result.operations) this.log(describeOperation(op))
@@ -51,4 +68,12 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     }
     return result
   }
+}
+
+async function serveOverlayMetrics(address: HostPort) {
+  const [{closeServer, createMetricsRegistry, serveMetrics}, {overlayMetrics}] = await Promise.all([import('../../lib/metrics.js'), import('../../net/vxlan/metrics.js')])
+  const registry = createMetricsRegistry()
+  const observer = overlayMetrics(registry)
+  const server = await serveMetrics(address, registry)
+  return {observer, close: () => closeServer(server)}
 }

@@ -1,4 +1,5 @@
 import {ExitCode, isCnetError} from '../../lib/errors.js'
+import type {Family} from '../ip.js'
 import type {Logger} from '../../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy, retry} from '../../lib/retry.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
@@ -22,6 +23,8 @@ export interface WatchObserver {
   changed?(c: {leases: string[]; operations: number; ms: number}): void
   /** A kernel change or a read failed; retryable ones are retried on the backoff. */
   failed?(error: Error, retryable: boolean): void
+  /** The peers programmed now, per family: after each reconcile and each applied change. */
+  programmed?(peers: Record<Family, number>): void
 }
 
 export interface WatchSummary {
@@ -194,6 +197,14 @@ class WatchLoop {
     this.summary.changes++
     this.log.info('leases changed', {leases: plan.changedLeases, operations: plan.operations.length, ms: Math.round(ms * 10) / 10})
     this.options.observer?.changed?.({leases: plan.changedLeases, operations: plan.operations.length, ms})
+    this.reportProgrammed()
+  }
+
+  private reportProgrammed(): void {
+    if (!this.options.observer?.programmed) return
+    const counts: Record<Family, number> = {4: 0, 6: 0}
+    for (const peers of this.model.programmed.values()) for (const p of peers) counts[p.family]++
+    this.options.observer.programmed(counts)
   }
 
   /** A full reconcile now, unless a backoff is already running. */
@@ -226,6 +237,7 @@ class WatchLoop {
     const ms = performance.now() - started
     this.log.info('reconciled', {why, peers: result.peers, applied: result.applied, ignored: result.rejected.length})
     this.options.observer?.reconciled?.({why, operations: result.applied, ms, peers: result.peers})
+    this.reportProgrammed()
   }
 
   /** A failed step: retried on the backoff when it is operational, else the daemon ends. */
