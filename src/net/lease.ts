@@ -60,6 +60,8 @@ export function formatLeaseAttrs(attrs: LeaseAttrs): string {
 }
 
 function pick(raw: Record<string, unknown>, name: string): unknown {
+  // flannel's own spelling first: the common case, without scanning every key.
+  if (Object.hasOwn(raw, name)) return raw[name]
   const lower = name.toLowerCase()
   const key = Object.keys(raw).find((k) => k.toLowerCase() === lower)
   return key === undefined ? undefined : raw[key]

@@ -189,12 +189,20 @@ describe('batch text', () => {
 })
 
 describe('stages', () => {
-  it('runs a neighbour-only ip phase and the fdb phase after it side by side, routes after both', async () => {
+  it('neighbours before routes in one ip batch beside the fdb batch; after a device change, fdb entries and routes side by side', async () => {
     const {toStages} = await import('../../src/net/vxlan/batch.js')
     const d = desiredState(input())
-    const withDevice = toStages(toBatches(diffState(d, empty))).map((s) => s.map((p) => p.tool).join('+'))
-    expect(withDevice).toEqual(['ip', 'bridge', 'ip'])
-    const entriesOnly = toStages(toBatches(diffState(d, {...asActual(d), neighs: [], fdbs: [], routes: []}))).map((s) => s.map((p) => p.tool).join('+'))
-    expect(entriesOnly).toEqual(['ip+bridge', 'ip'])
+    const withDevice = toStages(toBatches(diffState(d, empty)))
+    expect(withDevice.map((s) => s.map((p) => p.tool).join('+'))).toEqual(['ip', 'bridge+ip'])
+    const entriesOnly = toStages(toBatches(diffState(d, {...asActual(d), neighs: [], fdbs: [], routes: []})))
+    expect(entriesOnly.map((s) => s.map((p) => p.tool).join('+'))).toEqual(['ip+bridge'])
+    expect(entriesOnly[0][0].lines).toEqual([
+      'neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent',
+      'neigh replace 10.5.3.0 lladdr 02:00:00:00:00:03 dev cnet.1 nud permanent',
+      'route replace 10.5.2.0/24 via 10.5.2.0 dev cnet.1 onlink',
+      'route replace 10.5.3.0/24 via 10.5.3.0 dev cnet.1 onlink',
+    ])
+    // Only routes, or only fdb entries: one phase each, alone.
+    expect(toStages(toBatches([{op: 'route-replace', route: {dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'cnet.1', onlink: true}}])).map((s) => s.length)).toEqual([1])
   })
 })

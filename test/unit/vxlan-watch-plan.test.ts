@@ -4,7 +4,7 @@ import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {type NetworkConfig, parseNetworkConfig, subnetPools} from '../../src/net/network-config.js'
 import type {HostView} from '../../src/net/vxlan/host.js'
 import type {Peer} from '../../src/net/vxlan/peers.js'
-import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, withLeaseChanges, withProgrammed} from '../../src/net/vxlan/watch-plan.js'
+import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, recordLeaseChanges, recordProgrammed} from '../../src/net/vxlan/watch-plan.js'
 import type {WatchEvent} from '../../src/store/store.js'
 
 const cidr = (text: string): Cidr => parseCidr(text)!
@@ -93,9 +93,10 @@ describe('the watch planner', () => {
   })
 
   it('a delete is remembered: a later, older put of the lease (out of order across batches) is stale', () => {
-    let model = listed()
+    const model = listed()
     const first = planEvents(host(), model, [del('10.5.2.0-24', 12)], nameOf)
-    model = withProgrammed(withLeaseChanges(model, first.leaseChanges), first.programmedChanges)
+    recordLeaseChanges(model, first.leaseChanges)
+    recordProgrammed(model, first.programmedChanges)
     expect(model.programmed.has('10.5.2.0-24')).toBe(false)
     const late = planEvents(host(), model, [put('10.5.2.0-24', P2, 11)], nameOf)
     expect(late.decisions).toEqual([{kind: 'stale', lease: '10.5.2.0-24', revision: 11, known: 12}])
@@ -105,14 +106,15 @@ describe('the watch planner', () => {
     expect(kinds(again.decisions)).toEqual(['added 10.5.2.0-24'])
   })
 
-  it('the programmed view changes only through withProgrammed (after the apply succeeds)', () => {
+  it('planning changes nothing; the lease facts and then (once applied) the programmed view are recorded apart', () => {
     const model = listed()
     const plan = planEvents(host(), model, [put('10.5.3.0-24', P3, 11)], nameOf)
-    const recorded = withLeaseChanges(model, plan.leaseChanges)
-    expect(recorded.leases.get('10.5.3.0-24')).toEqual({value: P3, revision: 11})
-    expect(recorded.programmed.has('10.5.3.0-24')).toBe(false)
-    expect(withProgrammed(recorded, plan.programmedChanges).programmed.get('10.5.3.0-24')).toEqual([expect.objectContaining({publicIp: '192.168.9.3'})])
-    expect(model.leases.has('10.5.3.0-24')).toBe(false) // the input is never changed
+    expect(model.leases.has('10.5.3.0-24')).toBe(false) // the planner only reads
+    recordLeaseChanges(model, plan.leaseChanges)
+    expect(model.leases.get('10.5.3.0-24')).toEqual({value: P3, revision: 11})
+    expect(model.programmed.has('10.5.3.0-24')).toBe(false)
+    recordProgrammed(model, plan.programmedChanges)
+    expect(model.programmed.get('10.5.3.0-24')).toEqual([expect.objectContaining({publicIp: '192.168.9.3'})])
   })
 
   it('a lease whose VTEP MAC another peer (or this host) holds is programmed and reported', () => {

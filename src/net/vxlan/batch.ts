@@ -66,17 +66,31 @@ export function toBatches(ops: readonly Operation[]): BatchPhase[] {
 export const batchText = (phase: BatchPhase): string => phase.lines.join('\n') + '\n'
 
 const onlyNeighbours = (phase: BatchPhase) => phase.tool === 'ip' && phase.lines.every((l) => l.startsWith('neigh '))
+const onlyRoutes = (phase: BatchPhase | undefined) => phase?.tool === 'ip' && phase.lines.every((l) => l.startsWith('route '))
 
 /**
- * Phases grouped into stages that may run at the same time: a bridge (fdb) phase
- * joins a neighbour-only ip phase just before it. Everything else runs alone.
+ * Phases grouped into stages that may run at the same time, so a change costs as few
+ * rounds of process starts as its order allows. Routes must follow the neighbours they
+ * go through (so the kernel never has to resolve a gateway): a neighbour-only phase and
+ * the route-only phase after the fdb phase become one `ip` batch, neighbours first, run
+ * beside the fdb phase. An fdb entry that lands a moment after its route only means the
+ * first packets of a new peer are dropped, never a wrong entry. After a phase with the
+ * device in it, fdb entries and routes still wait for that phase, then run side by side.
+ * A watch event's three operations are thus one round of two processes.
  */
 export function toStages(phases: readonly BatchPhase[]): BatchPhase[][] {
   const stages: BatchPhase[][] = []
   for (let i = 0; i < phases.length; i++) {
     const phase = phases[i]
     const next = phases[i + 1]
-    if (onlyNeighbours(phase) && next?.tool === 'bridge') {
+    const after = phases[i + 2]
+    if (onlyNeighbours(phase) && next?.tool === 'bridge' && onlyRoutes(after)) {
+      stages.push([{tool: 'ip', lines: [...phase.lines, ...after!.lines]}, next])
+      i += 2
+    } else if (onlyNeighbours(phase) && next?.tool === 'bridge') {
+      stages.push([phase, next])
+      i++
+    } else if (phase.tool === 'bridge' && onlyRoutes(next)) {
       stages.push([phase, next])
       i++
     } else {

@@ -4,7 +4,7 @@ import {diffEntries, mergeByPhase} from './diff.js'
 import {type PeerEntries, noEntries, peerEntries} from './desired.js'
 import type {HostView} from './host.js'
 import type {Operation} from './model.js'
-import {type Peer, peersOfLease, sharedMacs} from './peers.js'
+import {type Peer, peersOfLease} from './peers.js'
 
 /**
  * The watch loop's decisions, as a pure function of what it knows: lease events in,
@@ -155,19 +155,25 @@ function macClashes(name: string, peers: readonly Peer[], programmed: ReadonlyMa
   const decisions: Decision[] = []
   for (const peer of peers) {
     if (!peer.vtepMac) continue
-    const others: {name: string; family: Family; vtepMac?: string}[] = [peer]
-    for (const self of host.families) if (self.family === peer.family) others.push({name: host.selfName, family: self.family, vtepMac: self.vtepMac})
-    for (const [other, list] of programmed) if (other !== name) for (const p of list) if (p.family === peer.family && p.vtepMac === peer.vtepMac) others.push(p)
-    for (const shared of sharedMacs(others)) decisions.push({kind: 'shared-mac', lease: name, family: shared.family, mac: shared.mac, with: shared.leases.filter((l) => l !== name)})
+    const holders: string[] = []
+    if (host.families.some((f) => f.family === peer.family && f.vtepMac === peer.vtepMac)) holders.push(host.selfName)
+    for (const [other, list] of programmed) {
+      if (other === name) continue
+      for (const p of list) if (p.vtepMac === peer.vtepMac && p.family === peer.family) holders.push(other)
+    }
+    if (holders.length) decisions.push({kind: 'shared-mac', lease: name, family: peer.family, mac: peer.vtepMac, with: holders})
   }
   return decisions
 }
 
-/** The model after the lease facts of a plan (always recorded, whatever happens to the kernel). */
-export function withLeaseChanges(model: WatchModel, changes: readonly LeaseChange[]): WatchModel {
-  if (changes.length === 0) return model
-  const leases = new Map(model.leases)
-  const deleted = new Map(model.deleted)
+/**
+ * Records the lease facts of a plan in the loop's model (always, whatever happens to
+ * the kernel). The model is the loop's own state: it is changed in place, since a copy
+ * per event would cost as much as the lease count.
+ */
+export function recordLeaseChanges(model: WatchModel, changes: readonly LeaseChange[]): void {
+  const leases = model.leases as Map<string, KnownLease>
+  const deleted = model.deleted as Map<string, number>
   for (const c of changes) {
     if (c.value === undefined) {
       leases.delete(c.name)
@@ -177,18 +183,15 @@ export function withLeaseChanges(model: WatchModel, changes: readonly LeaseChang
       deleted.delete(c.name)
     }
   }
-  return {...model, leases, deleted}
 }
 
-/** The model once a plan's operations are in the kernel. */
-export function withProgrammed(model: WatchModel, changes: EventPlan['programmedChanges']): WatchModel {
-  if (changes.length === 0) return model
-  const programmed = new Map(model.programmed)
+/** Records in the loop's model what a plan's operations put in the kernel, once they are in. */
+export function recordProgrammed(model: WatchModel, changes: EventPlan['programmedChanges']): void {
+  const programmed = model.programmed as Map<string, readonly Peer[]>
   for (const c of changes) {
     if (c.peers.length === 0) programmed.delete(c.name)
     else programmed.set(c.name, c.peers)
   }
-  return {...model, programmed}
 }
 
 /** The model from a listing: every lease at the listing's revision, nothing deleted since. */

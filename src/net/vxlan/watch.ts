@@ -5,7 +5,7 @@ import {Backoff, DEFAULT_RETRY, type RetryPolicy, retry} from '../../lib/retry.j
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost} from './host.js'
 import {peersByLease, reconcile} from './up.js'
-import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, withLeaseChanges, withProgrammed} from './watch-plan.js'
+import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, recordLeaseChanges, recordProgrammed} from './watch-plan.js'
 
 export interface WatchOptions {
   /** How often everything is compared with the kernel again (repairs a deleted device, a flapped interface). */
@@ -182,7 +182,7 @@ class WatchLoop {
     const host = this.host!
     const started = performance.now()
     const plan = planEvents(host, this.model, events, (key) => this.ctx.keys.subnetNameOf(key))
-    this.model = withLeaseChanges(this.model, plan.leaseChanges)
+    recordLeaseChanges(this.model, plan.leaseChanges)
     this.report(plan.decisions)
     if (plan.reloadHost) {
       this.reloadHost = true
@@ -192,7 +192,7 @@ class WatchLoop {
     if (this.dirty) return this.scheduleRetryNow()
     if (plan.changedLeases.length === 0) return
     await this.ctx.kernel.apply(plan.operations)
-    this.model = withProgrammed(this.model, plan.programmedChanges)
+    recordProgrammed(this.model, plan.programmedChanges)
     const ms = performance.now() - started
     this.summary.changes++
     this.log.info('leases changed', {leases: plan.changedLeases, operations: plan.operations.length, ms: Math.round(ms * 10) / 10})
