@@ -1,4 +1,4 @@
-import {ConfigError, ConflictError, UsageError} from '../lib/errors.js'
+import {ConfigError, ConflictError, InvalidValueError} from '../lib/errors.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {describeSubnets, leaseFitsPools, parseLeaseName} from './lease.js'
@@ -29,9 +29,11 @@ export interface InitResult {
 
 export interface InitOptions {
   force: boolean
-  /** How to name a field in an error: a flag for flag input, the field for a file. */
-  fieldNames?: Record<string, string>
-  /** Problems in flag input are usage errors (2); in a file, config errors (3). */
+  /**
+   * Where the values came from. Values typed by the user: the first wrong one is an
+   * InvalidValueError naming its field (the CLI names the flag), exit 2. A file: every
+   * problem in one ConfigError, exit 3.
+   */
   source: 'flags' | 'file'
 }
 
@@ -43,8 +45,9 @@ export interface InitOptions {
 export async function initNetwork(store: Store, keys: Keys, raw: Record<string, unknown>, options: InitOptions): Promise<InitResult> {
   const parsed = parseNetworkConfig(raw)
   if (!parsed.ok) {
-    const message = `network init: ${describeProblems(parsed.problems, options.fieldNames)}`
-    throw options.source === 'flags' ? new UsageError(message) : new ConfigError(message)
+    const [first] = parsed.problems
+    if (options.source === 'flags') throw new InvalidValueError(first.field, first.message)
+    throw new ConfigError(`network init: ${describeProblems(parsed.problems)}`)
   }
   const {config} = parsed
   const key = keys.networkConfig()

@@ -7,6 +7,7 @@ import {type InitResult, initNetwork} from '../../net/network-store.js'
 
 /** flannel's field names, as the flags that set them. */
 const FLAG_FOR_FIELD: Record<string, string> = {
+  EnableIPv4: '--network',
   Network: '--network',
   SubnetLen: '--subnet-len',
   SubnetMin: '--subnet-min',
@@ -33,6 +34,8 @@ export default class NetworkInit extends BaseCommand<typeof NetworkInit> {
     'kubectl -n kube-flannel get cm kube-flannel-cfg -o jsonpath="{.data.net-conf\\.json}" | <%= config.bin %> network init --from-file -',
   ]
 
+  static override fieldNames = FLAG_FOR_FIELD
+
   static override flags = {
     network: Flags.string({description: 'the cluster network (IPv4 CIDR); leave it out, with --ipv6-network, for an IPv6-only network', exclusive: ['from-file']}),
     'subnet-len': Flags.integer({description: "each host's subnet prefix length (default 24, or network length + 2)"}),
@@ -54,7 +57,6 @@ export default class NetworkInit extends BaseCommand<typeof NetworkInit> {
     const result = await initNetwork(await this.store(), this.keys, raw, {
       force: this.flags.force,
       source,
-      fieldNames: source === 'flags' ? FLAG_FOR_FIELD : undefined,
     })
     this.log(networkInitSentence(result))
     return result

@@ -1,0 +1,75 @@
+import {describe, expect, it} from '@jest/globals'
+import {formatLeaseAttrs} from '../../src/net/lease.js'
+import {leaseTable, timesToLive} from '../../src/net/subnet-listing.js'
+import {describeOperation} from '../../src/net/vxlan/describe.js'
+import {Keys} from '../../src/store/keys.js'
+import {SmallStore} from '../helpers/small-store.js'
+
+const keys = new Keys()
+const vxlan = (ip: string, mac: string, v6mac?: string) =>
+  formatLeaseAttrs({PublicIP: ip, PublicIPv6: v6mac ? '2001:db8::1' : null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: mac}, ...(v6mac ? {BackendV6Data: {VNI: 1, VtepMAC: v6mac}} : {})})
+
+describe('subnet list', () => {
+  it('one time-to-live question per distinct etcd lease; reservations none; a bad key is a row, not an error', async () => {
+    const store = new SmallStore()
+    const shared = await store.grantLease(100)
+    const own = await store.grantLease(200)
+    await store.put(keys.subnet('10.5.1.0-24'), vxlan('192.168.1.1', '02:00:00:00:00:01'), {lease: shared})
+    await store.put(keys.subnet('10.5.2.0-24'), vxlan('192.168.1.2', '02:00:00:00:00:02'), {lease: shared})
+    await store.put(keys.subnet('10.5.3.0-24'), vxlan('192.168.1.3', '02:00:00:00:00:03'), {lease: own})
+    await store.put(keys.subnet('10.5.4.0-24'), vxlan('192.168.1.4', '02:00:00:00:00:04'))
+    await store.put(keys.subnet('junk'), 'garbage')
+    const before = store.calls.get('leaseTimeToLive') ?? 0
+    const {rows, sharedMacs} = await leaseTable(store, keys)
+    expect(store.calls.get('leaseTimeToLive')! - before).toBe(2)
+    expect(rows.map((r) => [r.subnet, r.expiresInSeconds, r.reserved, r.valid])).toEqual([
+      ['10.5.1.0/24', 100, false, true],
+      ['10.5.2.0/24', 100, false, true],
+      ['10.5.3.0/24', 200, false, true],
+      ['10.5.4.0/24', null, true, true],
+      ['junk', null, true, false],
+    ])
+    expect(sharedMacs).toEqual([])
+  })
+
+  it('names leases that share a VTEP MAC, per family', async () => {
+    const store = new SmallStore()
+    await store.put(keys.subnet('10.5.1.0-24'), vxlan('192.168.1.1', '02:00:00:00:00:01', '02:00:00:00:60:01'))
+    await store.put(keys.subnet('10.5.2.0-24'), vxlan('192.168.1.2', '02:00:00:00:00:01', '02:00:00:00:00:02'))
+    await store.put(keys.subnet('10.5.3.0-24'), vxlan('192.168.1.3', '02:00:00:00:00:03', '02:00:00:00:00:01'))
+    const {rows, sharedMacs} = await leaseTable(store, keys)
+    // 10.5.3.0's IPv6 MAC equals the others' IPv4 one: different devices, no clash.
+    expect(sharedMacs).toEqual([{family: 4, mac: '02:00:00:00:00:01', leases: ['10.5.1.0-24', '10.5.2.0-24']}])
+    expect(rows[0]).toMatchObject({vtepMac: '02:00:00:00:00:01', vtepMacV6: '02:00:00:00:60:01'})
+  })
+
+  it('asks at most the given number of questions at once, and a lease already gone has 0 s left', async () => {
+    let inFlight = 0
+    let most = 0
+    const store = {
+      leaseTimeToLive: async (id: string) => {
+        most = Math.max(most, ++inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        inFlight--
+        return id === 'gone' ? null : {ttlSeconds: Number(id), grantedTtlSeconds: 100}
+      },
+    } as unknown as SmallStore
+    const ids = [...Array.from({length: 40}, (_, i) => String(i)), 'gone', '3', '3']
+    const seconds = await timesToLive(store, ids, 8)
+    expect(most).toBe(8)
+    expect(seconds.size).toBe(41)
+    expect(seconds.get('gone')).toBe(0)
+    expect(seconds.get('39')).toBe(39)
+  })
+})
+
+describe('operations as commands', () => {
+  it.each([
+    [{op: 'neigh-replace' as const, dev: 'cnet.1', ip: '10.5.2.0', mac: '02:00:00:00:00:02'}, 'ip neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent'],
+    [{op: 'fdb-del' as const, dev: 'cnet-v6.1', mac: '02:00:00:00:00:02', dst: '2001:db8::2'}, 'bridge fdb del 02:00:00:00:00:02 dev cnet-v6.1 dst 2001:db8::2 self'],
+    [{op: 'address-add' as const, dev: 'cnet-v6.1', address: 'fd00:0:0:1::/128'}, 'ip address add fd00:0:0:1::/128 dev cnet-v6.1 nodad'],
+    [{op: 'device-set' as const, name: 'cnet.1', mtu: 1450, reason: 'MTU'}, 'ip link set dev cnet.1 mtu 1450'],
+  ])('%j', (op, line) => {
+    expect(describeOperation(op)).toBe(line)
+  })
+})
