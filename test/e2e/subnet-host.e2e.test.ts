@@ -79,7 +79,8 @@ describe('subnet lease takes the public addresses from the host', () => {
     const out = JSON.parse(result.stdout)
     expect(out).toMatchObject({publicIp: '10.94.1.5', publicIpv6: 'fd00:94:1::5'})
     expect(JSON.parse((await store.get(out.key))!.value)).toMatchObject({PublicIP: '10.94.1.5', PublicIPv6: 'fd00:94:1::5'})
-    expect(readFileSync(file, 'utf8')).toContain('FLANNEL_MTU=1350\n')
+    // The interface's MTU (1400) less the IPv6 device's 70 bytes: pods fit both devices.
+    expect(readFileSync(file, 'utf8')).toContain('FLANNEL_MTU=1330\n')
   })
 
   it('no flag: the addresses of the default routes\' interface', async () => {
@@ -91,7 +92,7 @@ describe('subnet lease takes the public addresses from the host', () => {
     const out = JSON.parse(result.stdout)
     expect(out).toMatchObject({publicIp: underlay.hosts[0].address, publicIpv6: 'fd00:94::1'})
     expect(JSON.parse((await store.get(out.key))!.value)).toMatchObject({PublicIP: underlay.hosts[0].address, PublicIPv6: 'fd00:94::1'})
-    expect(readFileSync(file, 'utf8')).toContain('FLANNEL_MTU=1450\n')
+    expect(readFileSync(file, 'utf8')).toContain('FLANNEL_MTU=1430\n')
   })
 
   it('IPv4 only in the config: PublicIPv6 stays null, whatever the host has', async () => {
@@ -118,7 +119,7 @@ describe('subnet lease takes the public addresses from the host', () => {
     const cases: [string[], RegExp][] = [
       [['--iface', 'cns-e0'], /^cnet: --iface: cns-e0 has no IPv4 address/],
       [['--iface', 'cns-d4'], /^cnet: --iface: cns-d4 has no global IPv6 address/],
-      [[], /^cnet: no default route with an IPv4 address/],
+      [[], /^cnet: --public-ip: no default route with an IPv4 address/],
     ]
     const before = await snapshot(prefixes.networkPrefix)
     for (const [args, message] of cases) {
