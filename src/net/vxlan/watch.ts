@@ -66,6 +66,8 @@ class WatchLoop {
   /** The kernel may not match the model (a change failed): the next step is a full reconcile. */
   private dirty = true
   private reloadHost = false
+  /** A full reconcile is queued or timed already: another would only repeat it. */
+  private retryPending = false
   private queue: Input[] = []
   private wake: (() => void) | undefined
   private timers = new Set<NodeJS.Timeout>()
@@ -122,6 +124,7 @@ class WatchLoop {
   }
 
   private push(input: Input): void {
+    if (input.kind === 'retry') this.retryPending = true
     this.queue.push(input)
     this.wake?.()
   }
@@ -171,6 +174,7 @@ class WatchLoop {
         await this.refresh()
         return this.reconcile('periodic resync')
       case 'retry': {
+        this.retryPending = false
         const why = this.summary.resyncs === 0 ? 'start' : this.reloadHost ? 'own lease changed' : 'retry'
         if (this.reloadHost) await this.refresh()
         return this.reconcile(why)
@@ -207,9 +211,9 @@ class WatchLoop {
     this.options.observer.programmed(counts)
   }
 
-  /** A full reconcile now, unless a backoff is already running. */
+  /** A full reconcile now, unless one is already queued or waiting out a backoff. */
   private scheduleRetryNow(): void {
-    if (this.backoff.failures === 0 && !this.queue.some((i) => i.kind === 'retry')) this.push({kind: 'retry'})
+    if (!this.retryPending) this.push({kind: 'retry'})
   }
 
   /** The host view and leases read again; while etcd or the underlay is away, the last known ones are kept. */
@@ -254,6 +258,7 @@ class WatchLoop {
     this.dirty = true
     const delayMs = this.backoff.nextDelayMs()
     this.log.warn('vxlan: kernel change failed; reconciling everything after a pause', {error: err.message, inMs: delayMs})
+    this.retryPending = true
     this.after(delayMs, {kind: 'retry'})
   }
 
