@@ -78,15 +78,16 @@ describe('IpKernel', () => {
     ])
     await kernel.iptablesRestore(6, '*nat\nCOMMIT\n')
     await kernel.iptablesSave(4)
+    // One round: the neighbour and then the route in one ip batch, beside the bridge batch.
     expect(calls.map((c) => [c.command, ...c.args].join(' '))).toEqual([
       'ip -n ns1 -batch -',
       'bridge -n ns1 -batch -',
-      'ip -n ns1 -batch -',
       'ip netns exec ns1 ip6tables-restore --noflush',
       'ip netns exec ns1 iptables-save',
     ])
-    expect(calls[0].options.input).toBe('neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent\n')
-    expect(calls[3].options.input).toBe('*nat\nCOMMIT\n')
+    expect(calls[0].options.input).toBe('neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent\nroute replace 10.5.2.0/24 via 10.5.2.0 dev cnet.1 onlink\n')
+    expect(calls[1].options.input).toBe('fdb replace 02:00:00:00:00:02 dev cnet.1 dst 192.168.1.2 self permanent\n')
+    expect(calls[2].options.input).toBe('*nat\nCOMMIT\n')
   })
 
   it('lists the underlay with its global addresses of both families, link names and routes', async () => {
