@@ -30,6 +30,12 @@ interface IpAddrEntry {
   addr_info?: {family: string; local: string; scope?: string; dadfailed?: boolean; deprecated?: boolean; temporary?: boolean}[]
 }
 
+/** An error with the setting that fixes it, which the CLI names as its flag. */
+function withSetting<E extends InvalidValueError>(error: E, setting: string): E {
+  error.setting = setting
+  return error
+}
+
 /** How the commands here are run: the one subprocess runner, or a fake in unit tests. */
 export type Run = typeof runCommand
 
@@ -82,7 +88,7 @@ export async function resolveHostAddress(options: {publicIp?: string; iface?: st
     const entry = all.find((e) => e.ifname === options.iface)
     if (!entry) throw new InvalidValueError('iface', `no interface named "${options.iface}"`, `interfaces here: ${all.map((e) => e.ifname).join(', ')}`)
     const address = ipv4Of(entry)
-    if (!address) return {iface: entry.ifname, mtu: entry.mtu, ipv6, missingIpv4: new InvalidValueError('iface', `${options.iface} has no IPv4 address`, 'give --public-ip instead')}
+    if (!address) return {iface: entry.ifname, mtu: entry.mtu, ipv6, missingIpv4: withSetting(new InvalidValueError('iface', `${options.iface} has no IPv4 address`, 'name the public IP instead'), 'public-ip')}
     return {publicIp: address, iface: entry.ifname, mtu: entry.mtu, ipv6}
   }
   const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as {dev?: string}[]
@@ -92,7 +98,7 @@ export async function resolveHostAddress(options: {publicIp?: string; iface?: st
   // No IPv4 default route: the MTU is taken from the IPv6 one's interface, if any.
   const routes6 = JSON.parse((await run('ip', ['-j', '-6', 'route', 'show', 'default'])).stdout) as {dev?: string}[]
   const entry6 = all.find((e) => e.ifname === routes6[0]?.dev)
-  return {iface: entry6?.ifname, mtu: entry6?.mtu ?? DEFAULT_MTU, ipv6, missingIpv4: new InvalidValueError('public-ip', 'no default route with an IPv4 address to take the public IP from', 'give --public-ip or --iface')}
+  return {iface: entry6?.ifname, mtu: entry6?.mtu ?? DEFAULT_MTU, ipv6, missingIpv4: withSetting(new InvalidValueError('public-ip', 'no default route with an IPv4 address to take the public IP from', 'name it, or the interface that holds it'), 'public-ip,iface')}
 }
 
 /** An interface's first global IPv6 address (stable ones before temporary or deprecated ones). */
@@ -113,7 +119,7 @@ export async function resolvePublicIpv6(source: Ipv6Source = {kind: 'default-rou
   if (source.kind === 'iface') {
     const entry = all.find((e) => e.ifname === source.name)
     const address = entry && globalIpv6Of(entry)
-    if (!address) throw new InvalidValueError('iface', `${source.name} has no global IPv6 address, which the network config (IPv6 enabled) needs for PublicIPv6`, 'give --public-ipv6')
+    if (!address) throw withSetting(new InvalidValueError('iface', `${source.name} has no global IPv6 address, which the network config (IPv6 enabled) needs for PublicIPv6`, 'name the public IPv6 address'), 'public-ipv6')
     return address
   }
   const routes = JSON.parse((await run('ip', ['-j', '-6', 'route', 'show', 'default'])).stdout) as {dev?: string}[]

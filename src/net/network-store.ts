@@ -56,7 +56,7 @@ export async function initNetwork(store: Store, keys: Keys, raw: Record<string, 
     const current = parseNetworkConfigText(existing.value)
     if (current.ok && JSON.stringify(current.config) === JSON.stringify(config)) return {config, stored: raw, action: 'unchanged'}
     if (!options.force) {
-      throw new ConflictError(`network init: a different config already exists at ${key}`, 'pass --force to replace it; cnet network show prints it')
+      throw new ConflictError(`network init: a different config already exists at ${key}`, 'replace it only by force; cnet network show prints it', 'force')
     }
   }
   const leases = await store.list(keys.subnetsPrefix())

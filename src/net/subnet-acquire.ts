@@ -69,7 +69,7 @@ export async function acquireSubnet(store: Store, keys: Keys, options: AcquireOp
   const hostName = hostname()
   // flannel fills PublicIPv6 only when the config enables IPv6.
   const publicIpv6 = hasV6 ? ((await resolvePublicIpv6(options.host.ipv6)) ?? null) : null
-  if (!hasV4 && publicIpv6 === null) throw new ConflictError('subnet: the network is IPv6 only and this host has no global IPv6 address for PublicIPv6', 'give --public-ipv6 or --iface')
+  if (!hasV4 && publicIpv6 === null) throw new ConflictError('subnet: the network is IPv6 only and this host has no global IPv6 address for PublicIPv6', 'name the public IPv6 address, or the interface that holds it', 'public-ipv6,iface')
   const vxlan = vxlanOf(config)
   // In memory until a lease holds them: a failed acquisition writes nothing to disk.
   const kept: Record<Family, KeptMac | undefined> = {

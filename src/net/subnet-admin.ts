@@ -56,7 +56,7 @@ export async function showLease(store: Store, keys: Keys, subnetText: string): P
 
 /** The subnet named in a subnet file (its IPv4 one, else its IPv6 one), for `release` without an argument. */
 export function subnetFromFile(subnetFile: string): string {
-  if (!existsSync(subnetFile)) throw new InvalidValueError('subnet-file', `${subnetFile} does not exist and no subnet was named`, 'name the subnet or pass --subnet-file')
+  if (!existsSync(subnetFile)) throw new InvalidValueError('subnet-file', `${subnetFile} does not exist and no subnet was named`, 'name the subnet, or the subnet file that holds it')
   const parsed = parseSubnetEnv(readFileSync(subnetFile, 'utf8'))
   const subnet = parsed.ok ? (parsed.env.subnet ?? parsed.env.ipv6Subnet) : undefined
   if (!parsed.ok || !subnet) throw new ConfigError(`subnet: the subnet file ${subnetFile} is invalid: ${parsed.ok ? 'no FLANNEL_SUBNET' : parsed.problem}`)
@@ -92,7 +92,7 @@ export async function releaseLease(store: Store, keys: Keys, subnetText: string,
   if (!lease) return {subnet: subnetText, key: null, released: false}
   if (owner !== 'force' && !(await isOwnLease(lease, owner))) {
     const holder = lease.attrs ? [lease.attrs.PublicIP, lease.attrs.PublicIPv6].filter((a) => a && a !== '0.0.0.0').join(' ') : 'an unparsable lease'
-    throw new ConflictError(`subnet release: ${subnetText} is held by ${holder}, not by this host (no address here holds it, and its VTEP MAC is not the one kept for this subnet file)`, 'pass --force to release it anyway')
+    throw new ConflictError(`subnet release: ${subnetText} is held by ${holder}, not by this host (no address here holds it, and its VTEP MAC is not the one kept for this subnet file)`, 'only by force', 'force')
   }
   const released = await store.delete(lease.key, {expectedModRevision: lease.modRevision})
   if (!released) throw new ConflictError(`subnet release: ${lease.key} changed meanwhile`, 'run the command again')
@@ -147,11 +147,11 @@ export async function reserveSubnet(store: Store, keys: Keys, subnetText: string
   if (existing) {
     subnets = existing.subnets!
     if (wantedV6 && !sameCidr(wantedV6, subnets.v6!)) {
-      throw new ConflictError(`subnet reserve: ${subnetText} is held by this host with ${formatCidr(subnets.v6!)}, not ${options.ipv6Subnet}`, 'release it first, or leave out --ipv6-subnet')
+      throw new ConflictError(`subnet reserve: ${subnetText} is held by this host with ${formatCidr(subnets.v6!)}, not ${options.ipv6Subnet}`, 'release it first, or leave the IPv6 subnet out', 'ipv6-subnet')
     }
   } else if (dualStack) {
     const takenV6 = new Set(leases.flatMap((l) => (l.subnets?.v6 ? [l.subnets.v6.ip] : [])))
-    if (wantedV6 && takenV6.has(wantedV6.ip)) throw new ConflictError(`subnet reserve: --ipv6-subnet ${options.ipv6Subnet} is already held by another lease`, 'choose another, or leave it out')
+    if (wantedV6 && takenV6.has(wantedV6.ip)) throw new ConflictError(`subnet reserve: the IPv6 subnet ${options.ipv6Subnet} is already held by another lease`, 'choose another, or leave it out', 'ipv6-subnet')
     subnets = {v4: cidr, v6: wantedV6 ?? pickFree(v6Pool, takenV6, () => 0)}
   } else {
     subnets = cidr.family === 4 ? {v4: cidr} : {v6: cidr}

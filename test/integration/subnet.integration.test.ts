@@ -232,7 +232,7 @@ describe('cnet subnet lease / list against a real etcd', () => {
 
     // An IPv6 subnet another lease holds is refused; so is a subnet another host holds.
     const before = await snapshot(prefixes.networkPrefix)
-    expectOneLineFailure(await runCli(['subnet', 'reserve', s7!, '--public-ip', '192.168.21.7', '--ipv6-subnet', a.ipv6Subnet], {env}), 5, /--ipv6-subnet .* is already held by another lease/)
+    expectOneLineFailure(await runCli(['subnet', 'reserve', s7!, '--public-ip', '192.168.21.7', '--ipv6-subnet', a.ipv6Subnet], {env}), 5, /the IPv6 subnet .* is already held by another lease.*check --ipv6-subnet/)
     expectOneLineFailure(await runCli(['subnet', 'reserve', a.subnet, '--public-ip', '192.168.21.7'], {env}), 5, /already held by 192\.168\.21\.1/)
     expectOneLineFailure(await runCli(['subnet', 'release', s5!, '--public-ip', '192.168.21.1'], {env}), 5, /held by 192\.168\.21\.5.*--force/)
     expect(await snapshot(prefixes.networkPrefix)).toEqual(before)

@@ -80,7 +80,7 @@ export async function loadHost(ctx: OverlayContext, settings: OverlaySettings): 
   const link = await ctx.kernel.findUnderlay({iface: settings.iface, address: underlayAddress})
   if (!link) {
     if (settings.iface) throw new InvalidValueError('iface', `no interface named ${settings.iface}`)
-    throw new ConfigError(`vxlan: no interface holds the lease's ${wantV4 ? 'PublicIP' : 'PublicIPv6'} ${underlayAddress || '(none)'}`, 'pass --iface NAME')
+    throw new ConfigError(`vxlan: no interface holds the lease's ${wantV4 ? 'PublicIP' : 'PublicIPv6'} ${underlayAddress || '(none)'}`, 'name the underlay interface', 'iface')
   }
   const underlay = underlayOf(link)
   const families: SelfFamily[] = []
@@ -93,7 +93,7 @@ export async function loadHost(ctx: OverlayContext, settings: OverlaySettings): 
     if (typeof self === 'string') skipped.push({family, reason: self})
     else families.push(self)
   }
-  if (families.length === 0) throw new ConfigError(`vxlan: nothing to program: ${skipped.map((s) => s.reason).join('; ')}`, 'lease again with cnet subnet lease --public-ipv6 ADDRESS')
+  if (families.length === 0) throw new ConfigError(`vxlan: nothing to program: ${skipped.map((s) => s.reason).join('; ')}`, 'lease again with cnet subnet lease, naming the public IPv6 address')
   if (backend === 'host-gw') requireOwnAddresses(families, link)
   return {config, backend, pools: subnetPools(config), selfName, underlay, families, skipped}
 }
@@ -129,7 +129,7 @@ function selfFamily(config: NetworkConfig, attrs: LeaseAttrs, family: Family, su
 function requireOwnAddresses(families: readonly SelfFamily[], link: UnderlayLink): void {
   for (const self of families) {
     if (!link.addresses.some((a) => a.address === self.publicIp)) {
-      throw new ConfigError(`vxlan: host-gw needs this host's public address ${self.publicIp} on the underlay ${link.name}, which does not hold it (NAT is not supported by host-gw)`, 'lease with --iface, or use the vxlan backend')
+      throw new ConfigError(`vxlan: host-gw needs this host's public address ${self.publicIp} on the underlay ${link.name}, which does not hold it (NAT is not supported by host-gw)`, 'lease with the address of the underlay interface, or use the vxlan backend')
     }
   }
 }
