@@ -3,6 +3,7 @@ import {leaseExpiry} from '../../cli/human.js'
 import {type Column, sortByAddress, statusColour} from '../../cli/output.js'
 import {tableFlags} from '../../cli/table-flags.js'
 import {type LeaseRow, leaseTable} from '../../net/subnet-listing.js'
+import {someLeases} from '../../net/vxlan/peers.js'
 
 const COLUMNS: Column<LeaseRow>[] = [
   {header: 'SUBNET', value: (r) => r.subnet},
@@ -23,7 +24,7 @@ export default class SubnetList extends BaseCommand<typeof SubnetList> {
 
   async run(): Promise<LeaseRow[]> {
     const table = await leaseTable(await this.store(), this.keys)
-    for (const s of table.sharedMacs) this.logger.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {mac: s.mac, family: `IPv${s.family}`, leases: s.leases})
+    for (const s of table.sharedMacs) this.logger.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {mac: s.mac, family: `IPv${s.family}`, leases: someLeases(s.leases)})
     const rows = sortByAddress(table.rows, (r) => r.subnet)
     this.printTable(COLUMNS, rows, 'no subnet leases')
     return rows

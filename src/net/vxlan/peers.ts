@@ -116,13 +116,18 @@ export interface SharedMac {
  * silently receives nothing.
  */
 export function sharedMacs(macs: readonly {name: string; family: Family; vtepMac?: string}[]): SharedMac[] {
-  const byMac = new Map<string, SharedMac>()
+  const byMac = new Map<string, {family: Family; mac: string; leases: Set<string>}>()
   for (const m of macs) {
     if (!m.vtepMac) continue
     const key = `${m.family} ${m.vtepMac}`
-    const entry = byMac.get(key) ?? {family: m.family, mac: m.vtepMac, leases: []}
-    if (!entry.leases.includes(m.name)) entry.leases.push(m.name)
-    byMac.set(key, entry)
+    let entry = byMac.get(key)
+    if (!entry) byMac.set(key, (entry = {family: m.family, mac: m.vtepMac, leases: new Set()}))
+    entry.leases.add(m.name)
   }
-  return [...byMac.values()].filter((e) => e.leases.length > 1)
+  return [...byMac.values()].filter((e) => e.leases.size > 1).map((e) => ({family: e.family, mac: e.mac, leases: [...e.leases]}))
+}
+
+/** A list of lease names for a log line: the first few and how many there are. */
+export function someLeases(names: readonly string[], shown = 10): string[] {
+  return names.length <= shown ? [...names] : [...names.slice(0, shown), `... ${names.length} in all`]
 }

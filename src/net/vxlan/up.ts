@@ -5,7 +5,7 @@ import {diffState, mergeByPhase} from './diff.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlayPlan, type OverlaySettings, listLeases, loadHost, planFor, readTargets} from './host.js'
 import {masqueradeRules, parseIptablesSave, planIptablesUp} from './iptables.js'
 import type {ActualState, Operation} from './model.js'
-import type {Peer, RejectedLease, SharedMac} from './peers.js'
+import {type Peer, type RejectedLease, type SharedMac, someLeases} from './peers.js'
 
 export interface FamilyResult {
   family: Family
@@ -72,7 +72,7 @@ export async function reconcile(ctx: OverlayContext, host: HostView, leases: rea
     for (const self of host.families) masq[self.family] = planMasquerade(host, self.family, await ctx.kernel.iptablesSave(self.family))
   }
   for (const r of plan.peerSet.rejected) ctx.logger.warn('lease ignored', {lease: r.name, ...(r.family ? {family: `IPv${r.family}`} : {}), reason: r.reason})
-  for (const s of plan.shared) ctx.logger.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {mac: s.mac, family: `IPv${s.family}`, leases: s.leases})
+  for (const s of plan.shared) ctx.logger.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {mac: s.mac, family: `IPv${s.family}`, leases: someLeases(s.leases)})
   let applied = 0
   if (!options.dryRun) {
     await ctx.kernel.apply(operations)

@@ -4,6 +4,7 @@ import type {Logger} from '../../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy, retry} from '../../lib/retry.js'
 import type {Listing, Watch, WatchEvent} from '../../store/store.js'
 import {type HostView, type LeaseText, type OverlayContext, type OverlaySettings, listLeases, loadHost} from './host.js'
+import {someLeases} from './peers.js'
 import {peersByLease, reconcile} from './up.js'
 import {type Decision, type WatchModel, emptyModel, modelFromListing, planEvents, recordLeaseChanges, recordProgrammed} from './watch-plan.js'
 
@@ -269,7 +270,7 @@ class WatchLoop {
           this.log.warn('lease ignored', {lease: d.lease, ...(d.family ? {family: `IPv${d.family}`} : {}), reason: d.reason})
           break
         case 'shared-mac':
-          this.log.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {lease: d.lease, family: `IPv${d.family}`, mac: d.mac, with: d.with})
+          this.log.warn('leases share one VTEP MAC: only one of them receives overlay traffic', {lease: d.lease, family: `IPv${d.family}`, mac: d.mac, with: someLeases(d.with)})
           break
         case 'own-lease':
           this.log.info('our own lease changed; reconciling everything', {lease: d.lease, change: d.change})
