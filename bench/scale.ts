@@ -24,7 +24,7 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {silentLogger} from '../src/lib/log.js'
 import {parseCidr} from '../src/net/ip.js'
-import {KernelRunner} from '../src/net/vxlan/apply.js'
+import {IpKernel} from '../src/net/vxlan/ip-kernel.js'
 import type {OverlayContext} from '../src/net/vxlan/host.js'
 import {vxlanUp} from '../src/net/vxlan/up.js'
 import {vxlanWatch} from '../src/net/vxlan/watch.js'
@@ -307,7 +307,7 @@ async function measureVxlan(setup: Setup, dir: string): Promise<void> {
     await setup.store.put(keys.subnet(own.name), own.value)
     const subnetFile = join(dir, `subnet-${setup.size.label}.env`)
     writeFileSync(subnetFile, formatSubnetEnv({network: parseCidr(SEEDED_NETWORK.Network)!, subnet: parseCidr(own.cidr)!, mtu: 1450, ipMasq: false}))
-    const ctx: OverlayContext = {store: setup.store, keys, logger: silentLogger, runner: new KernelRunner(ns)}
+    const ctx: OverlayContext = {store: setup.store, keys, logger: silentLogger, kernel: new IpKernel({netns: ns})}
     const settings = {subnetFile, ipMasq: false}
     const device = 'cnet.1'
     const plan: number[] = []
