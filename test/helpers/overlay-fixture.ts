@@ -8,10 +8,10 @@ import {formatSubnetEnv} from '../../src/net/subnet-env.js'
 import type {OverlayContext, OverlaySettings} from '../../src/net/vxlan/host.js'
 import {Keys} from '../../src/store/keys.js'
 import {RecordingKernel} from './recording-kernel.js'
-import {SmallStore} from './small-store.js'
+import {MemoryStore} from './memory-store.js'
 
 /**
- * One host of an overlay in memory: a SmallStore holding a network config and this
+ * One host of an overlay in memory: a MemoryStore holding a network config and this
  * host's lease, its subnet file on disk, and a RecordingKernel with its underlay.
  * Peers are added as leases. Everything the overlay code needs, without etcd or root.
  */
@@ -47,7 +47,7 @@ export interface FixtureOptions {
 }
 
 export class OverlayFixture {
-  readonly store = new SmallStore()
+  readonly store = new MemoryStore()
   readonly kernel: RecordingKernel
   readonly logger = recordingLogger()
   readonly dir = mkdtempSync(join(tmpdir(), 'cnet-overlay-'))
@@ -107,6 +107,7 @@ export class OverlayFixture {
   }
 
   cleanup(): void {
+    void this.store.close()
     rmSync(this.dir, {recursive: true, force: true})
   }
 }

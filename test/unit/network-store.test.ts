@@ -2,12 +2,12 @@ import {beforeEach, describe, expect, it} from '@jest/globals'
 import {ConfigError, ConflictError, InvalidValueError} from '../../src/lib/errors.js'
 import {initNetwork, readNetworkConfig} from '../../src/net/network-store.js'
 import {Keys} from '../../src/store/keys.js'
-import {SmallStore} from '../helpers/small-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const keys = new Keys()
-let store: SmallStore
+let store: MemoryStore
 beforeEach(() => {
-  store = new SmallStore()
+  store = new MemoryStore()
 })
 
 describe('network init and show against a store', () => {

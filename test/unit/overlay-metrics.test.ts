@@ -6,7 +6,7 @@ import {LEASE_METRIC_NAMES, leaseMetrics} from '../../src/net/subnet-metrics.js'
 import {OVERLAY_METRIC_NAMES, overlayMetrics} from '../../src/net/vxlan/metrics.js'
 import {vxlanWatch} from '../../src/net/vxlan/watch.js'
 import {OverlayFixture, until} from '../helpers/overlay-fixture.js'
-import {SmallStore} from '../helpers/small-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const docs = readFileSync(new URL('../../docs/overlay.md', import.meta.url), 'utf8')
 const documented = (prefix: string) => [...docs.matchAll(/^\| `(cnet_[a-z_]+)` \|/gm)].map((m) => m[1]).filter((n) => n.startsWith(prefix))
@@ -51,8 +51,8 @@ describe('vxlan up --watch metrics', () => {
 describe('subnet lease --keep metrics', () => {
   it('serve every family docs/overlay.md lists; count the keep-alives sent through the store they hand back', async () => {
     expect(documented('cnet_subnet_lease_').sort()).toEqual([...LEASE_METRIC_NAMES].sort())
-    const store = new SmallStore()
     let clock = 1_000_000
+    const store = new MemoryStore({now: () => clock})
     const registry = new Registry()
     const metrics = leaseMetrics(registry, store, () => clock)
     const lease = await metrics.store.keepLease(60)
@@ -61,10 +61,10 @@ describe('subnet lease --keep metrics', () => {
     expect(await metrics.store.keepAliveOnce(lease.id)).toBe(true)
     expect(await metrics.store.keepAliveOnce(lease.id)).toBe(true)
     expect(await metrics.store.keepAliveOnce('999')).toBe(false)
-    store.unavailable = true
+    store.setDown(true)
     await expect(metrics.store.keepAliveOnce(lease.id)).rejects.toThrow(StoreUnavailableError)
-    store.unavailable = false
-    store.setTimeToLive(lease.id, 40)
+    store.setDown(false)
+    clock += 20_000
     let text = await registry.metrics()
     for (const name of LEASE_METRIC_NAMES) expect(served(text)).toContain(name)
     expect(value(text, 'cnet_subnet_lease_renewals_total')).toBe(2)
@@ -72,15 +72,17 @@ describe('subnet lease --keep metrics', () => {
     expect(value(text, 'cnet_subnet_lease_renewal_failures_total{reason="unreachable"}')).toBe(1)
     expect(value(text, 'cnet_subnet_lease_expiry_seconds')).toBe(40)
     // etcd away: counted down from the last answer.
-    store.unavailable = true
+    store.setDown(true)
     clock += 15_000
     text = await registry.metrics()
     expect(value(text, 'cnet_subnet_lease_expiry_seconds')).toBe(25)
+    await lease.stop()
+    await store.close()
   })
 
   it('a reservation never expires', async () => {
     const registry = new Registry()
-    const metrics = leaseMetrics(registry, new SmallStore())
+    const metrics = leaseMetrics(registry, new MemoryStore())
     metrics.follow(undefined)
     expect(await registry.metrics()).toMatch(/^cnet_subnet_lease_expiry_seconds \+Inf$/m)
   })

@@ -7,7 +7,7 @@ import {acquireSubnet} from '../../src/net/subnet-acquire.js'
 import {Keys} from '../../src/store/keys.js'
 import type {KeptLease, Store} from '../../src/store/store.js'
 import {recordingLogger} from '../helpers/overlay-fixture.js'
-import {SmallStore} from '../helpers/small-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const keys = new Keys()
 const host = {publicIp: '192.168.64.3', mtu: 1500}
@@ -58,13 +58,13 @@ describe('acquireSubnet writes nothing to disk unless it holds a lease', () => {
 
 describe('acquireSubnet and VTEP MACs', () => {
   const dirOf = () => mkdtempSync(join(tmpdir(), 'cnet-acquire-mac-'))
-  async function storeWith(config: Record<string, unknown>, leases: Record<string, Record<string, unknown>> = {}): Promise<SmallStore> {
-    const store = new SmallStore()
+  async function storeWith(config: Record<string, unknown>, leases: Record<string, Record<string, unknown>> = {}): Promise<MemoryStore> {
+    const store = new MemoryStore()
     await store.put(keys.networkConfig(), JSON.stringify(config))
     for (const [name, value] of Object.entries(leases)) await store.put(keys.subnet(name), JSON.stringify(value))
     return store
   }
-  const acquire = (store: SmallStore, subnetFile: string, extra: Partial<Parameters<typeof acquireSubnet>[2]> = {}) =>
+  const acquire = (store: MemoryStore, subnetFile: string, extra: Partial<Parameters<typeof acquireSubnet>[2]> = {}) =>
     acquireSubnet(store, keys, {host, subnetFile, ttlSeconds: 60, ipMasq: false, ...extra})
 
   it('keeps one MAC file per subnet file, so two subnet files in one directory get two MACs', async () => {

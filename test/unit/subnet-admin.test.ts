@@ -6,7 +6,7 @@ import {ConfigError, ConflictError, InvalidValueError} from '../../src/lib/error
 import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {releaseLease, reserveSubnet, showLease, subnetFromFile} from '../../src/net/subnet-admin.js'
 import {Keys} from '../../src/store/keys.js'
-import {SmallStore} from '../helpers/small-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const keys = new Keys()
 const dir = mkdtempSync(join(tmpdir(), 'cnet-subnet-admin-'))
@@ -14,9 +14,9 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 const vxlan = (publicIp: string, mac: string, extra: Record<string, unknown> = {}) => formatLeaseAttrs({PublicIP: publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: mac}, HostName: 'h', ...extra})
 
-let store: SmallStore
+let store: MemoryStore
 async function withConfig(config: Record<string, unknown> = {Network: '10.5.0.0/16'}) {
-  store = new SmallStore()
+  store = new MemoryStore()
   await store.put(keys.networkConfig(), JSON.stringify(config))
 }
 beforeEach(() => withConfig())

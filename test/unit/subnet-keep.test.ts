@@ -6,10 +6,10 @@ import {ConflictError} from '../../src/lib/errors.js'
 import {silentLogger} from '../../src/lib/log.js'
 import type {Acquired} from '../../src/net/subnet-acquire.js'
 import {keepSubnet} from '../../src/net/subnet-keep.js'
-import {SmallStore} from '../helpers/small-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 /** `subnet lease --keep` after the lease is held: until stopped, or until another host takes the subnet. */
-async function held(store: SmallStore, subnetFile: string, subnet = '10.5.7.0/24'): Promise<Acquired> {
+async function held(store: MemoryStore, subnetFile: string, subnet = '10.5.7.0/24'): Promise<Acquired> {
   const lease = await store.keepLease(60)
   await lease.create('/k', '{}')
   writeFileSync(subnetFile, `FLANNEL_NETWORK=10.5.0.0/16\nFLANNEL_SUBNET=${subnet.replace('.0/', '.1/')}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`)
@@ -21,7 +21,7 @@ describe('keeping a subnet', () => {
     [false, 'stays until its TTL'],
     [true, 'is revoked'],
   ])('on stop (release on exit: %s) the lease %s', async (releaseOnExit) => {
-    const store = new SmallStore()
+    const store = new MemoryStore()
     const file = join(mkdtempSync(join(tmpdir(), 'cnet-keep-')), 'subnet.env')
     const acquired = await held(store, file)
     const stop = new AbortController()
@@ -33,7 +33,7 @@ describe('keeping a subnet', () => {
   })
 
   it('another host took the subnet: exit 5, and the subnet file naming it is removed', async () => {
-    const store = new SmallStore()
+    const store = new MemoryStore()
     const file = join(mkdtempSync(join(tmpdir(), 'cnet-keep-')), 'subnet.env')
     const acquired = await held(store, file)
     const error = await keepSubnet(acquired, silentLogger, new AbortController().signal, Promise.resolve('{"PublicIP":"192.168.1.9"}'), false).catch((e: unknown) => e)
@@ -43,7 +43,7 @@ describe('keeping a subnet', () => {
   })
 
   it('a subnet file rewritten meanwhile for another subnet is left alone', async () => {
-    const store = new SmallStore()
+    const store = new MemoryStore()
     const file = join(mkdtempSync(join(tmpdir(), 'cnet-keep-')), 'subnet.env')
     const acquired = await held(store, file)
     writeFileSync(file, 'FLANNEL_NETWORK=10.5.0.0/16\nFLANNEL_SUBNET=10.5.8.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n')

@@ -1,3 +1,4 @@
+import {rmSync} from 'node:fs'
 import {afterEach, describe, expect, it} from '@jest/globals'
 import {ConfigError, InvalidValueError} from '../../src/lib/errors.js'
 import {parseNetworkConfig} from '../../src/net/network-config.js'
@@ -108,7 +109,7 @@ describe('vxlan up', () => {
   })
 
   it.each<[string, (f: OverlayFixture) => Promise<void> | void, Partial<Record<string, string>>, RegExp, number]>([
-    ['no subnet file', (f) => f.cleanup(), {}, /cannot read the subnet file/, 3],
+    ['no subnet file', (f) => rmSync(f.subnetFile), {}, /cannot read the subnet file/, 3],
     ['no lease', async (f) => void (await f.store.delete(keys.subnet(f.selfName))), {}, /no lease for 10\.5\.1\.0\/24/, 3],
     ['a lease of another backend', async (f) => void (await f.store.put(keys.subnet(f.selfName), JSON.stringify({PublicIP: '192.168.1.1', BackendType: 'host-gw'}))), {}, /is for backend "host-gw" but the network config says "vxlan"/, 3],
     ['no interface of that name', () => {}, {iface: 'wlan9'}, /^iface: no interface named wlan9/, 2],
