@@ -53,7 +53,10 @@ describe('sentences for actions', () => {
     expect(releasedSentence({subnet: '10.5.7.0/24', released: true})).toBe('released 10.5.7.0/24')
     expect(releasedSentence({subnet: '10.5.7.0/24', released: false})).toBe('10.5.7.0/24 was not leased: nothing to release')
     expect(reservedSentence({subnet: '10.5.7.0/24', ipv6Subnet: 'fd00:0:0:7::/64', key: 'k', publicIp: '192.168.1.7', publicIpv6: null})).toBe('reserved 10.5.7.0/24 and fd00:0:0:7::/64 for 192.168.1.7')
-    expect(vxlanDownSentence('cnet.1', {device: 'cnet.1', deviceRemoved: true, routesRemoved: 0, iptablesRemoved: false})).toBe('cnet.1: removed; 0 direct route(s) removed; iptables chains absent')
+    expect(vxlanDownSentence({device: 'cnet.1', deviceRemoved: true, devices: [{name: 'cnet.1', removed: true}], routesRemoved: 0, iptablesRemoved: false})).toBe('cnet.1: removed; 0 direct route(s) removed; iptables chains absent')
+    expect(vxlanDownSentence({device: 'cnet.1', deviceRemoved: false, devices: [{name: 'cnet.1', removed: false}, {name: 'cnet-v6.1', removed: true}], routesRemoved: 1, iptablesRemoved: true})).toBe(
+      'cnet.1: already absent; cnet-v6.1: removed; 1 direct route(s) removed; iptables chains removed',
+    )
   })
 
   it.each<[MaintenanceResult['action'], boolean, string]>([
@@ -68,11 +71,12 @@ describe('sentences for actions', () => {
   })
 
   it('subnet lease: the subnets, the host, the MAC, the expiry, the file', () => {
-    const lease = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', vtepMac: '0a:00:00:00:00:07', hostName: 'h7', key: 'k', ttlSeconds: 86_400, action: 'created' as const, subnetFile: '/run/cnet/subnet.env'}
+    const lease = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', backend: 'vxlan', vtepMac: '0a:00:00:00:00:07', hostName: 'h7', key: 'k', ttlSeconds: 86_400, action: 'created' as const, subnetFile: '/run/cnet/subnet.env'}
     expect(leasedSentence(lease)).toBe('leased 10.5.7.0/24 for 192.168.1.7 (VTEP MAC 0a:00:00:00:00:07, expires in 24h); wrote /run/cnet/subnet.env')
-    expect(leasedSentence({...lease, action: 'reused', ttlSeconds: null, ipv6Subnet: 'fd00:0:0:7::/64', publicIpv6: '2001:db8::7'})).toBe(
-      'reused the lease of 10.5.7.0/24 and fd00:0:0:7::/64 for 192.168.1.7 and 2001:db8::7 (VTEP MAC 0a:00:00:00:00:07, reserved, no expiry); wrote /run/cnet/subnet.env',
+    expect(leasedSentence({...lease, action: 'reused', ttlSeconds: null, ipv6Subnet: 'fd00:0:0:7::/64', publicIpv6: '2001:db8::7', vtepMacV6: '0a:00:00:00:60:07'})).toBe(
+      'reused the lease of 10.5.7.0/24 and fd00:0:0:7::/64 for 192.168.1.7 and 2001:db8::7 (VTEP MAC 0a:00:00:00:00:07, IPv6 VTEP MAC 0a:00:00:00:60:07, reserved, no expiry); wrote /run/cnet/subnet.env',
     )
+    expect(leasedSentence({...lease, backend: 'host-gw', vtepMac: null})).toBe('leased 10.5.7.0/24 for 192.168.1.7 (host-gw, expires in 24h); wrote /run/cnet/subnet.env')
   })
 
   it('network init: the networks and the backend', () => {
@@ -84,11 +88,12 @@ describe('sentences for actions', () => {
     expect(networkInitSentence({action: 'unchanged', stored: {}, config: dual})).toBe('network config unchanged: 10.5.0.0/16 and fd00::/48 (subnets /24 and /64, VNI 1, port 8472)')
     expect(renderRecord(networkRecord(dual), {colour: false})).toMatch(/^IPv6Network +fd00::\/48$/m)
     expect(renderRecord(networkRecord(dual), {colour: false})).toMatch(/^Backend\.VNI +1$/m)
+    expect(networkInitSentence({action: 'created', stored: {}, config: {...dual, Backend: {Type: 'host-gw'}}})).toBe('network config created: 10.5.0.0/16 and fd00::/48 (subnets /24 and /64, backend host-gw)')
   })
 })
 
 describe('records', () => {
-  const row: LeaseRow = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '0a:00:00:00:00:07', hostName: null, expiresInSeconds: 86_394, reserved: false, valid: true, key: '/coreos.com/network/subnets/10.5.7.0-24'}
+  const row: LeaseRow = {subnet: '10.5.7.0/24', publicIp: '192.168.1.7', publicIpv6: null, vtepMac: '0a:00:00:00:00:07', vtepMacV6: null, hostName: null, expiresInSeconds: 86_394, reserved: false, valid: true, key: '/coreos.com/network/subnets/10.5.7.0-24'}
 
   it.each<[Partial<LeaseRow>, string]>([
     [{}, '23h59m54s'],
