@@ -66,7 +66,7 @@ describe('cnet network init / show against a real etcd', () => {
     }
     const errors: [string[], Record<string, string>, number, string][] = [
       [['network', 'show', '--etcd-timeout', 'never'], env, 2, 'UsageError'],
-      [['subnet', 'show', '10.7.9.1/24'], env, 2, 'InvalidValueError'],
+      [['subnet', 'show', '10.7.9.1/24'], env, 2, 'UsageError'],
       [['network', 'show', '--etcd-timeout', '500ms'], {...env, CNET_ETCD_ENDPOINTS: 'http://127.0.0.1:1'}, 4, 'StoreUnavailableError'],
     ]
     for (const [args, runEnv, exitCode, code] of errors) {
