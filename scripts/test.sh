@@ -9,6 +9,10 @@ bash scripts/setup.sh || exit 1
 echo "== type-check (sources, tests, benchmarks)"
 node_modules/.bin/tsc --noEmit -p tsconfig.test.json || exit 1
 
+# docs/reference.md is generated from the commands: it must be what they give now.
+echo "== docs (reference up to date, pages linked, JSON shapes, units, variables)"
+node_modules/.bin/tsx scripts/docs/main.ts --check || exit 1
+
 failed=0
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
