@@ -175,7 +175,6 @@ const labReport = named(
     pods: arrayOf(object({name: str, node: str, namespace: str, address: str})),
     services: arrayOf(object({id: str, node: str, address: str, status: str})),
     daemons: arrayOf(object({name: str, pid: optional(num, 'when its PID file was found'), running: bool})),
-    restarted: optional(arrayOf(str), 'lab status: the processes found dead and started again'),
     proofs: object({
       crossNodeFetch: object({ok: bool, detail: str, from: str, to: str}),
       dnsResolve: object({ok: bool, detail: str, name: str, addresses: arrayOf(str)}),
@@ -358,7 +357,10 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
   },
 
   'lab up': {checkedBy: SHAPES_LAB, outputs: [{name: 'one', shape: labReport}]},
-  'lab status': {checkedBy: SHAPES_LAB, outputs: [{name: 'one', shape: labReport}]},
+  'lab status': {
+    checkedBy: SHAPES_LAB,
+    outputs: [{name: 'one', shape: extend(labReport, {restarted: noted(arrayOf(str), 'the processes found dead and started again, as node/name')})}],
+  },
   'lab down': {
     checkedBy: SHAPES_LAB,
     outputs: [{name: 'one', shape: object({stoppedDaemons: num, removedNamespaces: arrayOf(str), removedLinks: arrayOf(str), removedStateDir: bool})}],

@@ -3,7 +3,9 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {SHAPES_LAB} from '../../scripts/docs/json-shapes.js'
 import {CLI, runCli} from '../helpers/cli.js'
+import {JsonShapeChecks} from '../helpers/json-shapes.js'
 import {addNamespace, listLinks, listNamespaces} from '../helpers/netns.js'
 import {removeByPrefix} from '../../src/lab/underlay.js'
 
@@ -18,6 +20,8 @@ const LAB_PREFIX = 'cnt-'
 const SENTINEL = 'cntx-keep'
 
 describe('cnet lab: a whole cluster on this machine', () => {
+  /** Every --json document below is checked against docs/reference.md's shapes. */
+  const shapes = new JsonShapeChecks(SHAPES_LAB)
   let stateDir: string
   const env = () => ({CNET_LAB_DIR: stateDir, CNET_LAB_PREFIX: LAB_PREFIX, CNET_LAB_UNDERLAY: '10.223.0.0/24', CNET_LAB_NETWORK: '10.224.0.0/16'})
   /** Processes whose command line mentions the lab's state directory. */
@@ -63,7 +67,7 @@ describe('cnet lab: a whole cluster on this machine', () => {
   it('lab up brings up 3 nodes with 2 pods each and proves the overlay, DNS and health', async () => {
     const up = await runCli(['lab', 'up', '--nodes', '3', '--pods-per-node', '2', '--json'], {env: env(), timeoutMs: 120_000})
     expect({exitCode: up.exitCode, stderr: up.exitCode === 0 ? '' : up.stderr.slice(-3000)}).toEqual({exitCode: 0, stderr: ''})
-    const report = JSON.parse(up.stdout)
+    const report = shapes.document('lab up', 'one', up.stdout)
     console.log(`lab up --nodes 3 --pods-per-node 2: ${(report.durationMs / 1000).toFixed(1)} s`)
     expect(report.nodes).toHaveLength(3)
     const subnets = report.nodes.map((n: {subnet: string}) => n.subnet)
@@ -87,7 +91,7 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(again.stderr).toMatch(/already up.*lab down/)
     const status = await runCli(['lab', 'status', '--json'], {env: env(), timeoutMs: 60_000})
     expect(status.exitCode).toBe(0)
-    expect(JSON.parse(status.stdout).proved).toBe(true)
+    expect(shapes.document('lab status', 'one', status.stdout)).toMatchObject({proved: true})
   }, 90_000)
 
   it('lab status restarts a process that died (supervision) and proves again', async () => {
@@ -97,7 +101,7 @@ describe('cnet lab: a whole cluster on this machine', () => {
     for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100))
     const status = await runCli(['lab', 'status', '--json'], {env: env(), timeoutMs: 60_000})
     expect(status.exitCode).toBe(0)
-    const report = JSON.parse(status.stdout)
+    const report = shapes.document('lab status', 'one', status.stdout)
     expect(report.restarted).toEqual(['node2/vxlan'])
     expect(report.proved).toBe(true)
     const again = Number(readFileSync(pidFile, 'utf8'))
@@ -123,7 +127,7 @@ describe('cnet lab: a whole cluster on this machine', () => {
   it('lab down removes every namespace, interface, process and file; a second run is a no-op', async () => {
     const down = await runCli(['lab', 'down', '--json'], {env: env(), timeoutMs: 60_000})
     expect(down.exitCode).toBe(0)
-    const report = JSON.parse(down.stdout)
+    const report = shapes.document('lab down', 'one', down.stdout)
     expect(report.stoppedDaemons).toBeGreaterThanOrEqual(1 + 3 * 3 + 1 + 6)
     expect(await listNamespaces(LAB_PREFIX)).toEqual([])
     expect(await listLinks(LAB_PREFIX)).toEqual([])
@@ -134,6 +138,10 @@ describe('cnet lab: a whole cluster on this machine', () => {
     expect(await listNamespaces(SENTINEL)).toEqual([SENTINEL])
     const again = await runCli(['lab', 'down', '--json'], {env: env()})
     expect(again.exitCode).toBe(0)
-    expect(JSON.parse(again.stdout)).toMatchObject({stoppedDaemons: 0, removedNamespaces: [], removedLinks: []})
+    expect(shapes.document('lab down', 'one', again.stdout)).toMatchObject({stoppedDaemons: 0, removedNamespaces: [], removedLinks: []})
   }, 90_000)
+
+  it('every lab --json document matched the documented shape, with every optional field seen', () => {
+    expect(shapes.problems()).toEqual([])
+  })
 })

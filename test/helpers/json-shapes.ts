@@ -13,15 +13,18 @@ export class JsonShapeChecks {
 
   constructor(private readonly testFile: string) {}
 
-  /** The output parsed, or the test fails listing every difference from the documented shape. */
-  document(command: string, output: string, stdout: string): unknown {
+  /**
+   * The output parsed (typed as JSON.parse types it), or the test fails listing every
+   * difference from the documented shape.
+   */
+  document(command: string, output: string, stdout: string): any {
     const value = parse(command, stdout)
     this.record(command, output, value)
     return value
   }
 
   /** A stream (`svc watch --json`): every line is one document. */
-  lines(command: string, output: string, stdout: string): unknown[] {
+  lines(command: string, output: string, stdout: string): any[] {
     const lines = stdout.split('\n').filter((line) => line.trim() !== '')
     if (lines.length === 0) throw new Error(`cnet ${command} --json printed no line`)
     return lines.map((line) => {

@@ -48,7 +48,7 @@ describe('--json output matches docs/reference.md', () => {
       cnet(['health', 'check', '--tcp', `127.0.0.1:${probePort}`]),
     ])
     shapes.document('version', 'one', version)
-    expect((shapes.document('cni install', 'one', install) as {written: string[]}).written.sort()).toEqual([join(dir, 'bin', 'cnet'), join(dir, 'net.d', '10-cnet.conflist')])
+    expect(shapes.document('cni install', 'one', install).written.sort()).toEqual([join(dir, 'bin', 'cnet'), join(dir, 'net.d', '10-cnet.conflist')])
     expect(shapes.document('health check', 'one', check)).toMatchObject({status: 'passing'})
   })
 
@@ -100,8 +100,8 @@ describe('--json output matches docs/reference.md', () => {
     expect(shapes.lines('svc watch', 'set', watch.stdout)[0]).toMatchObject({name: 'db', instances: [{id: 'db-1'}]})
 
     expect(shapes.document('svc deregister', 'one', await cnet(['svc', 'deregister', 'api-1']))).toMatchObject({action: 'removed'})
-    const removed = shapes.document('svc deregister', 'file', await cnet(['svc', 'deregister', '--file', definitions])) as {action: string}[]
-    expect(removed.map((r) => r.action)).toEqual(['removed', 'removed', 'removed', 'removed'])
+    const removed = shapes.document('svc deregister', 'file', await cnet(['svc', 'deregister', '--file', definitions]))
+    expect(removed.map((r: {action: string}) => r.action)).toEqual(['removed', 'removed', 'removed', 'removed'])
   })
 
   it('health run prints its counts on exit; dns serve prints nothing', async () => {
