@@ -16,5 +16,5 @@ else
 fi
 echo
 echo "next: ./bin/run.js lab status   (proofs again)"
-echo "      ip netns exec cnl-node3-web2 curl -s http://web.default.svc.cluster.local:8080/"
+echo "      ip netns exec cnl-n3p2 curl -s http://web.default.svc.cluster.local:8080/   (a pod on node 3 to the service)"
 echo "      ./bin/run.js lab down     (stops and removes everything the lab made)"
