@@ -338,7 +338,7 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
     ],
   },
 
-  'dns serve': {checkedBy: SHAPES_INTEGRATION, outputs: [], note: 'A daemon: it prints no document (logs go to stderr); --json only makes a failure an error document.'},
+  'dns serve': {checkedBy: SHAPES_INTEGRATION, outputs: [], note: 'nothing: a daemon prints no document (its logs go to stderr); with --json a failure is an error document.'},
 
   'cni install': {
     checkedBy: SHAPES_INTEGRATION,

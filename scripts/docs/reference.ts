@@ -45,9 +45,13 @@ export function anchor(heading: string): string {
 
 const fill = (text: string) => text.replaceAll('<%= config.bin %>', BIN).replaceAll('<%= command.id %>', BIN)
 
-/** Prose from a command's help text as Markdown: code spans kept, the rest escaped. */
+/**
+ * Prose from a command's help text as Markdown: code spans kept, words with placeholders
+ * (`<name>.<namespace>.svc.<zone>`) made code spans, the rest escaped.
+ */
 export function prose(text: string, inTable = false): string {
   return fill(text)
+    .replace(/(^|[\s(])([^\s`(]*<[^>\s]+>[^\s`,;)]*?)(?=[.,;:)]*(\s|$))/g, '$1`$2`')
     .split(/(`[^`]*`)/)
     .map((part, i) => {
       if (i % 2 === 1) return inTable ? part.replaceAll('|', '\\|') : part
@@ -68,7 +72,7 @@ function flagName(flag: ManifestFlag): string {
 function flagMeaning(flag: ManifestFlag): string {
   const parts = [prose(flag.description ?? '', true)]
   if (flag.options) parts.push(`one of ${flag.options.map((o) => code(o)).join(', ')}`)
-  if (flag.multiple) parts.push('repeatable')
+  if (flag.multiple && !/repeatable/.test(flag.description ?? '')) parts.push('repeatable')
   if (flag.required) parts.push('required')
   if (flag.dependsOn?.length) parts.push(`needs ${flag.dependsOn.map((f) => code(`--${f}`)).join(', ')}`)
   if (flag.exclusive?.length) parts.push(`not with ${flag.exclusive.map((f) => code(`--${f}`)).join(', ')}`)

@@ -78,7 +78,7 @@ describe('the generated command reference', () => {
     expect(reference).toContain('| `--protocol <value>` |  |  | a \\| b; one of `tcp`, `udp`; repeatable |')
     expect(reference).toContain('| `SUBNET` | the subnet; required |')
     expect(reference).toContain('```sh\ncnet subnet lease --iface eth0\n```')
-    expect(reference).toContain('Writes &lt;dir&gt;/subnet.env; see `cnet subnet list`.')
+    expect(reference).toContain('Writes `<dir>/subnet.env`; see `cnet subnet list`.')
   })
 
   it('says which global flags a command takes', () => {
@@ -116,8 +116,9 @@ describe('the generated command reference', () => {
     expect(anchor(heading)).toBe(expected)
   })
 
-  it('escapes Markdown outside code spans only', () => {
-    expect(prose('_<port>._tcp and `a_b <c>`')).toBe('\\_&lt;port&gt;.\\_tcp and `a_b <c>`')
+  it('escapes Markdown outside code spans only, and makes names with placeholders code', () => {
+    expect(prose('a_b * c < d and `a_b <c>`')).toBe('a\\_b \\* c &lt; d and `a_b <c>`')
+    expect(prose('serves _<port>._<proto>.<name>, and (<id>.<zone>).')).toBe('serves `_<port>._<proto>.<name>`, and (`<id>.<zone>`).')
     expect(prose('a | b', true)).toBe('a \\| b')
   })
 })
