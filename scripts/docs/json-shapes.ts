@@ -26,7 +26,10 @@ import {
 export interface JsonOutput {
   /** How the output is told apart in the tests, e.g. "one" and "file". */
   name: string
-  /** When this document is printed, for a command that prints more than one kind. */
+  /**
+   * When this document is printed, for a command that prints more than one kind, read
+   * after "With --json": " for one instance", " and --file", ", on exit".
+   */
   when?: string
   shape: Shape
   /** A stream: one document per line, not one document. */
@@ -249,16 +252,16 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
   'svc register': {
     checkedBy: SHAPES_INTEGRATION,
     outputs: [
-      {name: 'one', when: 'NAME and flags', shape: registerResult},
-      {name: 'file', when: 'with --file', shape: arrayOf(registerResult)},
+      {name: 'one', when: ' for one instance (NAME and flags)', shape: registerResult},
+      {name: 'file', when: ' and `--file`', shape: arrayOf(registerResult)},
     ],
     note: 'With --lease-ttl the document is printed as soon as the instances are registered, and nothing more on exit.',
   },
   'svc deregister': {
     checkedBy: SHAPES_INTEGRATION,
     outputs: [
-      {name: 'one', when: 'ID', shape: deregisterResult},
-      {name: 'file', when: 'with --file', shape: arrayOf(deregisterResult)},
+      {name: 'one', when: ' for one instance (ID)', shape: deregisterResult},
+      {name: 'file', when: ' and `--file`', shape: arrayOf(deregisterResult)},
     ],
   },
   'svc list': {checkedBy: SHAPES_INTEGRATION, outputs: [{name: 'one', shape: arrayOf(instanceRow)}]},
@@ -322,7 +325,7 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
     outputs: [
       {
         name: 'one',
-        when: 'on exit (SIGTERM/SIGINT)',
+        when: ', on exit (SIGTERM/SIGINT)',
         shape: object({
           instances: num,
           probes: num,

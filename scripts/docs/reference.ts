@@ -69,8 +69,11 @@ function flagName(flag: ManifestFlag): string {
   return flag.char ? `-${flag.char}, ${named}` : named
 }
 
+/** A description that more is added to after a semicolon: without its closing period. */
+const clause = (text: string) => text.replace(/\.$/, '')
+
 function flagMeaning(flag: ManifestFlag): string {
-  const parts = [prose(flag.description ?? '', true)]
+  const parts = [prose(clause(flag.description ?? ''), true)]
   if (flag.options) parts.push(`one of ${flag.options.map((o) => code(o)).join(', ')}`)
   if (flag.multiple && !/repeatable/.test(flag.description ?? '')) parts.push('repeatable')
   if (flag.required) parts.push('required')
@@ -114,7 +117,7 @@ function commandSection(command: ManifestCommand, input: ReferenceInput, all: Ma
 
   const args = Object.values(command.args).filter((a) => !a.hidden)
   if (args.length > 0) {
-    const rows = args.map((a) => [code(a.name.toUpperCase()), [prose(a.description ?? '', true), a.options ? `one of ${a.options.map((o) => code(o)).join(', ')}` : '', a.required ? 'required' : 'optional'].filter(Boolean).join('; ')])
+    const rows = args.map((a) => [code(a.name.toUpperCase()), [prose(clause(a.description ?? ''), true), a.options ? `one of ${a.options.map((o) => code(o)).join(', ')}` : '', a.required ? 'required' : 'optional'].filter(Boolean).join('; ')])
     out.push(...table(['argument', 'meaning'], rows), '')
   }
   const own = Object.values(command.flags).filter((f) => f.helpGroup !== GLOBAL && !f.hidden)
@@ -124,7 +127,8 @@ function commandSection(command: ManifestCommand, input: ReferenceInput, all: Ma
   }
   if (command.id !== 'help' && !command.id.startsWith('autocomplete')) out.push(globalFlagsLine(command, all), '')
 
-  const examples = (command.examples ?? []).map((e) => fill(typeof e === 'string' ? e : e.command))
+  // oclif's own plugins write their examples as shell prompts ($ cnet ...); ours are commands.
+  const examples = (command.examples ?? []).map((e) => fill(typeof e === 'string' ? e : e.command).replace(/^\$ /, ''))
   if (examples.length > 0) out.push('Examples:', '', '```sh', ...examples, '```', '')
 
   out.push(...jsonSection(command, input))
@@ -140,7 +144,7 @@ function jsonSection(command: ManifestCommand, input: ReferenceInput): string[] 
   if (json.outputs.length === 0) out.push(`With \`--json\`: ${json.note ?? 'no document.'}`, '')
   for (const output of json.outputs) {
     const what = output.lines ? 'one JSON document per line' : 'one JSON document'
-    out.push(`With \`--json\`${output.when ? `, ${prose(output.when)}` : ''}: ${what},`, '', '```ts', renderTop(output.shape), '```', '')
+    out.push(`With \`--json\`${output.when ? prose(output.when) : ''}: ${what},`, '', '```ts', renderTop(output.shape), '```', '')
   }
   if (json.outputs.length > 0 && json.note) out.push(prose(json.note), '')
   const types = new Map<string, Shape>()
