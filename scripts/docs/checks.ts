@@ -75,12 +75,13 @@ export function unitProblems(manifest: Manifest, units: Record<string, string>, 
   for (const [name, text] of Object.entries(units)) {
     for (const m of text.matchAll(/^ExecStart=\S*\bcnet\s+(.*)$/gm)) {
       const words = m[1].trim().split(/\s+/)
-      const command = commandOf(manifest, words)
-      if (!command) {
+      const found = commandOf(manifest, words)
+      if (!found) {
         problems.push(`${name}: ExecStart runs "cnet ${m[1].trim()}", which is no cnet command`)
         continue
       }
-      for (const word of words.slice(spaced(command).split(' ').length)) {
+      const {command, length} = found
+      for (const word of words.slice(length)) {
         const variable = /^\$\{?(\w+)\}?$/.exec(word)
         if (variable) flagsVariables.set(variable[1], command)
         else if (word.startsWith('--') && !takesFlag(manifest, command, word)) problems.push(`${name}: cnet ${spaced(command)} has no flag ${word.split('=')[0]}`)
@@ -100,10 +101,14 @@ export function unitProblems(manifest: Manifest, units: Record<string, string>, 
   return problems
 }
 
-function commandOf(manifest: Manifest, words: string[]): string | undefined {
+/** The command id a command line starts with (through aliases: `overlay up` is `vxlan up`), and how many words name it. */
+function commandOf(manifest: Manifest, words: string[]): {command: string; length: number} | undefined {
+  const aliases = new Map(visibleCommands(manifest).flatMap((c) => (c.aliases ?? []).map((alias) => [alias, c.id] as const)))
   for (let n = Math.min(words.length, 3); n > 0; n--) {
     const id = words.slice(0, n).join(':')
-    if (manifest.commands[id] && !manifest.commands[id].hidden) return id
+    if (manifest.commands[id] && !manifest.commands[id].hidden) return {command: id, length: n}
+    const aliased = aliases.get(id)
+    if (aliased) return {command: aliased, length: n}
   }
   return undefined
 }

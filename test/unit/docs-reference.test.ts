@@ -29,7 +29,7 @@ const manifest: Manifest = {
         protocol: {name: 'protocol', type: 'option', description: 'a | b', options: ['tcp', 'udp'], multiple: true},
       },
     },
-    'subnet:show': {id: 'subnet:show', summary: 'Show one lease', args: {subnet: {name: 'subnet', description: 'the subnet', required: true}}, flags: {...globals}},
+    'subnet:show': {id: 'subnet:show', summary: 'Show one lease', aliases: ['lease:show'], args: {subnet: {name: 'subnet', description: 'the subnet', required: true}}, flags: {...globals}},
     cni: {id: 'cni', summary: 'The CNI plugin', args: {}, flags: {'log-level': globals['log-level']}},
     'autocomplete:create': {id: 'autocomplete:create', hidden: true, args: {}, flags: {}},
   },
@@ -151,12 +151,14 @@ describe('docs checks', () => {
     const units = {
       'a.service': 'ExecStart=/usr/local/bin/cnet subnet lease --keep --no-keep --bogus $CNET_LEASE_FLAGS\n',
       'b.service': 'ExecStart=/usr/local/bin/cnet subnet vanish\n',
+      'c.service': 'ExecStart=/usr/local/bin/cnet lease show --json --nope\n',
     }
     const env = 'CNET_ETCD_ENDPOINTS=http://x:2379\nCNET_LEASE_FLAGS=--subnet-file /x --iface eth0\n#CNET_NOTHING=1\n'
     expect(unitProblems(manifest, units, {name: 'cnet.env', text: env})).toEqual([
       'a.service: cnet subnet lease has no flag --no-keep',
       'a.service: cnet subnet lease has no flag --bogus',
       'b.service: ExecStart runs "cnet subnet vanish", which is no cnet command',
+      'c.service: cnet subnet show has no flag --nope',
       'cnet.env: CNET_LEASE_FLAGS: cnet subnet lease has no flag --iface',
       'cnet.env: CNET_NOTHING is neither a variable cnet reads nor a *_FLAGS variable of a unit',
     ])
