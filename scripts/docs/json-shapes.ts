@@ -18,7 +18,9 @@ import {
   num,
   object,
   oneOf,
+  numberOf,
   optional,
+  sampledUnion,
   str,
   union,
 } from './shape.js'
@@ -39,6 +41,7 @@ export interface JsonOutput {
 /** The test files that check real output against the shapes (test/helpers/json-shapes.ts). */
 export const SHAPES_INTEGRATION = 'test/integration/json-shapes.integration.test.ts'
 export const SHAPES_LAB = 'test/e2e/lab.e2e.test.ts'
+export const SHAPES_OVERLAY = 'test/e2e/vxlan.e2e.test.ts'
 
 export interface CommandJson {
   /**
@@ -134,7 +137,7 @@ const deregisterResult = named(
 const networkConfig = named(
   'NetworkConfig',
   object({
-    Network: optional(str, 'the IPv4 network'),
+    Network: optional(str, 'the IPv4 network; absent when EnableIPv4 is false'),
     SubnetLen: optional(num, 'with Network'),
     SubnetMin: optional(str, 'with Network'),
     SubnetMax: optional(str, 'with Network'),
@@ -144,15 +147,18 @@ const networkConfig = named(
     IPv6SubnetLen: optional(num, 'with EnableIPv6'),
     IPv6SubnetMin: optional(str, 'with EnableIPv6'),
     IPv6SubnetMax: optional(str, 'with EnableIPv6'),
-    Backend: object({
-      Type: oneOf('vxlan'),
-      VNI: num,
-      Port: noted(num, '8472 when the config says 0'),
-      MTU: noted(num, '0: the underlay MTU minus 50'),
-      GBP: bool,
-      Learning: bool,
-      DirectRouting: bool,
-    }),
+    Backend: union(
+      object({
+        Type: oneOf('vxlan'),
+        VNI: num,
+        Port: noted(num, '8472 when the config says 0'),
+        MTU: noted(num, '0: the underlay MTU minus the VXLAN overhead'),
+        GBP: bool,
+        Learning: bool,
+        DirectRouting: bool,
+      }),
+      object({Type: oneOf('host-gw')}),
+    ),
   }),
 )
 
@@ -162,7 +168,8 @@ const leaseRow = named(
     subnet: noted(str, 'both subnets, space-separated, for a dual-stack lease; the key name for an invalid one'),
     publicIp: nullable(str),
     publicIpv6: nullable(str),
-    vtepMac: nullable(str),
+    vtepMac: noted(nullable(str), "the IPv4 device's (the IPv6 one's for an IPv6-only lease); null under host-gw"),
+    vtepMacV6: noted(nullable(str), "the IPv6 device's, under dual stack"),
     hostName: nullable(str),
     expiresInSeconds: noted(nullable(num), 'null for a reservation'),
     reserved: bool,
@@ -190,6 +197,66 @@ const labReport = named(
 
 // ------------------------------------------------------------------ per command
 
+// ------------------------------------------------------------------ the overlay
+
+const family = numberOf(4, 6)
+const rejectedLease = named(
+  'RejectedLease',
+  object({name: noted(str, 'the lease key name'), reason: str, family: optional(family, 'when only that family of the lease is left out')}),
+)
+const sharedMac = named('SharedMac', object({family, mac: str, leases: noted(arrayOf(str), 'lease key names')}))
+const deviceSpec = named(
+  'DeviceSpec',
+  object({name: str, vni: num, port: num, local: noted(str, 'the underlay address VXLAN packets leave from'), underlay: str, mac: str, mtu: num}),
+)
+const routeEntry = named('RouteEntry', object({dst: str, via: str, dev: str, onlink: bool}))
+const operation = named(
+  'Operation',
+  sampledUnion(
+    object({op: oneOf('device-create'), device: deviceSpec, reason: str}),
+    object({op: oneOf('device-delete'), name: str, reason: str}),
+    object({op: oneOf('device-set'), name: str, mac: optional(str, 'when it changes'), mtu: optional(num, 'when it changes'), reason: str}),
+    object({op: oneOf('device-up'), name: str}),
+    object({op: oneOf('address-add', 'address-del'), dev: str, address: str}),
+    object({op: oneOf('neigh-replace'), dev: str, ip: str, mac: str}),
+    object({op: oneOf('neigh-del'), dev: str, ip: str}),
+    object({op: oneOf('fdb-replace', 'fdb-del'), dev: str, mac: str, dst: str}),
+    object({op: oneOf('route-replace', 'route-del'), route: routeEntry}),
+  ),
+)
+const actualDevice = named(
+  'ActualDevice',
+  object({
+    name: str,
+    vni: optional(num, 'a VXLAN device'),
+    port: optional(num, 'a VXLAN device'),
+    local: optional(str, 'a VXLAN device with a local address'),
+    underlay: optional(str, 'a VXLAN device bound to an interface'),
+    mac: optional(str, 'when it has one'),
+    mtu: optional(num, 'when the kernel gives it'),
+    up: bool,
+    isVxlan: noted(bool, 'false for a link of that name that is not VXLAN'),
+  }),
+)
+const deviceStatus = named('DeviceStatus', object({name: str, exists: bool, up: bool, desired: deviceSpec, actual: noted(nullable(actualDevice), 'null when missing')}))
+const overlayUp = object({
+  backend: oneOf('vxlan', 'host-gw'),
+  device: noted(nullable(str), "the first family's device (IPv4's unless IPv6-only); null under host-gw"),
+  subnet: str,
+  publicIp: str,
+  underlay: noted(str, 'the underlay interface'),
+  mtu: num,
+  peers: noted(num, 'leases programmed as peers (a dual-stack lease counts once)'),
+  families: arrayOf(object({family, device: nullable(str), subnet: str, publicIp: str, mtu: num, peers: num})),
+  rejected: arrayOf(rejectedLease),
+  sharedMacs: arrayOf(sharedMac),
+  operations: noted(arrayOf(operation), 'planned, in order of application'),
+  iptables: noted(nullable(str), 'the iptables-restore --noflush input planned for --ip-masq; null when the rules are right'),
+  ip6tables: noted(nullable(str), 'the same for ip6tables-restore'),
+  applied: noted(num, 'kernel operations plus one per iptables transaction; 0 with --dry-run'),
+  dryRun: bool,
+})
+
 export const JSON_SHAPES: Record<string, CommandJson> = {
   'network init': {
     checkedBy: SHAPES_INTEGRATION,
@@ -214,9 +281,11 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
         shape: object({
           subnet: str,
           ipv6Subnet: optional(str, 'with IPv6 enabled'),
-          publicIp: str,
+          publicIp: noted(str, '0.0.0.0 under an IPv6-only config, as flannel writes it'),
           publicIpv6: optional(nullable(str), 'with IPv6 enabled; null when this host has none'),
-          vtepMac: str,
+          backend: oneOf('vxlan', 'host-gw'),
+          vtepMac: noted(nullable(str), "the IPv4 device's MAC; null under host-gw or IPv6 only"),
+          vtepMacV6: optional(str, "with IPv6 enabled and vxlan: the IPv6 device's MAC"),
           hostName: str,
           key: noted(str, 'the etcd key'),
           ttlSeconds: noted(nullable(num), 'null for a reservation'),
@@ -367,6 +436,59 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
   'lab down': {
     checkedBy: SHAPES_LAB,
     outputs: [{name: 'one', shape: object({stoppedDaemons: num, removedNamespaces: arrayOf(str), removedLinks: arrayOf(str), removedStateDir: bool})}],
+  },
+
+  'vxlan up': {
+    checkedBy: SHAPES_OVERLAY,
+    outputs: [
+      {name: 'one', shape: overlayUp},
+      {name: 'watch', when: ' and `--watch`, on exit (SIGTERM/SIGINT)', shape: object({resyncs: num, changes: num, failures: noted(num, 'failed attempts that were retried')})},
+    ],
+  },
+  'vxlan status': {
+    checkedBy: SHAPES_OVERLAY,
+    outputs: [
+      {
+        name: 'one',
+        shape: object({
+          backend: oneOf('vxlan', 'host-gw'),
+          device: noted(nullable(deviceStatus), "the first family's device; null under host-gw"),
+          subnet: str,
+          address: noted(nullable(str), "the device's address; null under host-gw"),
+          families: arrayOf(object({family, subnet: str, address: nullable(str), device: nullable(deviceStatus)})),
+          peers: arrayOf(
+            object({
+              lease: str,
+              family,
+              subnet: str,
+              publicIp: str,
+              vtepMac: noted(nullable(str), 'null under host-gw'),
+              hostName: nullable(str),
+              state: oneOf('programmed', 'direct', 'missing', 'partial'),
+            }),
+          ),
+          rejected: arrayOf(rejectedLease),
+          sharedMacs: arrayOf(sharedMac),
+          drift: noted(arrayOf(operation), 'what vxlan up would apply now'),
+          inSync: bool,
+        }),
+      },
+    ],
+  },
+  'vxlan down': {
+    checkedBy: SHAPES_OVERLAY,
+    outputs: [
+      {
+        name: 'one',
+        shape: object({
+          device: noted(nullable(str), 'the first device; null when there is none (host-gw)'),
+          deviceRemoved: bool,
+          devices: arrayOf(object({name: str, removed: bool})),
+          routesRemoved: noted(num, 'direct-routing and host-gw routes removed from other interfaces'),
+          iptablesRemoved: bool,
+        }),
+      },
+    ],
   },
 
   version: {checkedBy: SHAPES_INTEGRATION, outputs: [{name: 'one', shape: object({version: str, node: str, platform: str, arch: str})}]},

@@ -4,8 +4,10 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
+import {SHAPES_OVERLAY} from '../../scripts/docs/json-shapes.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
+import {JsonShapeChecks} from '../helpers/json-shapes.js'
 import {cleanup, createUnderlay, inNs, ip, sh, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
@@ -35,7 +37,13 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   let env: Record<string, string>
   const subnetFile = (i: number) => join(dir, `h${i}`, 'subnet.env')
   const ns = (i: number) => underlay.hosts[i - 1].ns
-  const up = (i: number, ...extra: string[]) => runCli(['vxlan', 'up', '--subnet-file', subnetFile(i), '--json', ...extra], {env, netns: ns(i)})
+  const shapes = new JsonShapeChecks(SHAPES_OVERLAY)
+  /** vxlan up --json; a successful run's document is checked against its documented shape. */
+  const up = async (i: number, ...extra: string[]) => {
+    const r = await runCli(['vxlan', 'up', '--subnet-file', subnetFile(i), '--json', ...extra], {env, netns: ns(i)})
+    if (r.exitCode === 0) shapes.document('vxlan up', 'one', r.stdout)
+    return r
+  }
   /** Each host leases its own subnet from inside its namespace, as on a real host. */
   const lease = async (i: number) => {
     const r = await runCli(['subnet', 'lease', '--public-ip', underlay.hosts[i - 1].address, '--subnet-file', subnetFile(i), '--json'], {env, netns: ns(i)})
@@ -185,13 +193,15 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   it('with --watch on hosts 1 and 2, releasing host 3 removes its entries within 1 s', async () => {
     const watchers: ChildProcess[] = []
     const logs = ['', '']
+    const summaries = ['', '']
     try {
       for (const i of [1, 2]) {
-        const child = spawn('ip', ['netns', 'exec', ns(i), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(i), '--log-format', 'json', '--resync', '5s'], {
+        const child = spawn('ip', ['netns', 'exec', ns(i), process.execPath, CLI, 'vxlan', 'up', '--watch', '--json', '--subnet-file', subnetFile(i), '--log-format', 'json', '--resync', '5s'], {
           env: {...process.env, ...env},
           stdio: ['ignore', 'pipe', 'pipe'],
         })
         child.stderr!.on('data', (d) => (logs[i - 1] += d))
+        child.stdout!.on('data', (d) => (summaries[i - 1] += d))
         watchers.push(child)
       }
       const deadline = Date.now() + 20_000
@@ -231,6 +241,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       for (const child of watchers) if (child.pid) process.kill(child.pid, 'SIGTERM')
       expect(await Promise.all(exits)).toEqual([0, 0])
     }
+    for (const summary of summaries) expect(shapes.document('vxlan up', 'watch', summary).changes).toBeGreaterThan(0)
     await lease(3)
   }, 60_000)
 
@@ -239,7 +250,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     const status = async () => {
       const r = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1), '--json'], {env, netns: ns(1)})
       expect(r.exitCode).toBe(0)
-      return JSON.parse(r.stdout)
+      return shapes.document('vxlan status', 'one', r.stdout)
     }
     const clean = await status()
     expect(clean).toMatchObject({inSync: true, drift: [], subnet: subnetOf(1), address: `${gatewayOf(1)}/32`, device: {name: DEVICE, exists: true, up: true}})
@@ -312,13 +323,17 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     for (const i of [1, 2, 3]) {
       const r = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(i)})
       expect(r.exitCode).toBe(0)
-      expect(JSON.parse(r.stdout)).toMatchObject({device: DEVICE, deviceRemoved: true})
+      expect(shapes.document('vxlan down', 'one', r.stdout)).toMatchObject({device: DEVICE, deviceRemoved: true})
       expect(await ip('-n', ns(i), '-j', 'link', 'show')).not.toContain(DEVICE)
       expect(await ip('-n', ns(i), 'route', 'show')).not.toContain('10.60.')
       expect(await inNs(ns(i), 'iptables-save', [])).not.toContain('CNET-')
     }
     const again = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(1)})
     expect(again.exitCode).toBe(0)
-    expect(JSON.parse(again.stdout)).toMatchObject({deviceRemoved: false, routesRemoved: 0, iptablesRemoved: false})
+    expect(shapes.document('vxlan down', 'one', again.stdout)).toMatchObject({deviceRemoved: false, routesRemoved: 0, iptablesRemoved: false})
   }, 30_000)
+
+  it('checked every shape assigned to this file and saw every optional field and variant', () => {
+    expect(shapes.problems()).toEqual([])
+  })
 })
