@@ -130,6 +130,11 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     await ip('-n', ns(1), 'link', 'set', 'dev', DEVICE, 'mtu', '1400')
     const fixed = JSON.parse((await up(1)).stdout)
     expect(fixed.operations).toEqual([{op: 'device-set', name: DEVICE, mtu: 1450, reason: 'MTU 1400 -> 1450'}])
+    await ip('-n', ns(1), 'link', 'set', 'dev', DEVICE, 'address', '02:cc:00:00:00:01')
+    const remac = JSON.parse((await up(1)).stdout)
+    // The kernel drops the device's neighbours with its address: they are put back.
+    expect(remac.operations[0]).toEqual({op: 'device-set', name: DEVICE, mac: macOf(1), reason: expect.stringContaining(macOf(1))})
+    expect(JSON.parse(await ip('-n', ns(1), '-j', 'link', 'show', 'dev', DEVICE))[0].address).toBe(macOf(1))
     expect(JSON.parse(await ip('-n', ns(1), '-j', 'link', 'show', 'dev', DEVICE))[0].mtu).toBe(1450)
     await ip('-n', ns(1), 'link', 'del', DEVICE)
     await ip('-n', ns(1), 'link', 'add', DEVICE, 'type', 'vxlan', 'id', '9', 'local', '10.97.0.1', 'dev', 'eth0', 'dstport', '8472')
@@ -143,16 +148,26 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   it('a lease that does not parse is ignored and removes no peer', async () => {
     const store = await openStore({endpoints: [etcd.endpoint]})
     const key = new Keys(prefixes).subnet('10.60.251.0-24')
+    // A vxlan lease without its VTEP MAC: its IPv4 side cannot be programmed.
+    const noMac = new Keys(prefixes).subnet('10.60.252.0-24')
     try {
       await store.put(key, '{not json')
+      await store.put(noMac, JSON.stringify({PublicIP: '10.97.0.99', BackendType: 'vxlan'}))
       const r = await up(1)
       expect(r.exitCode).toBe(0)
       const result = JSON.parse(r.stdout)
       expect(result).toMatchObject({applied: 0, peers: 2})
-      expect(result.rejected).toEqual([{name: '10.60.251.0-24', reason: expect.stringContaining('not a lease')}])
+      expect(result.rejected).toEqual([
+        {name: '10.60.251.0-24', reason: expect.stringContaining('not a lease')},
+        {name: '10.60.252.0-24', family: 4, reason: 'no BackendData.VtepMAC'},
+      ])
       expect(r.stderr).toContain('lease ignored')
+      const status = await runCli(['vxlan', 'status', '--subnet-file', subnetFile(1), '--json'], {env, netns: ns(1)})
+      expect(status.exitCode).toBe(0)
+      expect(shapes.document('vxlan status', 'one', status.stdout).rejected).toEqual(result.rejected)
     } finally {
       await store.delete(key)
+      await store.delete(noMac)
       await store.close()
     }
   }, 30_000)

@@ -56,7 +56,7 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
         }
       })
     }
-    const result = await vxlanUp(ctx, settings, f['dry-run'])
+    const result = await vxlanUp(ctx, settings, f['dry-run'] === true)
     if (f['dry-run']) {
       for (const op of result.operations) this.log(describeOperation(op))
       if (result.iptables) this.log(result.iptables.trimEnd())
