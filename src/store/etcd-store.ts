@@ -45,10 +45,29 @@ export function prefixEnd(prefix: string): Buffer {
 /** A list that restarts after a compaction more often than this gives up. */
 const MAX_LIST_RESTARTS = 5
 
+/** What a page of a list aims at: half of gRPC's 4 MB reply limit, so a page of uneven values still fits. */
+export const TARGET_PAGE_BYTES = 2 * 1024 * 1024
+/** The most keys an adaptive page asks for (etcd scans them in one range call). */
+export const MAX_PAGE_KEYS = 20_000
+/** What each key-value pair adds to a reply beyond its key and value (revisions, lease, framing). */
+const KEY_VALUE_OVERHEAD_BYTES = 40
+
+/**
+ * The limit of the next page of an adaptive list: the bytes per key of the page just
+ * read, scaled to TARGET_PAGE_BYTES, between 1 and MAX_PAGE_KEYS. A page that came back
+ * too large is halved by the caller; this only sizes the next one.
+ */
+export function nextPageLimit(limit: number, keys: number, bytes: number): number {
+  if (keys === 0 || bytes === 0) return limit
+  const perKey = bytes / keys
+  return Math.max(1, Math.min(MAX_PAGE_KEYS, Math.floor(TARGET_PAGE_BYTES / perKey)))
+}
+
 export class EtcdStore implements Store {
   readonly endpoints: readonly string[]
   readonly deadlineMs: number
-  readonly pageSize: number
+  /** Keys per range call when the caller sets it; otherwise pages adapt to their size in bytes. */
+  readonly pageSize: number | undefined
   readonly client: Etcd3
   /** Runs before each page of a list after the first (the tests compact etcd here). */
   beforePage?: (prefix: string, page: number) => Promise<void>
@@ -56,7 +75,7 @@ export class EtcdStore implements Store {
   private constructor(options: StoreOptions) {
     this.endpoints = options.endpoints
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
-    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
+    this.pageSize = options.pageSize
     const rootCertificate = readCredential('etcd-cafile', options.caFile)
     const certChain = readCredential('etcd-certfile', options.certFile)
     const privateKey = readCredential('etcd-keyfile', options.keyFile)
@@ -130,19 +149,24 @@ export class EtcdStore implements Store {
    * one consistent snapshot however large the prefix is: nothing has to fit in one gRPC
    * message. A page that is still too big for one reply is asked again with half the
    * limit. When etcd compacts that revision in the middle, the list starts over.
+   *
+   * Unless the caller fixes the page size, the first page holds DEFAULT_PAGE_SIZE keys and
+   * the next ones are sized from the bytes per key seen so far, to about
+   * TARGET_PAGE_BYTES each: small values (health records, leases) then take a few large
+   * pages rather than a hundred small ones, each a round trip and a range scan in etcd.
    */
   async list(prefix: string, options: ListOptions = {}): Promise<Listing> {
-    const pageSize = options.pageSize ?? this.pageSize
+    const fixed = options.pageSize ?? this.pageSize
     for (let restarts = 0; ; restarts++) {
       try {
-        return await this.listOnce(prefix, pageSize)
+        return await this.listOnce(prefix, fixed ?? DEFAULT_PAGE_SIZE, fixed === undefined)
       } catch (error) {
         if (!isCompacted(error) || restarts >= MAX_LIST_RESTARTS) throw toStoreError(error, this.endpoints, `list ${prefix}`)
       }
     }
   }
 
-  private async listOnce(prefix: string, pageSize: number): Promise<Listing> {
+  private async listOnce(prefix: string, pageSize: number, adaptive: boolean): Promise<Listing> {
     const end = prefixEnd(prefix)
     let start = Buffer.from(prefix)
     let revision = 0
@@ -163,10 +187,15 @@ export class EtcdStore implements Store {
         throw error
       }
       if (revision === 0) revision = Number(response.header.revision)
-      for (const kv of response.kvs) items.push(toStoredValue(kv))
+      let bytes = 0
+      for (const kv of response.kvs) {
+        items.push(toStoredValue(kv))
+        bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
+      }
       const last = response.kvs.at(-1)
       if (!response.more || !last) return {items, revision}
       start = Buffer.concat([last.key, Buffer.from([0])])
+      if (adaptive) limit = nextPageLimit(limit, response.kvs.length, bytes)
     }
   }
 

@@ -86,8 +86,11 @@ describe('cnet subnet lease / list against a real etcd', () => {
   it('gives 50 acquirers started at once in separate processes 50 distinct subnets', async () => {
     const {prefixes, env} = await network(['--network', '10.9.0.0/16'])
     const dir = tmp()
-    const results = await Promise.all(Array.from({length: 50}, (_, i) => lease(env, `192.168.50.${i + 1}`, join(dir, `h${i}`, 'subnet.env'))))
-    expect(results.map((r) => r.exitCode)).toEqual(Array(50).fill(0))
+    // Fifty Node start-ups at once on a small machine: each call gets a deadline that the
+    // load cannot pass, as what is proven here is distinct subnets, not latency.
+    const patient = {...env, CNET_ETCD_TIMEOUT: '60s'}
+    const results = await Promise.all(Array.from({length: 50}, (_, i) => lease(patient, `192.168.50.${i + 1}`, join(dir, `h${i}`, 'subnet.env'))))
+    expect(results.filter((r) => r.exitCode !== 0).map((r) => `exit ${r.exitCode}: ${r.stderr}`)).toEqual([])
     const subnets = results.map((r) => JSON.parse(r.stdout).subnet)
     expect(new Set(subnets).size).toBe(50)
     expect((await store.list(`${prefixes.networkPrefix}/subnets/`)).items).toHaveLength(50)

@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import {afterEach, beforeEach, describe, expect, it, jest} from '@jest/globals'
-import {EtcdStore} from '../../src/store/etcd-store.js'
+import {EtcdStore, MAX_PAGE_KEYS, TARGET_PAGE_BYTES, nextPageLimit} from '../../src/store/etcd-store.js'
 import type {WatchEvent} from '../../src/store/store.js'
 
 /**
@@ -55,6 +55,29 @@ describe('EtcdStore lists in pages', () => {
       ['/p/5\0', 3, 10],
     ])
     expect(listing.items[0]).toEqual({key: '/p/0', value: 'v', createRevision: 5, modRevision: 5, version: 1, lease: null})
+  })
+
+  it('without a page size, sizes each page after the first from the bytes per key seen', async () => {
+    keys = Array.from({length: 3000}, (_, i) => `/p/${String(i).padStart(4, '0')}`)
+    const value = 'v'.repeat(1000)
+    answer = (request) => {
+      const inRange = keys.filter((k) => Buffer.compare(Buffer.from(k), request.key) >= 0 && Buffer.compare(Buffer.from(k), request.range_end) < 0)
+      const page = inRange.slice(0, request.limit)
+      return {header: {revision: String(request.revision ?? 10)}, kvs: page.map((k) => kv(k, value, 5)), more: inRange.length > page.length}
+    }
+    const listing = await store.list('/p/')
+    expect(listing.items).toHaveLength(3000)
+    const perKey = '/p/0000'.length + 1000 + 40
+    expect(requests.map((r) => r.limit)).toEqual([1000, Math.floor(TARGET_PAGE_BYTES / perKey)])
+  })
+
+  it.each([
+    ['small values: many keys, capped', 1000, 1000 * 60, MAX_PAGE_KEYS],
+    ['1 KB values: about 2,000', 1000, 1000 * 1024, 2048],
+    ['2 MB values: one at a time', 2, 4 * 1024 * 1024, 1],
+    ['an empty page keeps the limit', 500, 0, 500],
+  ])('the next page limit: %s', (_what, keys, bytes, next) => {
+    expect(nextPageLimit(500, keys, bytes)).toBe(next)
   })
 
   it('asks again with half the limit when a page is too big for one reply', async () => {
