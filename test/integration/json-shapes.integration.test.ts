@@ -66,6 +66,13 @@ describe('--json output matches docs/reference.md', () => {
     expect(shapes.document('subnet release', 'one', await cnet(['subnet', 'release', '--subnet-file', file, '--public-ip', '192.168.61.1']))).toMatchObject({released: true})
   })
 
+  it('a host-gw network config', async () => {
+    const hostGw = {...env(), ...cliEnv(etcd().endpoint, uniquePrefixes('shapes-host-gw'))}
+    const run = async (args: string[]) => ok(await runCli([...args, '--json'], {env: hostGw}), args.join(' '))
+    expect(shapes.document('network init', 'one', await run(['network', 'init', '--network', '10.62.0.0/16', '--backend', 'host-gw'])).config.Backend).toEqual({Type: 'host-gw'})
+    expect(shapes.document('network show', 'one', await run(['network', 'show'])).Backend).toEqual({Type: 'host-gw'})
+  })
+
   it('svc and health commands, with every kind of check', async () => {
     const definitions = join(dir, 'services.json')
     const check = (kind: object) => ({interval: '10s', deregisterCriticalAfter: '1m', ...kind})
