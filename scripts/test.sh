@@ -30,7 +30,8 @@ run_tier() { # tier
   # Integration and e2e files run one at a time: they spawn many processes and
   # some check deadlines, so they must not compete for the two cores.
   local extra=(--runInBand)
-  [ "$1" = unit ] && extra=(--maxWorkers=2)
+  # The unit tier measures line coverage of src/ and fails below jest.config.js's floors.
+  [ "$1" = unit ] && extra=(--maxWorkers=2 --coverage --coverageDirectory="$reports/coverage")
   bash scripts/jest.sh --selectProjects "$1" "${extra[@]}" --json --outputFile="$reports/$1.json" || failed=1
 }
 
@@ -54,7 +55,7 @@ fi
 # One closing line over every tier, for CI: "N passed, N failed".
 node -e '
   const fs = require("fs"); let passed = 0, failed = 0, skipped = 0
-  for (const f of fs.readdirSync(process.argv[1])) {
+  for (const f of fs.readdirSync(process.argv[1]).filter((f) => f.endsWith(".json"))) {
     const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"))
     passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); skipped += r.numPendingTests
   }

@@ -3,12 +3,32 @@ import type * as Interfaces from '@oclif/core/interfaces'
 import {CnetError, InvalidValueError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Keys} from '../store/keys.js'
-import type {Store} from '../store/store.js'
+import type {Store, StoreOptions} from '../store/store.js'
 import {type CliContext, contextFromFlags} from './context.js'
 import {reportFailure} from './failure.js'
 import {type Column, renderTable} from './output.js'
 import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
+
+/** Opens the store a command works on. */
+export type StoreOpener = (options: StoreOptions) => Promise<Store>
+
+/** etcd, with etcd3 and gRPC loaded only when a command first needs the store. */
+const openEtcd: StoreOpener = async (options) => {
+  const {openStore} = await import('../store/index.js')
+  return openStore(options)
+}
+
+let storeOpener: StoreOpener = openEtcd
+
+/**
+ * A test seam: unit tests run real commands in-process on an in-memory store
+ * (test/helpers/run-command-in-process.ts). Nothing else calls it; `undefined` puts
+ * etcd back.
+ */
+export function setStoreOpener(opener: StoreOpener | undefined): void {
+  storeOpener = opener ?? openEtcd
+}
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -69,10 +89,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The store, opened on first use; closed when the command ends. */
   protected async store(): Promise<Store> {
-    if (!this.openedStore) {
-      const {openStore} = await import('../store/index.js')
-      this.openedStore = await openStore(this.context.storeOptions)
-    }
+    if (!this.openedStore) this.openedStore = await storeOpener(this.context.storeOptions)
     return this.openedStore
   }
 

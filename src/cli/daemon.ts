@@ -1,17 +1,26 @@
 import type {Logger} from '../lib/log.js'
 
+export interface DaemonOptions {
+  /** How long a stop may take after the first signal before the process exits 1. */
+  stopDeadlineMs?: number
+  /** How the process ends (process.exit; unit tests give a fake). */
+  exit?: (code?: number) => void
+}
+
 /**
  * Runs a long-lived job (`--keep`, `--watch`, `serve`, `run`) until SIGTERM or
  * SIGINT. The job gets an AbortSignal that fires on the first signal and should
  * finish cleanly; a second signal exits at once. Returns what the job returns.
  */
-export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal) => Promise<T>, stopDeadlineMs = STOP_DEADLINE_MS): Promise<T> {
+export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal) => Promise<T>, options: DaemonOptions = {}): Promise<T> {
+  const {stopDeadlineMs = STOP_DEADLINE_MS, exit = (code?: number) => process.exit(code)} = options
   const controller = new AbortController()
   let received: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     if (received) {
       logger.warn('second signal: exiting now', {signal})
-      process.exit(130)
+      exit(130)
+      return
     }
     received = signal
     logger.info('stopping', {signal})
@@ -20,7 +29,7 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
     // service manager waiting. Unref'd, so it never delays a stop that finishes.
     setTimeout(() => {
       logger.error('could not stop cleanly in time: exiting now', {afterMs: stopDeadlineMs})
-      process.exit(1)
+      exit(1)
     }, stopDeadlineMs).unref()
   }
   process.on('SIGTERM', onSignal)
@@ -36,7 +45,7 @@ export async function runUntilSignal<T>(logger: Logger, job: (stop: AbortSignal)
     // Stopped cleanly: a handle some library left open (a client still reconnecting)
     // must not turn that into the stop deadline's failure. Unref'd, so a process with
     // nothing left open exits on its own first.
-    if (received) setTimeout(() => process.exit(), LINGER_AFTER_STOP_MS).unref()
+    if (received) setTimeout(() => exit(), LINGER_AFTER_STOP_MS).unref()
   }
 }
 

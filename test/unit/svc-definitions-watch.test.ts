@@ -7,7 +7,7 @@ import {LatestOnlyRunner} from '../../src/svc/handler-runner.js'
 import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance, setMaintenance} from '../../src/svc/registry.js'
 import {ServiceWatcher, type WatchedSet} from '../../src/svc/watch.js'
-import {FakeStore} from '../helpers/svc-fake-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const defaults = {namespace: 'default', node: 'n1'}
 const now = new Date('2025-01-01T00:00:00Z')
@@ -86,16 +86,27 @@ describe('svc watch', () => {
   })
 
   it('reports the healthy set at start and after changes, debounced, and replaces what it knew on a resync', async () => {
-    const store = new FakeStore()
+    // The watcher's client, which goes away; the registrations come from another host's.
+    const store = new MemoryStore()
+    const admin = store.connect()
     const keys = new Keys()
-    const reg = (id: string, extra = {}) => registerInstance(store, keys, planRegistration({name: 'web', id, namespace: 'default', address: '10.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n1', check: {}, ...extra}, now))
+    /** Away long enough that etcd compacted what was written meanwhile: the watcher lists everything again. */
+    const awayPastCompaction = async (meanwhile: () => Promise<unknown>) => {
+      store.setDown(true)
+      await meanwhile()
+      await admin.put('/unrelated', String(Date.now()))
+      store.compact()
+      store.setDown(false)
+      await store.idle()
+    }
+    const reg = (id: string, extra = {}) => registerInstance(admin, keys, planRegistration({name: 'web', id, namespace: 'default', address: '10.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n1', check: {}, ...extra}, now))
     await reg('a', {tags: ['t']})
     const sets: WatchedSet[] = []
     const watcher = new ServiceWatcher(store, keys, {filter: {namespace: 'default', name: 'web', tags: ['t']}, debounceMs: 20, logger: silentLogger, onSet: (s) => sets.push(s)})
-    store.unavailable = true
+    store.setDown(true)
     const started = watcher.start(new AbortController().signal)
     await new Promise((r) => setTimeout(r, 50))
-    store.unavailable = false
+    store.setDown(false)
     await started
     expect(sets.map((s) => s.instances.map((i) => i.id))).toEqual([['a']])
     await reg('b', {tags: ['t']})
@@ -103,14 +114,15 @@ describe('svc watch', () => {
     await reg('d')
     await new Promise((r) => setTimeout(r, 80))
     expect(sets.map((s) => s.instances.map((i) => i.id))).toEqual([['a'], ['a', 'b', 'c']])
-    await setMaintenance(store, keys, 'default', 'a', {reason: 'r', since: 's'})
-    await store.resync()
+    await awayPastCompaction(() => setMaintenance(admin, keys, 'default', 'a', {reason: 'r', since: 's'}))
     await new Promise((r) => setTimeout(r, 80))
     expect(sets.at(-1)!.instances.map((i) => i.id)).toEqual(['b', 'c'])
     const count = sets.length
-    await store.resync()
+    await awayPastCompaction(() => admin.put('/unrelated', 'again'))
     await new Promise((r) => setTimeout(r, 80))
     expect(sets).toHaveLength(count) // the same set is not reported twice
     await watcher.stop()
+    await admin.close()
+    await store.close()
   })
 })

@@ -1,4 +1,4 @@
-import {beforeEach, describe, expect, it} from '@jest/globals'
+import {afterEach, beforeEach, describe, expect, it, jest} from '@jest/globals'
 import {ConfigError, ConflictError, InvalidValueError} from '../../src/lib/errors.js'
 import {silentLogger} from '../../src/lib/log.js'
 import {Keys} from '../../src/store/keys.js'
@@ -11,17 +11,32 @@ import {deregisterDefined, deregisterInstance, registerInstance, registerInstanc
 import {healthyOnly, resolveService} from '../../src/svc/resolve.js'
 import {showInstance} from '../../src/svc/show.js'
 import {updateTtlCheck} from '../../src/svc/ttl-update.js'
-import {FakeStore} from '../helpers/svc-fake-store.js'
+import {MemoryStore} from '../helpers/memory-store.js'
 
 const keys = new Keys()
 const now = new Date('2025-01-01T00:00:00Z')
 const req = (over: Partial<RegisterRequest> = {}): RegisterRequest => ({name: 'web', id: 'web-1', namespace: 'default', address: '10.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'n1', check: {}, ...over})
 const plan = (over: Partial<RegisterRequest> = {}) => planRegistration(req(over), now)
+/** The keys under a prefix, in etcd's order. */
+const keysUnder = async (store: MemoryStore, prefix = '') => (await store.list(prefix)).items.map((i) => i.key)
+const json = async (store: MemoryStore, key: string) => {
+  const stored = await store.get(key)
+  return stored ? (JSON.parse(stored.value) as unknown) : undefined
+}
+const stores: MemoryStore[] = []
+const newStore = () => {
+  const store = new MemoryStore()
+  stores.push(store)
+  return store
+}
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close()
+})
 
 describe('registering and deregistering with the per-node index', () => {
-  let store: FakeStore
+  let store: MemoryStore
   beforeEach(() => {
-    store = new FakeStore()
+    store = newStore()
   })
 
   it('writes registration and index entry in one transaction; the same again writes nothing', async () => {
@@ -41,21 +56,21 @@ describe('registering and deregistering with the per-node index', () => {
   ])('re-registering %s', async (_, over, expected) => {
     await registerInstance(store, keys, plan())
     expect(await registerInstance(store, keys, plan(over))).toMatchObject({action: 'updated'})
-    expect(store.keys('/cnet/')).toEqual(expected)
+    expect(await keysUnder(store, '/cnet/')).toEqual(expected)
   })
 
   it('writes a missing index entry of an otherwise unchanged registration', async () => {
     const {registration} = plan()
     await store.put(keys.service('default', 'web', 'web-1'), JSON.stringify(registration))
     expect(await registerInstance(store, keys, plan())).toMatchObject({action: 'updated'})
-    expect(store.keys('/cnet/nodes/')).toEqual(['/cnet/nodes/n1/default/web/web-1'])
+    expect(await keysUnder(store, '/cnet/nodes/')).toEqual(['/cnet/nodes/n1/default/web/web-1'])
   })
 
   it('refuses an id taken by another service before writing any of a batch', async () => {
     await registerInstance(store, keys, plan())
-    const before = store.keys()
+    const before = await keysUnder(store)
     await expect(registerInstances(store, keys, [plan({id: 'web-2'}), plan({name: 'api', id: 'web-1'})])).rejects.toThrow(ConflictError)
-    expect(store.keys()).toEqual(before)
+    expect(await keysUnder(store)).toEqual(before)
   })
 
   it('tries again when the registration changed between its read and its write', async () => {
@@ -70,7 +85,7 @@ describe('registering and deregistering with the per-node index', () => {
       return original(ops, conditions)
     }
     expect(await registerInstance(store, keys, plan({tags: ['mine']}))).toMatchObject({action: 'updated'})
-    expect(store.json(keys.service('default', 'web', 'web-1'))).toMatchObject({tags: ['mine']})
+    expect(await json(store, keys.service('default', 'web', 'web-1'))).toMatchObject({tags: ['mine']})
   })
 
   it('writes the initial status once, keeps health and maintenance on re-registering', async () => {
@@ -79,8 +94,8 @@ describe('registering and deregistering with the per-node index', () => {
     await setMaintenance(store, keys, 'default', 'web-1', {reason: 'r', since: now.toISOString()})
     const again = await registerInstance(store, keys, plan({initialStatus: 'critical', check: {tcp: '10.0.0.1:80'}, tags: ['x']}))
     expect(again).toMatchObject({action: 'updated', healthKept: true, initialStatus: null})
-    expect(store.json(keys.health('default', 'web', 'web-1'))).toMatchObject({status: 'passing'})
-    expect(store.json(keys.nodeIndex('n1', 'default', 'web', 'web-1'))).toMatchObject({maintenance: {reason: 'r'}, tags: ['x']})
+    expect(await json(store, keys.health('default', 'web', 'web-1'))).toMatchObject({status: 'passing'})
+    expect(await json(store, keys.nodeIndex('n1', 'default', 'web', 'web-1'))).toMatchObject({maintenance: {reason: 'r'}, tags: ['x']})
   })
 
   it('with a kept lease: both keys under it, gone with it', async () => {
@@ -88,13 +103,13 @@ describe('registering and deregistering with the per-node index', () => {
     await registerInstance(store, keys, plan(), lease)
     expect((await store.get(keys.nodeIndex('n1', 'default', 'web', 'web-1')))?.lease).toBe(lease.id)
     await lease.stop({revoke: true})
-    expect(store.keys('/cnet/')).toEqual([])
+    expect(await keysUnder(store, '/cnet/')).toEqual([])
   })
 
   it('deregisters registration, index entry and health record together', async () => {
     await registerInstance(store, keys, plan({initialStatus: 'passing', check: {tcp: '10.0.0.1:80'}}))
     expect(await deregisterInstance(store, keys, 'default', 'web-1')).toMatchObject({action: 'removed', healthRemoved: true})
-    expect(store.keys()).toEqual([])
+    expect(await keysUnder(store)).toEqual([])
     await expect(deregisterInstance(store, keys, 'default', 'web-1')).rejects.toThrow(ConfigError)
     expect(await deregisterDefined(store, keys, [plan().registration])).toEqual([expect.objectContaining({action: 'absent'})])
   })
@@ -108,28 +123,28 @@ describe('maintenance', () => {
     ['disable', {reason: 'a'}, null, 'disabled'],
     ['disable when off', null, null, 'unchanged'],
   ])('%s', async (_, before, wanted, action) => {
-    const store = new FakeStore()
+    const store = newStore()
     await registerInstance(store, keys, plan())
     if (before) await setMaintenance(store, keys, 'default', 'web-1', {...before, since: 'then'})
     const result = await setMaintenance(store, keys, 'default', 'web-1', wanted && {...wanted, since: 'now'})
     expect(result.action).toBe(action)
-    const stored = parseRegistration(JSON.stringify(store.json(keys.service('default', 'web', 'web-1'))))!
+    const stored = parseRegistration(JSON.stringify(await json(store, keys.service('default', 'web', 'web-1'))))!
     expect(stored.maintenance?.reason ?? null).toBe(wanted?.reason ?? null)
     if (before && wanted) expect(stored.maintenance?.since).toBe('then')
-    expect(store.json(keys.nodeIndex('n1', 'default', 'web', 'web-1'))).toEqual(store.json(keys.service('default', 'web', 'web-1')))
+    expect(await json(store, keys.nodeIndex('n1', 'default', 'web', 'web-1'))).toEqual(await json(store, keys.service('default', 'web', 'web-1')))
   })
 
   it('counts as critical whatever the health says, and is refused for an unknown id', async () => {
     const registration = {...plan().registration, maintenance: {reason: 'r', since: 's'}} as ServiceRegistration
     expect(effectiveStatus(registration, {status: 'passing', output: '', since: '', checkedAt: '', prober: ''})).toBe('critical')
     expect(parseRegistration(JSON.stringify({...registration, maintenance: 'yes'}))).toBeUndefined()
-    await expect(setMaintenance(new FakeStore(), keys, 'default', 'nope', null)).rejects.toThrow(ConfigError)
+    await expect(setMaintenance(newStore(), keys, 'default', 'nope', null)).rejects.toThrow(ConfigError)
   })
 })
 
 describe('listing, show and resolve', () => {
   const seed = async () => {
-    const store = new FakeStore()
+    const store = newStore()
     await registerInstances(store, keys, [
       plan({id: 'a', tags: ['canary'], node: 'n1'}),
       plan({id: 'b', tags: ['canary', 'v2'], node: 'n2', check: {tcp: '10.0.0.1:80'}, initialStatus: 'warning'}),
@@ -182,8 +197,8 @@ describe('listing, show and resolve', () => {
 
 describe('migrating to the per-node index', () => {
   it('writes each missing entry under the registration\'s lease once, skips changed ones, and records the schema', async () => {
-    const store = new FakeStore()
-    const lease = await store.grantLease()
+    const store = newStore()
+    const lease = await store.grantLease(60)
     const legacy = ['a', 'b', 'c'].map((id) => plan({id, node: id === 'c' ? 'n2' : 'n1'}).registration)
     for (const r of legacy) await store.put(keys.service('default', 'web', r.id), JSON.stringify(r), r.id === 'b' ? {lease} : {})
     await store.put(keys.service('default', 'web', 'junk'), 'not json')
@@ -193,19 +208,27 @@ describe('migrating to the per-node index', () => {
     expect(result).toEqual({ran: true, registrations: 4, written: 2})
     expect((await store.get(keys.nodeIndex('n1', 'default', 'web', 'a')))?.value).toBe('theirs')
     expect((await store.get(keys.nodeIndex('n1', 'default', 'web', 'b')))?.lease).toBe(lease)
-    expect(store.json(keys.schema())).toEqual({version: 2, migratedAt: now.toISOString(), by: 'p1'})
+    expect(await json(store, keys.schema())).toEqual({version: 2, migratedAt: now.toISOString(), by: 'p1'})
     expect(await ensureNodeIndex(store, keys, 'p2', silentLogger)).toMatchObject({ran: false})
   })
 
   it('skips a registration whose lease is gone, and stops when etcd is away', async () => {
-    const store = new FakeStore()
-    await store.put(keys.service('default', 'web', 'a'), JSON.stringify(plan({id: 'a'}).registration), {lease: 'gone'})
+    const store = newStore()
+    const lease = await store.grantLease(60)
+    await store.put(keys.service('default', 'web', 'a'), JSON.stringify(plan({id: 'a'}).registration), {lease})
+    // The lease ends between the listing and the write of the index entry.
+    const list = store.list.bind(store)
+    jest.spyOn(store, 'list').mockImplementation(async (...args) => {
+      const listing = await list(...args)
+      await store.revokeLease(lease)
+      return listing
+    })
     expect(await ensureNodeIndex(store, keys, 'p1', silentLogger)).toMatchObject({written: 0})
-    const away = new FakeStore()
-    away.unavailable = true
+    const away = newStore()
+    away.setDown(true)
     await expect(ensureNodeIndex(away, keys, 'p1', silentLogger)).rejects.toThrow(/unreachable/)
     await away.put(keys.schema(), 'x').catch(() => {})
-    away.unavailable = false
+    away.setDown(false)
     await away.put(keys.schema(), '{"version":"2"}')
     expect(await schemaVersion(away, keys)).toBe(1)
   })
