@@ -1,4 +1,4 @@
-import {requireDurationMs} from '../lib/duration.js'
+import {requireDuration} from '../lib/duration.js'
 import {UsageError} from '../lib/errors.js'
 import {type LogFormat, type LogLevel, type Logger, createLogger} from '../lib/log.js'
 import {Keys} from '../store/keys.js'
@@ -41,7 +41,7 @@ export function contextFromFlags(given: Partial<GlobalFlagValues>): CliContext {
   const logger = createLogger({level: flags['log-level'] as LogLevel, format: flags['log-format'] as LogFormat})
   const storeOptions: StoreOptions = {
     endpoints: parseEndpoints(flags['etcd-endpoints']),
-    deadlineMs: requireDurationMs('--etcd-timeout', flags['etcd-timeout'], 100),
+    deadlineMs: requireDuration('etcd-timeout', flags['etcd-timeout'], 100),
     caFile: flags['etcd-cafile'],
     certFile: flags['etcd-certfile'],
     keyFile: flags['etcd-keyfile'],

@@ -1,5 +1,5 @@
 import {isIP} from 'node:net'
-import {parseDurationMs} from '../lib/duration.js'
+import {requireDuration} from '../lib/duration.js'
 import {ConfigError, InvalidValueError} from '../lib/errors.js'
 import {type HostPort, formatHostPort, parseHostPort} from '../lib/listen-address.js'
 import {type Cidr, formatIp, parseCidr, parseIp} from '../net/ip.js'
@@ -243,10 +243,7 @@ function domain(field: string, text: string): string {
 }
 
 function seconds(field: string, text: string): number {
-  const ms = parseDurationMs(text)
-  if (ms === undefined) throw new InvalidValueError(field, `"${text}" is not a duration`, 'use e.g. 5s, 1m, 1h')
-  if (ms > MAX_TTL_SECONDS * 1000) throw new InvalidValueError(field, `${text} is too long`, 'the maximum is 168h')
-  return Math.round(ms / 1000)
+  return Math.round(requireDuration(field, text, 0, MAX_TTL_SECONDS * 1000) / 1000)
 }
 
 function cidr(field: string, text: string): Cidr {

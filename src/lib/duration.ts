@@ -1,4 +1,4 @@
-import {UsageError} from './errors.js'
+import {InvalidValueError} from './errors.js'
 
 const UNIT_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy
@@ -21,14 +21,17 @@ export function parseDurationMs(text: string): number | undefined {
   return consumed === trimmed.length ? total : undefined
 }
 
-/** Like parseDurationMs, but a usage error naming the flag when it does not parse or is under `minMs`. */
-export function requireDurationMs(flag: string, text: string, minMs = 0, maxMs = Number.POSITIVE_INFINITY): number {
+/**
+ * The one duration check: a Go-style duration from `minMs` to `maxMs`, in milliseconds.
+ * A value that does not parse or is out of range is an InvalidValueError naming `field`
+ * in the caller's own terms ("resync", "check.interval"); the CLI tells it as the flag
+ * or file entry it came from.
+ */
+export function requireDuration(field: string, text: string, minMs = 0, maxMs = Number.POSITIVE_INFINITY): number {
   const ms = parseDurationMs(text)
-  if (ms === undefined) {
-    throw new UsageError(`${flag}: "${text}" is not a duration`, 'use e.g. 500ms, 30s, 5m, 24h')
-  }
-  if (ms < minMs) throw new UsageError(`${flag}: ${text} is too short`, `the minimum is ${formatDuration(minMs)}`)
-  if (ms > maxMs) throw new UsageError(`${flag}: ${text} is too long`, `the maximum is ${formatDuration(maxMs)}`)
+  if (ms === undefined) throw new InvalidValueError(field, `"${text}" is not a duration`, 'use e.g. 500ms, 30s, 5m, 24h')
+  if (ms < minMs) throw new InvalidValueError(field, `${text} is too short`, `the minimum is ${formatDuration(minMs)}`)
+  if (ms > maxMs) throw new InvalidValueError(field, `${text} is too long`, `the maximum is ${formatDuration(maxMs)}`)
   return ms
 }
 

@@ -1,6 +1,7 @@
+import {requireDuration} from '../lib/duration.js'
 import {InvalidValueError} from '../lib/errors.js'
 import type {CheckDefinition, CheckTiming} from './model.js'
-import {parseHeaders, parseHostPort, requireDuration, requireHttpUrl, requireIntegerIn, requireMethod, splitCommandLine} from './validate.js'
+import {parseHeaders, parseHostPort, requireHttpUrl, requireIntegerIn, requireMethod, splitCommandLine} from './validate.js'
 
 /**
  * A check as given on the command line or in a definition file: strings, not yet

@@ -1,5 +1,4 @@
 import {isIP} from 'node:net'
-import {formatDuration, parseDurationMs} from '../lib/duration.js'
 import {InvalidValueError} from '../lib/errors.js'
 import {HEALTH_STATUSES, type HealthStatus} from './model.js'
 
@@ -165,13 +164,4 @@ export function splitCommandLine(field: string, text: string): string[] {
 export function parseInteger(field: string, text: string, min: number, max: number): number {
   if (!/^-?\d+$/.test(text.trim())) throw new InvalidValueError(field, `"${text}" is not an integer`, `use an integer from ${min} to ${max}`)
   return requireIntegerIn(field, Number(text), min, max)
-}
-
-/** A Go-style duration ("500ms", "30s", "1m30s") from `minMs` to `maxMs`, in milliseconds. */
-export function requireDuration(field: string, text: string, minMs = 0, maxMs = Number.POSITIVE_INFINITY): number {
-  const ms = parseDurationMs(text)
-  if (ms === undefined) throw new InvalidValueError(field, `"${text}" is not a duration`, 'use e.g. 500ms, 30s, 5m, 24h')
-  if (ms < minMs) throw new InvalidValueError(field, `${text} is too short`, `the minimum is ${formatDuration(minMs)}`)
-  if (ms > maxMs) throw new InvalidValueError(field, `${text} is too long`, `the maximum is ${formatDuration(maxMs)}`)
-  return ms
 }

@@ -4,11 +4,12 @@ import type {Server} from 'node:http'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {untilAborted} from '../../lib/abort.js'
+import {requireDuration} from '../../lib/duration.js'
 import {UsageError} from '../../lib/errors.js'
 import {parseHostPort} from '../../lib/listen-address.js'
 import {Prober, type ProberOptions, type ProberStats} from '../../health/prober.js'
 import {requireNodeName} from '../../svc/registration-plan.js'
-import {parseInteger, requireDuration} from '../../svc/validate.js'
+import {parseInteger} from '../../svc/validate.js'
 
 export default class HealthRun extends BaseCommand<typeof HealthRun> {
   static override summary = "The health prober, in the foreground: runs the checks of this node's instances"

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {leasedSentence} from '../../cli/human.js'
-import {parseDurationMs, requireDurationMs} from '../../lib/duration.js'
+import {parseDurationMs, requireDuration} from '../../lib/duration.js'
 import {UsageError} from '../../lib/errors.js'
 import {type HostPort, parseHostPort} from '../../lib/listen-address.js'
 import type {Store} from '../../store/store.js'
@@ -40,7 +40,7 @@ export default class SubnetLease extends BaseCommand<typeof SubnetLease> {
   async run(): Promise<SubnetLeaseResult | undefined> {
     // CNET_UNSAFE_MIN_TTL lowers the 1 minute floor, for tests only.
     const minTtlMs = parseDurationMs(process.env.CNET_UNSAFE_MIN_TTL ?? '') ?? 60_000
-    const ttlSeconds = Math.ceil(requireDurationMs('--ttl', this.flags.ttl, minTtlMs) / 1000)
+    const ttlSeconds = Math.ceil(requireDuration('ttl', this.flags.ttl, minTtlMs) / 1000)
     const metricsAddress = this.flags.metrics === undefined ? undefined : parseHostPort(this.flags.metrics)
     if (this.flags.metrics !== undefined && !metricsAddress) throw new UsageError(`--metrics: "${this.flags.metrics}" is not HOST:PORT`, 'e.g. 127.0.0.1:9155')
     const host = await resolveHostAddress({publicIp: this.flags['public-ip'], iface: this.flags.iface, publicIpv6: this.flags['public-ipv6']})

@@ -8,13 +8,13 @@ import {registeredSentence} from '../../cli/human.js'
 import {REGISTER_FIELD_FLAGS, checkFlags, checkRequestFromFlags} from '../../cli/svc-flags.js'
 import {REGISTER_RESULT_COLUMNS} from '../../cli/svc-output.js'
 import {untilAborted} from '../../lib/abort.js'
-import {parseDurationMs} from '../../lib/duration.js'
+import {parseDurationMs, requireDuration} from '../../lib/duration.js'
 import {UsageError} from '../../lib/errors.js'
 import type {CheckPlanOptions} from '../../svc/check-plan.js'
 import {parseDefinitions, planDefinitions} from '../../svc/definition-file.js'
 import {type RegistrationPlan, planRegistration} from '../../svc/registration-plan.js'
 import {type RegisterResult, registerInstances} from '../../svc/registry.js'
-import {parseInteger, requireDuration} from '../../svc/validate.js'
+import {parseInteger} from '../../svc/validate.js'
 
 /** Flags that describe one instance: not with --file, which describes its own. */
 const INSTANCE_FLAGS = ['address', 'port', 'id', 'port-name', 'protocol', 'tag', 'meta', 'weight', 'initial-status', ...Object.keys(checkFlags)] as const

@@ -4,8 +4,9 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
 import {watchedSetLine} from '../../cli/svc-output.js'
 import {untilAborted} from '../../lib/abort.js'
+import {requireDuration} from '../../lib/duration.js'
 import {LatestOnlyRunner, execHandler} from '../../svc/handler-runner.js'
-import {requireDnsLabel, requireDuration, requireTags, splitCommandLine} from '../../svc/validate.js'
+import {requireDnsLabel, requireTags, splitCommandLine} from '../../svc/validate.js'
 import {ServiceWatcher, type WatchedSet} from '../../svc/watch.js'
 
 export default class SvcWatch extends BaseCommand<typeof SvcWatch> {

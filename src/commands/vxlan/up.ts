@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
-import {requireDurationMs} from '../../lib/duration.js'
+import {requireDuration} from '../../lib/duration.js'
 import {UsageError} from '../../lib/errors.js'
 import {type HostPort, parseHostPort} from '../../lib/listen-address.js'
 import {IpKernel} from '../../net/vxlan/ip-kernel.js'
@@ -38,7 +38,7 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
 
   async run(): Promise<UpResult | WatchSummary> {
     const f = this.flags
-    const resyncMs = requireDurationMs('--resync', f.resync, 1000)
+    const resyncMs = requireDuration('resync', f.resync, 1000)
     const metricsAddress = f.metrics === undefined ? undefined : parseHostPort(f.metrics)
     if (f.metrics !== undefined && !metricsAddress) throw new UsageError(`--metrics: "${f.metrics}" is not HOST:PORT`, 'e.g. 127.0.0.1:9156')
     if (!f['dry-run']) requireNetAdmin('vxlan up')
