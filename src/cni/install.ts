@@ -41,7 +41,7 @@ export function installCni(
   const shimNow = current(plan.shimFile)
   // Checked before anything is written: never replace someone else's `cnet` silently.
   if (shimNow !== undefined && !shimNow.includes(SHIM_MARKER) && !options.force) {
-    throw new ConflictError(`cni install: ${plan.shimFile} exists and was not written by cnet cni install`, 'remove it, or pass --force to replace it')
+    throw new ConflictError(`cni install: ${plan.shimFile} exists and was not written by cnet cni install`, 'remove it, or replace it only by force', 'force')
   }
   const written: string[] = []
   if (shimNow !== plan.shim) {

@@ -61,7 +61,7 @@ export async function labUp(options: LabOptions): Promise<LabReport> {
   const names = options.names ?? DEFAULT_LAB_NAMES
   const layout = labLayout(options.stateDir, options.nodes, options.podsPerNode, names)
   if (readLabState(options.stateDir) || (await namespacesWithPrefix(names.prefix)).length > 0) {
-    throw new ConflictError(`lab: a lab is already up in ${options.stateDir} or with the prefix ${names.prefix} (or left over from a crash)`, 'run cnet lab down first, or give this lab its own --state-dir, --prefix, --underlay and --network')
+    throw new ConflictError(`lab: a lab is already up in ${options.stateDir} or with the prefix ${names.prefix} (or left over from a crash)`, 'run cnet lab down first, or give this lab its own state directory, prefix, underlay and network', 'state-dir,prefix,underlay,network')
   }
   const state: LabState = {layout, podAddresses: {}, nodeSubnets: {}, startedAt: new Date().toISOString()}
   mkdirSync(layout.stateDir, {recursive: true})

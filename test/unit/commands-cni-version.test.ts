@@ -75,7 +75,7 @@ describe('cni install', () => {
     writeFileSync(join(root, 'bin/cnet'), '#!/bin/sh\necho someone else\n')
     const refused = await run()
     expect(refused.exitCode).toBe(5)
-    expect(refused.stderr).toMatch(/^cnet: cni install: .*bin\/cnet exists and was not written by cnet cni install \(remove it, or pass --force to replace it\)\n$/)
+    expect(refused.stderr).toMatch(/^cnet: cni install: .*bin\/cnet exists and was not written by cnet cni install \(remove it, or replace it only by force; check --force\)\n$/)
     expect(readFileSync(join(root, 'bin/cnet'), 'utf8')).toContain('someone else')
     const forced = await install('foreign', '--force').run()
     expect(forced.exitCode).toBe(0)
