@@ -37,7 +37,7 @@ import {type EtcdMember, sleep, startEtcd} from '../test/helpers/etcd.js'
 import {cleanup, ip} from '../test/helpers/netns.js'
 import {freePort} from '../test/helpers/ports.js'
 import {type Figure, median, percentile, report} from './lib/report.js'
-import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, serviceName, subnetLease} from './lib/seed-fleet.js'
+import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, serviceName, subnetLease} from './lib/seed.js'
 
 const run = promisify(execFile)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
