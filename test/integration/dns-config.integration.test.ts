@@ -10,7 +10,7 @@ import type {Store} from '../../src/store/store.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
 import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
 import {startDnsmasq} from '../helpers/dnsmasq.js'
-import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {servicesFixture} from '../helpers/services-fixture.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
@@ -111,15 +111,18 @@ describe('cnet dns serve with a config file', () => {
       }
     })()
     try {
-      await sleep(100)
+      await waitFor('queries answered before the reload', () => asked > 3)
       writeFileSync(config, JSON.stringify({upstream: [`127.0.0.1:${upstreams.main}`], forward: {'corp.example': `127.0.0.1:${upstreams.eu}`}, hosts: {'gw.corp.example': '192.0.2.253'}}))
       server.child.kill('SIGHUP')
-      let answer: string[] = []
-      for (let i = 0; i < 50 && answer[0] !== '192.0.2.253'; i++, await sleep(20)) answer = short(await dig(port, ['+short', 'gw.corp.example']))
+      const answer = await waitFor('the reloaded hosts entry answered', async () => {
+        const addresses = short(await dig(port, ['+short', 'gw.corp.example']))
+        return addresses[0] === '192.0.2.253' && addresses
+      }, {intervalMs: 20})
       expect(answer).toEqual(['192.0.2.253'])
       expect(short(await dig(port, ['+short', 'db.corp.example']))).toEqual(['192.0.2.3']) // the stub domain now goes to eu's upstream
       expect(short(await dig(port, ['+short', 'registry.internal']))).toEqual([]) // no longer a hosts entry, and no upstream knows it
-      await sleep(100)
+      const reloadedAt = asked
+      await waitFor('queries answered after the reload', () => asked > reloadedAt + 3)
     } finally {
       asking = false
       await loop
@@ -130,7 +133,7 @@ describe('cnet dns serve with a config file', () => {
     const linesBefore = server.stderr().split('\n').length
     writeFileSync(config, '{"upstream": [53]}')
     server.child.kill('SIGHUP')
-    for (let i = 0; i < 50 && !server.stderr().includes('reload failed'); i++) await sleep(20)
+    await waitFor('the failed reload logged', () => server.stderr().includes('reload failed'), {intervalMs: 20})
     const newLines = server.stderr().split('\n').slice(linesBefore - 1).filter((line) => line.includes('"level":"error"') || line.includes('"level":"warn"'))
     expect(newLines).toHaveLength(1)
     expect(JSON.parse(newLines[0]!)).toMatchObject({msg: 'reload failed: keeping the running config', error: expect.stringContaining('dns.json: upstream: expected a string or a list of strings')})
@@ -168,7 +171,9 @@ describe('cnet dns serve with a config file', () => {
     const own = await startDnsServer(['--upstream', `127.0.0.1:${deadPort}`, '--upstream', `127.0.0.1:${upstreams.main}`, '--metrics', `127.0.0.1:${ownMetrics}`], cliEnv(etcd().endpoint, prefixes), ownPort)
     try {
       expect(short(await dig(ownPort, ['+short', '+time=5', 'main.example.test']))).toEqual(['203.0.113.1']) // after the dead one timed out
-      await sleep(1500) // its probe goes unanswered: down
+      // its probe goes unanswered: down (the exchange and one probe are the two failures in a row)
+      const failedProbe = new RegExp(`cnet_dns_forward_healthcheck_failures_total\\{to="127\\.0\\.0\\.1:${deadPort}"\\} [1-9]`)
+      await waitFor('a failed health probe of the dead upstream', async () => failedProbe.test(await (await fetch(`http://127.0.0.1:${ownMetrics}/metrics`)).text()))
       expect(short(await dig(ownPort, ['+short', '+time=5', 'db.corp.example']))).toEqual(['192.0.2.1'])
       expect(askedDead.some((m) => m.includes('main'))).toBe(true)
       expect(askedDead.some((m) => m.includes('corp'))).toBe(false) // skipped: only its probes went there

@@ -4,7 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import * as packet from 'dns-packet'
 import {cliEnv} from '../helpers/cli.js'
 import {type DnsServer, dig, startDnsServer} from '../helpers/dns-server.js'
-import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
@@ -32,8 +32,20 @@ describe('cnet dns serve under random and mutated packets', () => {
   it('survives 100,000 packets with bounded memory and still answers', async () => {
     const rand = random(42)
     const valid = packet.encode({type: 'query', id: 1, flags: packet.RECURSION_DESIRED, questions: [{name: 'web.default.svc.cluster.local', type: 'A'}], additionals: [{type: 'OPT', name: '.', udpPayloadSize: 4096} as packet.Answer]})
+    // After each batch a marker query, sent until it is answered: the server reads its
+    // socket in order, so an answer means the whole batch was read (none left to the
+    // kernel to drop), and the next batch goes out only then.
+    const MARK = 'fuzz-mark.cluster.local'
+    const markLabel = Buffer.from('\x09fuzz-mark', 'latin1')
+    const marked = new Set<number>()
     const socket = dgram.createSocket('udp4')
-    socket.on('message', () => {})
+    socket.on('message', (message: Buffer) => {
+      if (message.length > 12 && message.includes(markLabel)) marked.add(message.readUInt16BE(0))
+    })
+    const markerAnswered = (id: number) => {
+      if (!marked.has(id)) socket.send(packet.encode({type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{name: MARK, type: 'A'}]}), server.port, '127.0.0.1')
+      return marked.has(id)
+    }
     const pid = server.child.pid!
     const before = rssKb(pid)
     for (let batch = 0; batch < 100; batch++) {
@@ -49,9 +61,8 @@ describe('cnet dns serve under random and mutated packets', () => {
         }
         socket.send(payload, server.port, '127.0.0.1')
       }
-      await sleep(15)
+      await waitFor(`batch ${batch} read`, () => markerAnswered(0xf000 + batch), {timeoutMs: 20_000, intervalMs: 20})
     }
-    await sleep(500)
     socket.close()
     const after = rssKb(pid)
     console.log(`fuzz: RSS ${before} kB before, ${after} kB after 100,000 packets`)

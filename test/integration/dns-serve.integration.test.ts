@@ -5,6 +5,7 @@ import type {Store} from '../../src/store/store.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
 import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
 import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {servicesFixture} from '../helpers/services-fixture.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
@@ -73,8 +74,10 @@ describe('cnet dns serve', () => {
     // a registration clears what was kept
     await fixture.putInstance({id: 'web-3', name: 'web', address: '10.1.0.3', port: 8080, portName: 'http'})
     try {
-      let seen: string[] = []
-      for (let i = 0; i < 40 && seen.length < 3; i++, await sleep(25)) seen = short(await plain('web.default.svc.cluster.local', '+short'))
+      const seen = await waitFor('web-3 in the plain answer', async () => {
+        const addresses = short(await plain('web.default.svc.cluster.local', '+short'))
+        return addresses.length >= 3 && addresses
+      }, {intervalMs: 25})
       expect(seen.sort()).toEqual(['10.1.0.1', '10.1.0.2', '10.1.0.3'])
     } finally {
       await fixture.deleteInstance('default', 'web', 'web-3')
@@ -167,7 +170,8 @@ describe('cnet dns serve', () => {
     socket.send(Buffer.from([1, 2, 3]), port, '127.0.0.1')
     // readable header, broken question: FORMERR
     socket.send(Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 1]), port, '127.0.0.1')
-    await sleep(300)
+    await waitFor('the FORMERR reply', () => replies.length > 0)
+    await sleep(100) // proves a negative: no reply to the garbage arrives after the FORMERR one either
     socket.close()
     expect(replies).toHaveLength(1)
     expect(replies[0]!.readUInt16BE(0)).toBe(7)
@@ -188,11 +192,11 @@ describe('cnet dns serve', () => {
       let started = Date.now()
       await fixture.putInstance({id: 'x', name, address: '10.3.0.1'})
       // Node's resolver in-process: polling with dig would add a process start to every figure
-      while (!(await lookup(`${name}.default.svc.cluster.local`)).includes('10.3.0.1')) await sleep(2)
+      await waitFor(`${name} answered`, async () => (await lookup(`${name}.default.svc.cluster.local`)).includes('10.3.0.1'), {intervalMs: 2})
       appear.push(Date.now() - started)
       started = Date.now()
       await fixture.deleteInstance('default', name, 'x')
-      while ((await lookup(`${name}.default.svc.cluster.local`)).length) await sleep(2)
+      await waitFor(`${name} gone`, async () => (await lookup(`${name}.default.svc.cluster.local`)).length === 0, {intervalMs: 2})
       disappear.push(Date.now() - started)
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -203,19 +207,13 @@ describe('cnet dns serve', () => {
 
   it('follows health changes', async () => {
     await fixture.putHealth('default', 'db', 'db-1', 'passing')
-    let answer: string[] = []
-    for (let i = 0; i < 50 && answer.length === 0; i++) {
-      answer = short(await dig(port, ['+short', 'db.default.svc.cluster.local']))
-      if (!answer.length) await sleep(20)
-    }
+    const answer = await waitFor('db answered once passing', async () => {
+      const addresses = short(await dig(port, ['+short', 'db.default.svc.cluster.local']))
+      return addresses.length > 0 && addresses
+    }, {intervalMs: 20})
     expect(answer).toEqual(['10.1.0.9'])
     await fixture.putHealth('default', 'db', 'db-1', 'critical')
-    let rcode: string | undefined
-    for (let i = 0; i < 50 && rcode !== 'NXDOMAIN'; i++) {
-      rcode = rcodeOf(await dig(port, ['db.default.svc.cluster.local']))
-      if (rcode !== 'NXDOMAIN') await sleep(20)
-    }
-    expect(rcode).toBe('NXDOMAIN')
+    await waitFor('NXDOMAIN for db once critical', async () => rcodeOf(await dig(port, ['db.default.svc.cluster.local'])) === 'NXDOMAIN', {intervalMs: 20})
   })
 
   it('rejects a bad flag with exit 2 and a one-line error', async () => {
