@@ -8,7 +8,7 @@ import {openStore} from '../../src/store/index.js'
 import {Keys} from '../../src/store/keys.js'
 import type {Store} from '../../src/store/store.js'
 import {type CliResult, cliEnv, runCli, runCliOnTty} from '../helpers/cli.js'
-import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
@@ -305,7 +305,7 @@ describe('the command line: help, typos, errors, tables, records, logs, completi
       child.stderr.on('data', (d) => (stderr += d))
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
       try {
-        for (let i = 0; i < 150 && !stderr.includes('status changed'); i++) await sleep(100)
+        await waitFor('the status change logged', () => stderr.includes('status changed'), {timeoutMs: 15_000, intervalMs: 100})
       } finally {
         child.kill('SIGTERM')
       }

@@ -7,6 +7,7 @@ import {parseHealth} from '../../src/svc/model.js'
 import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance} from '../../src/svc/registry.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
@@ -35,26 +36,20 @@ describe('health run across an etcd outage', () => {
       return stored ? parseHealth(stored.value)?.status : undefined
     }
     try {
-      for (let i = 0; i < 50 && (await read()) !== 'passing'; i++) await sleep(100)
-      expect(await read()).toBe('passing')
+      await waitFor('passing', async () => (await read()) === 'passing', {intervalMs: 100})
 
       await etcd.stop()
       const probesBefore = prober.stats().probes
       await new Promise<void>((resolve) => server!.close(() => resolve()))
       server = undefined
-      await sleep(5000) // longer than the prober's lease TTL
-      expect(prober.stats().probes).toBeGreaterThanOrEqual(probesBefore + 3)
+      // Four probes a second apart: etcd stays down for longer than the prober's 2 s lease TTL.
+      await waitFor('four probes while etcd is down', () => prober.stats().probes >= probesBefore + 4, {timeoutMs: 15_000})
       expect(prober.stats().pendingWrites).toBe(1)
 
       await etcd.start()
       await etcd.waitReady()
-      let status: string | undefined
-      for (let i = 0; i < 100 && status !== 'critical'; i++) {
-        await sleep(100)
-        status = await read()
-      }
-      expect(status).toBe('critical')
-      await sleep(3000) // past the TTL again: the record lives under a kept lease
+      await waitFor('the critical record written once etcd is back', async () => (await read()) === 'critical', {timeoutMs: 15_000, intervalMs: 100})
+      await sleep(3000) // proves a negative: past the TTL again, the record is still there: it lives under a kept lease
       expect(await read()).toBe('critical')
       expect(prober.stats().pendingWrites).toBe(0)
     } finally {

@@ -15,6 +15,7 @@ import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance} from '../../src/svc/registry.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {servicesFixture} from '../helpers/services-fixture.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
@@ -41,16 +42,13 @@ async function tcpServer(port: number): Promise<TcpServer> {
   return server
 }
 
-/** Polls until the predicate holds, or fails with what was last seen. */
+/** Polls until the predicate holds, and returns the value that made it hold. */
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T = await read()
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(last)}`)
-    await sleep(100)
-    last = await read()
-  }
-  return last
+  const [value] = await waitFor(what, async () => {
+    const value = await read()
+    return ok(value) && ([value] as const)
+  }, {timeoutMs})
+  return value
 }
 
 function spawnCli(args: string[], env: Record<string, string>): {child: ChildProcess; stdout: () => string; exited: Promise<number | null>} {
@@ -158,9 +156,14 @@ describe('services and health against a real etcd', () => {
       expect(seen.at(-1)!.at - started).toBeGreaterThan(900)
       const record = JSON.parse((await store.get(keys.health('default', 'web', 'web-1')))!.value)
       expect(record).toMatchObject({status: 'passing', prober: 'n1', output: expect.stringContaining('200 OK Output: status 200')})
-      // Steady: no writes while nothing changes.
+      // Steady: two more probes, both passing, write nothing.
       const writes = seen.length
-      await sleep(2200)
+      const {probes, writes: written} = prober.stats()
+      await waitFor('two more probes, written or not', () => {
+        const now = prober.stats()
+        return now.probes >= probes + 2 && now.running === 0 && now.pendingWrites === 0
+      })
+      expect(prober.stats().writes).toBe(written)
       expect(seen.length).toBe(writes)
       const stopped = Date.now()
       await closeHttp(server)
@@ -262,7 +265,8 @@ describe('services and health against a real etcd', () => {
       await until('job-silent deregistered', async () => (await listInstances(store, keys)).some((r) => r.id === 'job-silent'), (present) => !present, 15_000)
       // never passed, so critical from the start: removed no earlier than 2 s after
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
-      await sleep(1500)
+      // Proves a negative: past another of job-alive's deadline checks (one a second), it is still there.
+      await sleep(1200)
       expect((await listInstances(store, keys)).map((r) => r.id)).toEqual(['job-alive'])
     } finally {
       await prober.stop({revoke: true})
@@ -285,7 +289,8 @@ describe('services and health against a real etcd', () => {
       await store.put(healthKey, theirs, {lease: theirLease})
       await registerInstance(store, keys, plan('n8'))
       await until('no longer probed here', async () => prober.stats().instances, (n) => n === 0)
-      await sleep(1500)
+      // Proves a negative: for longer than a check interval (1 s) after it stopped probing, the record is not touched.
+      await sleep(1200)
       expect((await store.get(healthKey))?.value).toBe(theirs)
       await store.revokeLease(theirLease)
     } finally {
@@ -377,7 +382,7 @@ describe('services and health against a real etcd', () => {
         children.push(run.child)
         await until('the registration', async () => run.stdout(), (out) => out.includes('}'))
         expect(JSON.parse(run.stdout())).toMatchObject({action: 'created', leaseTtlSeconds: 1})
-        await sleep(2500) // longer than the TTL: the lease is being kept
+        await sleep(2000) // proves a negative: twice the 1 s TTL, and the key is still there: the lease is being kept
         expect(await store.get(key)).not.toBeNull()
         run.child.kill(signal)
         const code = await run.exited
