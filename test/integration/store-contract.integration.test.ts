@@ -18,6 +18,9 @@ describeStoreContract('EtcdStore on a real etcd', async () => {
     store,
     other,
     root: '/contract/',
+    // Time itself, for the contract's checks that something does not happen (a kept
+    // lease outliving its TTL, no event after a watch closed): the MemoryStore's
+    // harness advances a fake clock instead.
     elapse: async (ms) => {
       await sleep(ms)
     },

@@ -75,7 +75,7 @@ describe('subnet lease --keep across an etcd outage', () => {
       // etcd extends every lease when it starts again, so this covers the keeper riding
       // out an unreachable etcd, not a lost lease (the tests below let it expire).
       await etcd.stop()
-      await sleep(5000) // more than twice the TTL
+      await sleep(5000) // proves a negative: down for more than twice the TTL, the keeper neither exits nor rewrites the file
       expect(child.exitCode).toBeNull() // still running, still holding the subnet
       expect(readFileSync(file, 'utf8')).toBe(envBefore)
       await etcd.start()
@@ -85,7 +85,7 @@ describe('subnet lease --keep across an etcd outage', () => {
       try {
         const held = await waitFor('the lease key back after the restart', () => store.get(key), {timeoutMs: 10_000, intervalMs: 100})
         expect(held.value).toContain('"PublicIP":"192.168.14.1"')
-        await sleep(3000) // past the TTL again: the lease is being kept alive
+        await sleep(3000) // proves a negative: past the TTL again, the key is still there: the lease is being kept alive
         expect(await store.get(key)).not.toBeNull()
       } finally {
         await store.close()
@@ -143,7 +143,7 @@ describe('subnet lease --keep across an etcd outage', () => {
           expect(back?.value).toBe(before.value)
           expect(back?.lease).not.toBeNull()
           expect(back?.lease).not.toBe(before.lease)
-          await sleep(3000) // past the TTL again: the new lease is kept alive
+          await sleep(3000) // proves a negative: past the TTL again, the key keeps its new lease: it is kept alive
           expect((await store.get(key))?.lease).toBe(back?.lease)
           expect(keeper.child.exitCode).toBeNull()
           expect(readFileSync(file).equals(envBefore)).toBe(true)

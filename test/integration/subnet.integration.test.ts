@@ -7,6 +7,7 @@ import {openStore} from '../../src/store/index.js'
 import type {Store} from '../../src/store/store.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {sleep} from '../helpers/etcd.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
@@ -279,8 +280,8 @@ describe('cnet subnet lease / list against a real etcd', () => {
       let stdout = ''
       child.stdout.on('data', (d) => (stdout += d))
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-      for (let i = 0; i < 100 && !stdout.includes('}'); i++) await sleep(100)
-      await sleep(5000) // more than twice the TTL
+      await waitFor('the keeper to print its lease', () => stdout.includes('}'), {timeoutMs: 15_000, intervalMs: 100})
+      await sleep(5000) // proves a negative: more than twice the TTL, and the key is still there
       const key = JSON.parse(stdout).key as string
       expect(await store.get(key)).not.toBeNull()
       if (!release) {
