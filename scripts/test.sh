@@ -27,9 +27,11 @@ skip_or_fail() { # tier, reason
 
 run_tier() { # tier
   echo "== $1 tests"
-  # Integration and e2e files run one at a time: they spawn many processes and
-  # some check deadlines, so they must not compete for the two cores.
+  # Unit and integration files run two at a time (integration files mostly wait on
+  # etcd, daemons and their own polls, each file with its own etcd or key prefixes).
+  # End-to-end files run one at a time: they program kernels and start whole clusters.
   local extra=(--runInBand)
+  [ "$1" = integration ] && extra=(--maxWorkers=2)
   # The unit tier measures line coverage of src/ and fails below jest.config.js's floors.
   [ "$1" = unit ] && extra=(--maxWorkers=2 --coverage --coverageDirectory="$reports/coverage")
   bash scripts/jest.sh --selectProjects "$1" "${extra[@]}" --json --outputFile="$reports/$1.json" || failed=1
