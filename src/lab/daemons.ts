@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {SystemCommandError} from '../lib/errors.js'
 
 /**
  * The lab's background processes: each started detached inside a namespace with its
@@ -36,7 +37,10 @@ export function startDaemon(spec: DaemonSpec): Daemon {
   const child = spawn(command, args, {detached: true, stdio: ['ignore', out, out], env: {...process.env, ...spec.env}})
   closeSync(out)
   child.unref()
-  if (!child.pid) throw new Error(`could not start ${spec.name}`)
+  // A command that cannot be started reports it as an 'error' event as well: without a
+  // listener that event would end the lab's own process.
+  child.on('error', () => {})
+  if (!child.pid) throw new SystemCommandError(`lab: could not start ${spec.name} (${command} ${args.join(' ')})`, `is ${command} installed and on PATH?`)
   writeFileSync(pidFile, `${child.pid}\n`)
   // What started it, so `lab status` can start it again if it dies.
   writeFileSync(specFile(pidFile), JSON.stringify(spec) + '\n')
