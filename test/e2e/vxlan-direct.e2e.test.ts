@@ -1,9 +1,8 @@
-import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {CLI, cliEnv, runCli} from '../helpers/cli.js'
+import {cliEnv, runCli, startCliDaemon} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
 import {attachPod, cleanup, createUnderlay, inNs, ip, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
@@ -54,15 +53,9 @@ describe('vxlan with DirectRouting, then host-gw, between two hosts on one segme
   }, 60_000)
 
   it('an interface flap drops the direct route; the --watch resync restores it', async () => {
-    const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--resync', '1s', '--log-format', 'json'], {
-      env: {...process.env, ...env},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let log = ''
-    child.stderr!.on('data', (d) => (log += d))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--resync', '1s', '--log-format', 'json'], {env, netns: ns(1)})
     try {
-      for (let i = 0; i < 200 && !log.includes('"reconciled"'); i++) await sleep(50)
+      await watch.waitForLog('"reconciled"')
       await ip('-n', ns(1), 'link', 'set', 'eth0', 'down')
       expect(await directRoute(1, 2)).toBe('') // the kernel dropped it with the link
       await ip('-n', ns(1), 'link', 'set', 'eth0', 'up')
@@ -74,10 +67,7 @@ describe('vxlan with DirectRouting, then host-gw, between two hosts on one segme
       expect(restored).toBe(`${subnets.get(2)} via ${underlay.hosts[1].address} dev eth0`)
       expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', gatewayOf(2)])).toMatch(/1 received/)
     } finally {
-      child.kill('SIGTERM')
-      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
-      if (code === 'still running') child.kill('SIGKILL')
-      expect(code).toBe(0)
+      expect(await watch.stop()).toBe(0)
     }
   }, 60_000)
 
@@ -131,15 +121,9 @@ describe('vxlan with DirectRouting, then host-gw, between two hosts on one segme
     }, 60_000)
 
     it('--watch removes the route of a released lease; overlay down removes the rest', async () => {
-      const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'overlay', 'up', '--watch', '--subnet-file', gwFile(1), '--resync', '30s', '--log-format', 'json'], {
-        env: {...process.env, ...gwEnv},
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
-      let log = ''
-      child.stderr!.on('data', (d) => (log += d))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      const watch = startCliDaemon(['overlay', 'up', '--watch', '--subnet-file', gwFile(1), '--resync', '30s', '--log-format', 'json'], {env: gwEnv, netns: ns(1)})
       try {
-        for (let n = 0; n < 200 && !log.includes('"reconciled"'); n++) await sleep(50)
+        await watch.waitForLog('"reconciled"')
         const released = await runCli(['subnet', 'release', '--subnet-file', gwFile(2), '--json'], {env: gwEnv, netns: ns(2)})
         expect(JSON.parse(released.stdout)).toMatchObject({released: true})
         let gone = ''
@@ -150,10 +134,7 @@ describe('vxlan with DirectRouting, then host-gw, between two hosts on one segme
         }
         expect(gone).toBe('')
       } finally {
-        child.kill('SIGTERM')
-        const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
-        if (code === 'still running') child.kill('SIGKILL')
-        expect(code).toBe(0)
+        expect(await watch.stop()).toBe(0)
       }
       // Leased again, programmed again; then down takes the route away.
       expect((await runCli(['subnet', 'lease', '--iface', 'eth0', '--subnet-file', gwFile(2)], {env: gwEnv, netns: ns(2)})).exitCode).toBe(0)

@@ -1,9 +1,8 @@
-import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {CLI, cliEnv, runCli} from '../helpers/cli.js'
+import {cliEnv, runCli, startCliDaemon} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
 import {attachPod, cleanup, createUnderlay, inNs, ip, sh, tearDown, type Underlay} from '../helpers/netns.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
@@ -115,15 +114,9 @@ describe('IPv6 overlay across three hosts', () => {
 
   it('--watch follows a released lease on the IPv6 device too, and --metrics counts the peers of each family', async () => {
     // The port is on the host namespace's own loopback: nothing else uses it.
-    const child: ChildProcess = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '30s', '--metrics', '127.0.0.1:9156'], {
-      env: {...process.env, ...env},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let log = ''
-    child.stderr!.on('data', (d) => (log += d))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '30s', '--metrics', '127.0.0.1:9156'], {env, netns: ns(1)})
     try {
-      for (let n = 0; n < 200 && !log.includes('"reconciled"'); n++) await sleep(50)
+      await watch.waitForLog('"reconciled"')
       const scrape = () => inNs(ns(1), 'curl', ['-sf', 'http://127.0.0.1:9156/metrics'])
       const before = await scrape()
       expect(before).toMatch(/^cnet_overlay_peers\{family="4"\} 2$/m)
@@ -145,10 +138,7 @@ describe('IPv6 overlay across three hosts', () => {
       expect(after).toMatch(/^cnet_overlay_peers\{family="6"\} 1$/m)
       expect(after).toMatch(/^cnet_overlay_lease_changes_total 1$/m)
     } finally {
-      child.kill('SIGTERM')
-      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
-      if (code === 'still running') child.kill('SIGKILL')
-      expect(code).toBe(0)
+      expect(await watch.stop()).toBe(0)
     }
   }, 60_000)
 

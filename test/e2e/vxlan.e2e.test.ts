@@ -1,11 +1,11 @@
-import {type ChildProcess, execFile, spawn} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
 import {SHAPES_OVERLAY} from '../../scripts/docs/json-shapes.js'
-import {CLI, cliEnv, runCli} from '../helpers/cli.js'
+import {CLI, cliEnv, runCli, startCliDaemon} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
 import {JsonShapeChecks} from '../helpers/json-shapes.js'
 import {cleanup, createUnderlay, inNs, ip, sh, tearDown, type Underlay} from '../helpers/netns.js'
@@ -206,22 +206,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   }, 30_000)
 
   it('with --watch on hosts 1 and 2, releasing host 3 removes its entries', async () => {
-    const watchers: ChildProcess[] = []
-    const logs = ['', '']
-    const summaries = ['', '']
+    const watchers = [1, 2].map((i) => startCliDaemon(['vxlan', 'up', '--watch', '--json', '--subnet-file', subnetFile(i), '--log-format', 'json', '--resync', '5s'], {env, netns: ns(i)}))
     try {
-      for (const i of [1, 2]) {
-        const child = spawn('ip', ['netns', 'exec', ns(i), process.execPath, CLI, 'vxlan', 'up', '--watch', '--json', '--subnet-file', subnetFile(i), '--log-format', 'json', '--resync', '5s'], {
-          env: {...process.env, ...env},
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        child.stderr!.on('data', (d) => (logs[i - 1] += d))
-        child.stdout!.on('data', (d) => (summaries[i - 1] += d))
-        watchers.push(child)
-      }
-      const deadline = Date.now() + 20_000
-      while (!logs.every((l) => l.includes('"reconciled"')) && Date.now() < deadline) await sleep(50)
-      expect(logs.every((l) => l.includes('"reconciled"'))).toBe(true)
+      for (const watch of watchers) await watch.waitForLog('"reconciled"')
       await sleep(300) // let the watch streams attach
 
       const gone = async () => !(await routes(1)).some((r) => r.dst === subnetOf(3)) && !(await routes(2)).some((r) => r.dst === subnetOf(3))
@@ -253,11 +240,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
         expect(await sh('bridge', ['-n', ns(i), 'fdb', 'show', 'dev', DEVICE])).not.toContain(macOf(3))
       }
     } finally {
-      const exits = watchers.map((child) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))))
-      for (const child of watchers) if (child.pid) process.kill(child.pid, 'SIGTERM')
-      expect(await Promise.all(exits)).toEqual([0, 0])
+      expect(await Promise.all(watchers.map((watch) => watch.stop()))).toEqual([0, 0])
     }
-    for (const summary of summaries) expect(shapes.document('vxlan up', 'watch', summary).changes).toBeGreaterThan(0)
+    for (const watch of watchers) expect(shapes.document('vxlan up', 'watch', watch.stdout()).changes).toBeGreaterThan(0)
     await lease(3)
   }, 60_000)
 
@@ -289,13 +274,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
   }, 30_000)
 
   it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
-    const child = spawn('ip', ['netns', 'exec', ns(1), process.execPath, CLI, 'vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '1s'], {
-      env: {...process.env, ...env},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let log = ''
-    child.stderr!.on('data', (d) => (log += d))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '1s'], {env, netns: ns(1)})
     const until = async (check: () => Promise<boolean>, ms: number) => {
       const deadline = Date.now() + ms
       while (Date.now() < deadline) {
@@ -306,10 +285,10 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     }
     const has3 = async () => (await routes(1)).some((r) => r.dst === subnetOf(3))
     try {
-      expect(await until(async () => log.includes('"reconciled"'), 20_000)).toBe(true)
+      await watch.waitForLog('"reconciled"')
       await etcd.stop()
       await sleep(2500)
-      expect(child.exitCode).toBeNull()
+      expect(watch.running()).toBe(true)
       expect(await has3()).toBe(true)
       // Repaired from the last known leases even while etcd is away.
       await ip('-n', ns(1), 'link', 'del', DEVICE)
@@ -318,18 +297,16 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       await etcd.waitReady()
       await release(3)
       expect(await until(async () => !(await has3()), 10_000)).toBe(true)
-      expect(log).toMatch(/"level":"warn"/)
+      expect(watch.log()).toMatch(/"level":"warn"/)
     } finally {
-      if (child.pid) process.kill(child.pid, 'SIGTERM')
-      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
-      if (code === 'still running') child.kill('SIGKILL')
+      const code = await watch.stop()
       // etcd comes back whatever happened, so one failure does not fail the tests after it.
       const member = etcd.process
       if (!member || member.exitCode !== null || member.signalCode !== null) {
         await etcd.start()
         await etcd.waitReady()
       }
-      expect({code, log: code === 0 ? '' : log.slice(-3000)}).toEqual({code: 0, log: ''})
+      expect({code, log: code === 0 ? '' : watch.log().slice(-3000)}).toEqual({code: 0, log: ''})
     }
     await lease(3)
     expect((await up(1)).exitCode).toBe(0)

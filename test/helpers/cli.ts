@@ -77,3 +77,51 @@ export function runCliOnTty(args: string[], env: Record<string, string | undefin
     child.stdin.end()
   })
 }
+
+/** A long-running cnet command (`--watch`, `serve`, `run`) started by a test. */
+export interface CliDaemon {
+  readonly pid: number | undefined
+  /** Everything it wrote on stderr (its logs) so far. */
+  log(): string
+  /** Everything it wrote on stdout so far. */
+  stdout(): string
+  /** Whether it is still running. */
+  running(): boolean
+  /** Waits until its logs contain `text`; fails past the deadline with the log's tail. */
+  waitForLog(text: string, timeoutMs?: number): Promise<void>
+  /** SIGTERM, then its exit code; SIGKILL and 'still running' when it has not exited within 20 s. */
+  stop(): Promise<number | null | 'still running'>
+}
+
+/**
+ * Starts cnet in the background, as a service manager would (inside a namespace with
+ * `netns`), collecting its output. The test stops it by its PID with `stop()`.
+ */
+export function startCliDaemon(args: string[], options: {env?: Record<string, string | undefined>; netns?: string} = {}): CliDaemon {
+  const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
+  const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let log = ''
+  let stdout = ''
+  child.stderr.on('data', (d) => (log += d))
+  child.stdout.on('data', (d) => (stdout += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    pid: child.pid,
+    log: () => log,
+    stdout: () => stdout,
+    running: () => child.exitCode === null && child.signalCode === null,
+    async waitForLog(text, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!log.includes(text)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cnet ${args.join(' ')}: no ${text} in its log${child.exitCode !== null ? ` (exited ${child.exitCode})` : ` within ${timeoutMs} ms`}:\n${log.slice(-2000)}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000).unref())])
+      if (code === 'still running') child.kill('SIGKILL')
+      return code
+    },
+  }
+}
