@@ -1,7 +1,7 @@
 import {ConfigError} from '../lib/errors.js'
 import {openStore} from '../store/index.js'
 import {restartDeadDaemons} from './daemons.js'
-import {type LabReport, labReport} from './up.js'
+import {type LabReport, PROOF_SETTLE_MS, labReport} from './up.js'
 import {requireLabState} from './state.js'
 import {namespacesWithPrefix} from './underlay.js'
 
@@ -13,11 +13,10 @@ export async function labStatus(stateDir: string): Promise<LabReport> {
   const missing = [state.layout.underlayNs, ...state.layout.nodes.map((n) => n.ns)].filter((ns) => !present.has(ns))
   if (missing.length > 0) throw new ConfigError(`lab: the lab in ${stateDir} is broken: its namespaces ${missing.join(', ')} are gone`, 'run cnet lab down, then cnet lab up')
   const restarted = restartDeadDaemons(stateDir)
-  // a restarted daemon needs a moment before the proofs mean anything
-  if (restarted.length > 0) await new Promise((resolve) => setTimeout(resolve, 3000))
   const store = await openStore({endpoints: [state.layout.etcdEndpoint], deadlineMs: 2000})
   try {
-    return {...(await labReport(state, store, Date.now())), restarted}
+    // A restarted daemon needs a moment before the proofs pass; a lab that is fine passes at once.
+    return {...(await labReport(state, store, Date.now(), restarted.length > 0 ? PROOF_SETTLE_MS : 3000)), restarted}
   } finally {
     await store.close()
   }

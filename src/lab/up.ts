@@ -54,6 +54,9 @@ async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promis
   }
 }
 
+/** How long lab up and lab status give the proofs to pass before reporting a failure. */
+export const PROOF_SETTLE_MS = 20_000
+
 export async function labUp(options: LabOptions): Promise<LabReport> {
   requireRoot()
   const started = Date.now()
@@ -102,7 +105,7 @@ export async function labUp(options: LabOptions): Promise<LabReport> {
       const services = await serviceHealth(store)
       return services.length === Object.keys(state.podAddresses).length && services.every((s) => s.status === 'passing') ? true : undefined
     })
-    return await labReport(state, store, started)
+    return await labReport(state, store, started, PROOF_SETTLE_MS)
   } finally {
     await store.close()
   }
@@ -179,11 +182,22 @@ export async function serviceHealth(store: Store): Promise<LabReport['services']
   })
 }
 
-export async function labReport(state: LabState, store: Store, started: number): Promise<LabReport> {
+/**
+ * Runs the proofs until they all pass or `settleMs` has gone by, and reports the last
+ * try. Health passing in etcd is not yet DNS answering with it: cnet dns serve learns of
+ * the change through its watch a moment later, so a single try right after would race it.
+ */
+export async function labReport(state: LabState, store: Store, started: number, settleMs = 0): Promise<LabReport> {
   const {layout} = state
-  const services = await serviceHealth(store)
-  const healthy = services.filter((s) => s.status !== 'critical').map((s) => s.address)
-  const proofs = await runProofs(state, healthy)
+  const deadline = Date.now() + settleMs
+  let services: LabReport['services']
+  let proofs: LabProofs
+  for (;;) {
+    services = await serviceHealth(store)
+    proofs = await runProofs(state, services.filter((s) => s.status !== 'critical').map((s) => s.address))
+    if (allProved(proofs) || Date.now() >= deadline) break
+    await new Promise((r) => setTimeout(r, 250))
+  }
   return {
     nodes: layout.nodes.map((n) => ({name: n.name, namespace: n.ns, publicIp: n.address, subnet: state.nodeSubnets[n.name] ?? ''})),
     pods: layout.nodes.flatMap((n) => n.pods.map((p) => ({name: p.name, node: n.name, namespace: p.ns, address: state.podAddresses[p.name] ?? ''}))),

@@ -66,7 +66,8 @@ describe('cnet lab: a whole cluster on this machine', () => {
 
   it('lab up brings up 3 nodes with 2 pods each and proves the overlay, DNS and health', async () => {
     const up = await runCli(['lab', 'up', '--nodes', '3', '--pods-per-node', '2', '--json'], {env: env(), timeoutMs: 120_000})
-    expect({exitCode: up.exitCode, stderr: up.exitCode === 0 ? '' : up.stderr.slice(-3000)}).toEqual({exitCode: 0, stderr: ''})
+    // On failure the proofs (stdout) say which part did not converge, the log lines (stderr) why.
+    expect({exitCode: up.exitCode, output: up.exitCode === 0 ? '' : `${up.stdout.slice(-3000)}\n${up.stderr.slice(-3000)}`}).toEqual({exitCode: 0, output: ''})
     const report = shapes.document('lab up', 'one', up.stdout)
     console.log(`lab up --nodes 3 --pods-per-node 2: ${(report.durationMs / 1000).toFixed(1)} s`)
     expect(report.nodes).toHaveLength(3)

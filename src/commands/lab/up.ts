@@ -10,7 +10,7 @@ import {type LabReport, labUp} from '../../lab/up.js'
 export default class LabUp extends BaseCommand<typeof LabUp> {
   static override summary = 'Bring up a whole cluster on this machine: etcd, nodes, overlay, pods, services, DNS'
   static override description =
-    'Each node is a network namespace on a shared underlay bridge running `cnet subnet lease --keep`, `cnet vxlan up --watch` and `cnet health run`; each pod is a namespace attached with `cnet cni`, serving HTTP and registered as service web; node 1 runs `cnet dns serve`. Ends with three proofs. Needs root.'
+    'Each node is a network namespace on a shared underlay bridge running `cnet subnet lease --keep`, `cnet vxlan up --watch` and `cnet health run`; each pod is a namespace attached with `cnet cni`, serving HTTP and registered as service web; node 1 runs `cnet dns serve`. Ends with three proofs, tried again for up to 20 s until they pass (DNS learns of passing health through its watch a moment after etcd does). Needs root.'
   static override examples = [
     '<%= config.bin %> lab up',
     '<%= config.bin %> lab up --nodes 5 --pods-per-node 1 --json | jq .proofs',
