@@ -55,7 +55,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json scripts/build.sh -newer "$stamp" -print -quit)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json scripts/build.sh scripts/etcd-proto-json.cjs -newer "$stamp" -print -quit)" ]; then
   echo "setup: building" >&2
   npm run --silent build
   touch "$stamp"

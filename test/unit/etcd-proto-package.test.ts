@@ -1,0 +1,85 @@
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {type EtcdProtoJson, type MethodDefinition, jsonPathFor, loadSync, packageDefinition} from '../../src/store/etcd-proto-package.js'
+
+/**
+ * The bundled etcd client gets its gRPC service definitions from JSON made at build time
+ * instead of from @grpc/proto-loader. It must hand grpc-js exactly what the loader would:
+ * the same services, methods, paths and names, and the same bytes and objects through
+ * every serializer. The reference here is the real loader with etcd3's own options.
+ */
+const require = createRequire(import.meta.url)
+const protoLoader = require('@grpc/proto-loader') as {loadSync(file: string, options: object): Record<string, Record<string, MethodDefinition> | {format: string}>}
+const PROTO_DIR = join(process.cwd(), 'node_modules/etcd3/proto')
+const ETCD3_OPTIONS = {keepCase: true, longs: String, enums: String, defaults: true, oneofs: true}
+
+describe('etcd service definitions from JSON made at build time', () => {
+  let dir: string
+  let json: EtcdProtoJson
+  let mine: Record<string, Record<string, MethodDefinition>>
+  let reference: Record<string, Record<string, MethodDefinition>>
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cnet-proto-'))
+    execFileSync(process.execPath, ['scripts/etcd-proto-json.cjs', PROTO_DIR, join(dir, 'rpc.json')])
+    json = JSON.parse(readFileSync(join(dir, 'rpc.json'), 'utf8')) as EtcdProtoJson
+    mine = packageDefinition(json)
+    const loaded = protoLoader.loadSync(join(PROTO_DIR, 'rpc.proto'), ETCD3_OPTIONS)
+    reference = Object.fromEntries(Object.entries(loaded).filter(([, value]) => !('format' in value))) as typeof reference
+  })
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('has every service and method of the loader, with its path, streaming and name', () => {
+    expect(Object.keys(mine).sort()).toEqual(Object.keys(reference).sort())
+    expect(Object.keys(mine)).toContain('etcdserverpb.KV')
+    for (const [service, methods] of Object.entries(reference)) {
+      expect(Object.keys(mine[service]!).sort()).toEqual(Object.keys(methods).sort())
+      for (const [name, method] of Object.entries(methods)) {
+        const {path, requestStream, responseStream, originalName} = mine[service]![name]!
+        expect({path, requestStream, responseStream, originalName}).toEqual({path: method.path, requestStream: method.requestStream, responseStream: method.responseStream, originalName: method.originalName})
+      }
+    }
+  })
+
+  it('loadSync finds the JSON next to the .proto file etcd3 names', () => {
+    expect(jsonPathFor('/x/dist/vendor/../proto/rpc.proto')).toBe('/x/dist/vendor/../proto/rpc.json')
+    expect(Object.keys(loadSync(join(dir, 'rpc.proto')))).toEqual(Object.keys(mine))
+    expect(() => loadSync(join(dir, 'channelz.proto'))).toThrow(/channelz\.json/)
+  })
+
+  const samples: [service: string, method: string, request: object, response: object][] = [
+    ['etcdserverpb.KV', 'Range', {key: Buffer.from('/a'), range_end: Buffer.from('/b'), limit: 1000, revision: '42', sort_order: 'ASCEND'}, {header: {revision: '9007199254740993', member_id: '1'}, kvs: [{key: Buffer.from('/a/1'), value: Buffer.from('{"x":1}'), create_revision: '3', mod_revision: '7', version: '2', lease: '7587862072908135429'}], more: true, count: '12'}],
+    ['etcdserverpb.KV', 'Txn', {compare: [{result: 'EQUAL', target: 'MOD', key: Buffer.from('/k'), mod_revision: '0'}], success: [{request_put: {key: Buffer.from('/k'), value: Buffer.from('v'), lease: '5'}}], failure: [{request_range: {key: Buffer.from('/k')}}]}, {succeeded: false, responses: [{response_range: {kvs: [], count: '0'}}]}],
+    ['etcdserverpb.Lease', 'LeaseTimeToLive', {ID: '7587862072908135429', keys: false}, {ID: '7587862072908135429', TTL: '-1', grantedTTL: '86400', keys: []}],
+    ['etcdserverpb.Watch', 'Watch', {create_request: {key: Buffer.from('/p'), range_end: Buffer.from('/q'), start_revision: '11', prev_kv: true}}, {watch_id: '3', created: false, compact_revision: '0', events: [{type: 'DELETE', kv: {key: Buffer.from('/p/1'), mod_revision: '12'}, prev_kv: {key: Buffer.from('/p/1'), value: Buffer.from('old')}}]}],
+  ]
+
+  it.each(samples)('%s/%s: serializers write the same bytes and readers return the same objects as the loader', (service, method, request, response) => {
+    const a = mine[service]![method]!
+    const b = reference[service]![method]!
+    const requestBytes = b.requestSerialize(request)
+    expect(a.requestSerialize(request)).toEqual(requestBytes)
+    expect(a.requestDeserialize(requestBytes)).toEqual(b.requestDeserialize(requestBytes))
+    const responseBytes = b.responseSerialize(response)
+    expect(responseBytes.length).toBeGreaterThan(0)
+    expect(a.responseSerialize(response)).toEqual(responseBytes)
+    expect(a.responseDeserialize(responseBytes)).toEqual(b.responseDeserialize(responseBytes))
+    // 64-bit numbers and enums come back as strings, defaults filled in: what etcd3 expects.
+    expect(JSON.stringify(a.responseDeserialize(responseBytes))).not.toMatch(/"low":/)
+  })
+
+  it('is what the built etcd client uses: the bundle has no .proto parser and the JSON is beside the .proto files', () => {
+    const bundle = readFileSync('dist/vendor/etcd3.cjs', 'utf8')
+    expect(bundle).not.toMatch(/loadProtosWithOptionsSync|FileDescriptorProto/)
+    expect(bundle).toMatch(/rpc\.proto/)
+    expect((JSON.parse(readFileSync('dist/proto/rpc.json', 'utf8')) as EtcdProtoJson).services).toEqual(json.services)
+  })
+
+  it('refuses an array where a message belongs, as the loader does', () => {
+    expect(() => mine['etcdserverpb.KV']!.Range!.requestSerialize([] as unknown as object)).toThrow(/expected object with RangeRequest structure/)
+  })
+})
