@@ -42,7 +42,7 @@ import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, service
 const run = promisify(execFile)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-/** Which parts to measure (default all): dns, cli, health, vxlan. */
+/** Which parts to measure (default all): dns, cli, health, vxlan. BENCH_DNS_WORKERS=N runs dns serve with --workers N (default: as started, one per core). */
 const STEPS = new Set((process.env.BENCH_STEPS ?? 'dns,cli,health,vxlan').split(','))
 const SKIP_VXLAN = process.env.BENCH_SKIP_VXLAN === '1' || !STEPS.has('vxlan')
 const QUERIED = 1000
@@ -172,7 +172,7 @@ interface DnsRun {
 async function startDns(setup: Setup, cleanups: (() => Promise<unknown>)[]): Promise<DnsRun> {
   const [port, ready] = [await freePort(), await freePort()]
   const started = performance.now()
-  const child = spawnCli(['dns', 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`, '--ttl', '60s'], setup.env)
+  const child = spawnCli(['dns', 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`, '--ttl', '60s', ...(process.env.BENCH_DNS_WORKERS ? ['--workers', process.env.BENCH_DNS_WORKERS] : [])], setup.env)
   cleanups.unshift(() => stopChild(child))
   await until('dns serve /ready 200', () => fetch(`http://127.0.0.1:${ready}/ready`).then((r) => (r.status === 200 ? true : undefined)), 120_000, 10)
   setup.figures.dnsReadyMs = performance.now() - started

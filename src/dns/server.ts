@@ -40,6 +40,10 @@ export interface ServeRequest {
 export async function runDnsServer(openStore: () => Promise<Store>, keys: Keys, logger: Logger, request: ServeRequest, stop: AbortSignal): Promise<void> {
   const cores = availableParallelism()
   if (cluster.isWorker) {
+    // Answer the primary's requests for metrics from the start, with none until the
+    // registry is loaded: a worker still loading must not make /metrics time out.
+    new AggregatorRegistry()
+    AggregatorRegistry.setRegistries([])
     // the primary has read and checked the settings; a file changed since must not matter
     const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as ServeSettings
     const store = await openStore()

@@ -17,6 +17,12 @@ import type {ServeSettings} from './serve-options.js'
  * through node:cluster), restarts one that dies on the retry policy, hands them a
  * reloaded config, and serves /health, /ready and /metrics for all of them. It never
  * opens etcd itself.
+ *
+ * The first worker starts alone and the others once it serves: loading a big registry
+ * is CPU-bound, and workers loading side by side on the same cores (and asking etcd
+ * for the same listing at once) each take as long as all of them together. A worker
+ * binds its sockets only after its registry is loaded, so until the others join, the
+ * first one answers every query, and correctly.
  */
 
 /** What a worker tells the primary. */
@@ -77,12 +83,20 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   let settings = options.settings
   let stopping = false
 
+  let othersStarted = count === 1
   const fork = () => {
     const worker = cluster.fork({[WORKER_SETTINGS_ENV]: JSON.stringify(settings)})
     const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {
-      if (isWorkerReport(message)) states.set(worker.id, message)
+      if (!isWorkerReport(message)) return
+      const wasServing = states.get(worker.id)?.listening === true
+      states.set(worker.id, message)
+      if (message.listening && !wasServing && [...states.values()].filter((r) => r.listening).length === count && count > 1) logger.info('every dns worker serving', {workers: count})
+      if (message.listening && !othersStarted && !stopping) {
+        othersStarted = true
+        for (let i = 1; i < count; i++) fork()
+      }
     })
     worker.on('exit', (code, signal) => {
       workers.delete(worker)
@@ -93,13 +107,9 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
       void sleepUnlessAborted(delayMs, stop).then(() => !stopping && !stop.aborted && fork())
     })
   }
-  for (let i = 0; i < count; i++) fork()
+  fork()
 
-  const readiness = (): string | undefined => {
-    const reports = [...states.values()]
-    if (reports.length < count || !reports.every((r) => r.listening)) return `${reports.filter((r) => r.listening).length} of ${count} workers serving`
-    return reports.find((r) => r.notReady)?.notReady
-  }
+  const readiness = () => workerReadiness([...states.values()], count)
   const own = new Registry()
   const reloads = reloadCounter(own)
   const aggregator = new AggregatorRegistry()
@@ -133,7 +143,18 @@ export function restartDelayMs(backoff: Backoff, ranForMs: number, healthyAfterM
   return backoff.nextDelayMs()
 }
 
-/** Resolves when every worker has bound its sockets; a CnetError when they keep dying first or never get there. */
+/**
+ * Why the pool is not ready, or undefined when it is: ready once a worker serves and
+ * every worker that serves has its registry in step with etcd. A worker still loading
+ * has not bound its sockets, so it answers nothing wrong meanwhile.
+ */
+export function workerReadiness(reports: readonly Omit<WorkerReport, 'cnetDns'>[], count: number): string | undefined {
+  const serving = reports.filter((r) => r.listening)
+  if (serving.length === 0) return `0 of ${count} workers serving`
+  return serving.find((r) => r.notReady)?.notReady
+}
+
+/** Resolves when the first worker has bound its sockets; a CnetError when workers keep dying first or none gets there. */
 async function waitUntilServing(count: number, states: Map<number, WorkerReport>, stop: AbortSignal): Promise<void> {
   const deadline = Date.now() + START_WAIT_MS
   let deaths = 0
@@ -142,7 +163,7 @@ async function waitUntilServing(count: number, states: Map<number, WorkerReport>
   try {
     while (!stop.aborted) {
       const serving = [...states.values()].filter((r) => r.listening).length
-      if (serving >= count) return
+      if (serving >= 1) return
       if (deaths >= count && serving === 0) throw new CnetError('dns: every worker exited before serving (their errors are above)')
       if (Date.now() > deadline) throw new CnetError(`dns: ${serving} of ${count} workers serving after ${START_WAIT_MS / 1000} s`)
       await sleepUnlessAborted(20, stop)

@@ -4,6 +4,7 @@ import type {Store} from '../../src/store/store.js'
 import {cliEnv} from '../helpers/cli.js'
 import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
 import {startDnsmasq} from '../helpers/dnsmasq.js'
+import {waitFor} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
 
@@ -86,6 +87,7 @@ describe('cnet dns serve forwarding', () => {
   it('answers from two worker processes, aggregates their metrics and stops cleanly on SIGTERM', async () => {
     const [port, metrics, ready] = [await freePort(), await freePort(), await freePort()]
     const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--workers', '2', '--metrics', `127.0.0.1:${metrics}`, '--ready', `127.0.0.1:${ready}`], cliEnv(etcd().endpoint, prefixes), port)
+    servers.push(server)
     for (let i = 0; i < 6; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
     expect(short(await dig(port, ['+short', '+tcp', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
     expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
@@ -94,21 +96,23 @@ describe('cnet dns serve forwarding', () => {
     expect(text).toMatch(/cnet_dns_request_duration_seconds_count\{[^}]*\} 7/)
     expect(text.match(/^cnet_build_info\{.*\} (\d+)$/m)?.[1]).toBe('1') // one build, however many workers
 
-    // a worker that dies is started again (on the retry policy), and the others answer meanwhile
+    // The first worker starts alone, the second once it serves; both are up soon after.
     const {execa} = await import('execa')
-    const workers = (await execa('pgrep', ['-P', String(server.child.pid)])).stdout.split('\n').filter(Boolean).map(Number)
-    expect(workers).toHaveLength(2)
+    const children = async () => (await execa('pgrep', ['-P', String(server.child.pid)], {reject: false})).stdout.split('\n').filter(Boolean).map(Number)
+    const workers = await waitFor('two workers', async () => ((await children()).length === 2 ? children() : undefined), {timeoutMs: 10_000})
+    for (let i = 0; i < 100 && !server.stderr().includes('every dns worker serving'); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(server.stderr()).toMatch(/every dns worker serving .*workers=2/)
+
+    // a worker that dies is started again (on the retry policy), and the other answers meanwhile
     process.kill(workers[0]!, 'SIGKILL')
     for (let i = 0; i < 100 && !server.stderr().includes('dns worker exited; starting another'); i++) await new Promise((r) => setTimeout(r, 20))
     expect(server.stderr()).toMatch(/dns worker exited; starting another .*signal=SIGKILL .*inMs=\d+ crashesInARow=1/)
-    let status = 0
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100))
-      status = (await fetch(`http://127.0.0.1:${ready}/ready`)).status
-    }
-    expect(status).toBe(200)
-    const now = (await execa('pgrep', ['-P', String(server.child.pid)])).stdout.split('\n').filter(Boolean).map(Number)
-    expect(now).toHaveLength(2)
+    expect((await fetch(`http://127.0.0.1:${ready}/ready`)).status).toBe(200)
+    for (let i = 0; i < 4; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
+    const now = await waitFor('the dead worker replaced', async () => {
+      const pids = await children()
+      return pids.length === 2 && !pids.includes(workers[0]!) ? pids : undefined
+    }, {timeoutMs: 10_000})
     expect(now).not.toContain(workers[0])
     for (let i = 0; i < 4; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
     expect(await server.stop()).toBe(0)
