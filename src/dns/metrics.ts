@@ -162,6 +162,18 @@ export class DnsMetrics {
 }
 
 /** Config reloads, by result: in the process that reads the config (the primary, with workers). */
+/** Processes answering queries now: 1 without workers; with workers, those that have loaded the registry and bound the sockets. */
+export function workersServingGauge(registry: Registry, serving: () => number): Gauge {
+  return new Gauge({
+    name: 'cnet_dns_workers_serving',
+    help: 'Processes answering queries (workers that have loaded the registry and bound the sockets)',
+    registers: [registry],
+    collect() {
+      this.set(serving())
+    },
+  })
+}
+
 export function reloadCounter(registry: Registry): Counter {
   return new Counter({name: 'cnet_dns_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'], registers: [registry]})
 }

@@ -16,7 +16,7 @@ import {StaticHosts} from './hosts.js'
 import {startHttpEndpoints} from './http.js'
 import {ServiceIndex} from './index.js'
 import {listenOn} from './listen.js'
-import {DnsMetrics, reloadCounter} from './metrics.js'
+import {DnsMetrics, reloadCounter, workersServingGauge} from './metrics.js'
 import {ownAddresses} from './own-addresses.js'
 import {createQueryLog} from './query-log.js'
 import {type RecordSource} from './records.js'
@@ -181,6 +181,7 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
       return
     }
     const reloads = reloadCounter(metrics.registry)
+    workersServingGauge(metrics.registry, () => 1)
     const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics.registry)
     closers.push(...httpServers.map((s) => () => new Promise<void>((resolve) => s.close(() => resolve()))))
     logger.info('serving DNS', {listen: options.listen.map(formatHostPort), zone: options.zone, upstreams: describeUpstreams(options.upstreams), stubDomains: options.forward.map((f) => f.domain), workers: 1})

@@ -6,7 +6,7 @@ import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
-import {reloadCounter} from './metrics.js'
+import {reloadCounter, workersServingGauge} from './metrics.js'
 import type {ServeSettings} from './serve-options.js'
 
 /**
@@ -112,6 +112,7 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   const readiness = () => workerReadiness([...states.values()], count)
   const own = new Registry()
   const reloads = reloadCounter(own)
+  workersServingGauge(own, () => [...states.values()].filter((r) => r.listening).length)
   const aggregator = new AggregatorRegistry()
   let servers: http.Server[] = []
   try {

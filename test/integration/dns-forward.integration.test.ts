@@ -102,6 +102,7 @@ describe('cnet dns serve forwarding', () => {
     const workers = await waitFor('two workers', async () => ((await children()).length === 2 ? children() : undefined), {timeoutMs: 10_000})
     for (let i = 0; i < 100 && !server.stderr().includes('every dns worker serving'); i++) await new Promise((r) => setTimeout(r, 50))
     expect(server.stderr()).toMatch(/every dns worker serving .*workers=2/)
+    expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toMatch(/^cnet_dns_workers_serving 2$/m)
 
     // a worker that dies is started again (on the retry policy), and the other answers meanwhile
     process.kill(workers[0]!, 'SIGKILL')
