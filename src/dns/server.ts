@@ -1,6 +1,5 @@
 import cluster from 'node:cluster'
 import {availableParallelism} from 'node:os'
-import {AggregatorRegistry} from 'prom-client'
 import {untilAborted} from '../lib/abort.js'
 import type {Logger} from '../lib/log.js'
 import {formatHostPort} from '../lib/listen-address.js'
@@ -21,6 +20,7 @@ import {ownAddresses} from './own-addresses.js'
 import {createQueryLog} from './query-log.js'
 import {type RecordSource} from './records.js'
 import {type ServeContext, type ServeOptions, type ServeSettings, describeUpstreams, mergeSettings, resolveFromSources, resolveServeOptions} from './serve-options.js'
+import {answerMetricRequests} from './worker-metrics.js'
 import {WORKER_SETTINGS_ENV, type WorkerPool, isWorkerReload, reportToPrimary, runWorkers} from './workers.js'
 
 /** What `dns serve` was started with: the command line's settings and the config file to read (again on SIGHUP). */
@@ -40,10 +40,6 @@ export interface ServeRequest {
 export async function runDnsServer(openStore: () => Promise<Store>, keys: Keys, logger: Logger, request: ServeRequest, stop: AbortSignal): Promise<void> {
   const cores = availableParallelism()
   if (cluster.isWorker) {
-    // Answer the primary's requests for metrics from the start, with none until the
-    // registry is loaded: a worker still loading must not make /metrics time out.
-    new AggregatorRegistry()
-    AggregatorRegistry.setRegistries([])
     // the primary has read and checked the settings; a file changed since must not matter
     const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as ServeSettings
     const store = await openStore()
@@ -205,9 +201,7 @@ function forwarderOptions(options: ServeOptions): ForwarderOptions {
  * and can collect its metrics; and it sends reloaded settings.
  */
 function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefined, reload: (settings: ServeSettings) => void): () => Promise<void> {
-  // Constructing one is what makes prom-client answer the primary's metric requests here.
-  new AggregatorRegistry()
-  AggregatorRegistry.setRegistries([metrics.registry])
+  const stopAnswering = answerMetricRequests(metrics.registry)
   let last: string | undefined = 'unknown'
   const report = () => {
     const now = notReady()
@@ -223,6 +217,7 @@ function followFromWorker(metrics: DnsMetrics, notReady: () => string | undefine
   process.on('message', onMessage)
   return async () => {
     clearInterval(timer)
+    stopAnswering()
     process.off('message', onMessage)
     // The IPC channel would keep this process alive after the server stopped.
     cluster.worker?.disconnect()

@@ -1,12 +1,13 @@
 import cluster, {type Worker} from 'node:cluster'
 import type http from 'node:http'
-import {AggregatorRegistry, type Counter, Registry} from 'prom-client'
+import {type Counter, Registry} from 'prom-client'
 import {sleepUnlessAborted, untilAborted} from '../lib/abort.js'
 import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
 import {reloadCounter, workersServingGauge} from './metrics.js'
+import {collectWorkerMetrics} from './worker-metrics.js'
 import type {ServeSettings} from './serve-options.js'
 
 /**
@@ -113,11 +114,10 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   const own = new Registry()
   const reloads = reloadCounter(own)
   workersServingGauge(own, () => [...states.values()].filter((r) => r.listening).length)
-  const aggregator = new AggregatorRegistry()
   let servers: http.Server[] = []
   try {
     await waitUntilServing(count, states, stop)
-    servers = await startHttpEndpoints(options.http, readiness, async () => combined(await aggregator.clusterMetrics(), await own.metrics()))
+    servers = await startHttpEndpoints(options.http, readiness, async () => combined(await collectWorkerMetrics([...workers].filter((w) => states.get(w.id)?.listening && w.isConnected())), await own.metrics()))
     logger.info('serving DNS', {workers: count})
     options.onServing?.({
       reloads,
@@ -193,5 +193,5 @@ async function stopAll(workers: Worker[]): Promise<void> {
 
 /** The workers' metrics, already added up by prom-client, and the primary's own after them. */
 function combined(workersText: string, ownText: string): MetricsSource {
-  return {contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, metrics: async () => `${workersText.trimEnd()}\n${ownText}`}
+  return {contentType: Registry.PROMETHEUS_CONTENT_TYPE, metrics: async () => `${workersText.trimEnd()}\n${ownText}`}
 }
