@@ -387,6 +387,20 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => checks.listen(0, '127.0.0.1', resolve))
   const checkUrl = `http://127.0.0.1:${(checks.address() as AddressInfo).port}/health`
   if (!SKIP_VXLAN) await cleanup(NS_PREFIX)
+  let tidied: Promise<void> | undefined
+  const tidy = () =>
+    (tidied ??= (async () => {
+      for (const clean of cleanups) await clean().catch(() => {})
+      if (!SKIP_VXLAN) await cleanup(NS_PREFIX).catch(() => {})
+      checks.close()
+      rmSync(dir, {recursive: true, force: true})
+    })())
+  // Interrupted, it still stops its etcds and servers and removes its namespaces and
+  // files. Ctrl-C reaches it twice (from the terminal and relayed by tsx): every signal
+  // waits for the one tidy-up.
+  const onSignal = (signal: NodeJS.Signals) => void tidy().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   try {
     const setups: Setup[] = []
     for (const size of SIZES) setups.push(await setUp(size, cleanups, checkUrl))
@@ -459,10 +473,9 @@ async function main(): Promise<void> {
     if (problems.length > 0) console.log(`\nnot measured:\n${problems.map((p) => `  ${p}`).join('\n')}`)
     report(`scale-${date}`, figures, {baseline: s, big: b, dnsQpsRounds: qps, seconds: SECONDS, rounds: ROUNDS, problems})
   } finally {
-    for (const clean of cleanups) await clean().catch(() => {})
-    if (!SKIP_VXLAN) await cleanup(NS_PREFIX).catch(() => {})
-    checks.close()
-    rmSync(dir, {recursive: true, force: true})
+    await tidy()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 
