@@ -78,13 +78,13 @@ async function start(size: number, cleanups: (() => Promise<unknown>)[]): Promis
   console.log(`seeded ${seeded.instances} instances (${seeded.keys} keys) in ${seeded.ms} ms`)
   const [port, ready, metricsPort] = [await freePort(), await freePort(), await freePort()]
   const started = Date.now()
+  // /ready turns 200 once the first worker serves; startDnsServer returns once every worker does.
+  const readyAt = (async () => {
+    while ((await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.status, () => 0)) !== 200) await sleep(20)
+    return Date.now()
+  })()
   const server = await startDnsServer(['--upstream', '127.0.0.1:9', '--ready', `127.0.0.1:${ready}`, '--metrics', `127.0.0.1:${metricsPort}`, '--ttl', '60s'], cliEnv(etcd.endpoint, prefixes), port, {asStarted: true, startTimeoutMs: 120_000})
-  let status = 0
-  while (status !== 200) {
-    status = await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.status, () => 0)
-    if (status !== 200) await sleep(20)
-  }
-  const readyMs = Date.now() - started
+  const readyMs = (await readyAt) - started
   return {size, etcd, store, server, ready, seedMs: seeded.ms, readyMs, metricsPort}
 }
 

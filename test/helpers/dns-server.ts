@@ -1,3 +1,4 @@
+import {availableParallelism} from 'node:os'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {execa} from 'execa'
 import {CLI} from './cli.js'
@@ -23,7 +24,11 @@ export async function startDnsServer(args: string[], env: Record<string, string>
   child.stdout!.resume()
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
-  while (!stderr.includes('serving DNS')) {
+  // With workers, the others start once the first serves: wait for all of them, so a
+  // test or a benchmark measures the server as it runs, not half of it.
+  const workerCount = args.includes('--workers') ? Number(args[args.indexOf('--workers') + 1]) : options.asStarted ? availableParallelism() : 1
+  const started = workerCount > 1 ? 'every dns worker serving' : 'serving DNS'
+  while (!stderr.includes(started)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       if (child.exitCode === null) {
         child.kill('SIGTERM')
