@@ -1,8 +1,9 @@
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeEach, describe, expect, it} from '@jest/globals'
+import {afterAll, beforeEach, describe, expect, it} from '@jest/globals'
 import {MemoryStore} from '../helpers/memory-store.js'
+import {memoryStorePerTest} from '../helpers/memory-store-per-test.js'
 import {runCommandInProcess as cnet} from '../helpers/run-command-in-process.js'
 
 // The network and subnet commands run in-process on a MemoryStore: what they print,
@@ -13,12 +14,10 @@ const SUBNETS = '/coreos.com/network/subnets/'
 const dir = mkdtempSync(join(tmpdir(), 'cnet-commands-subnet-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
+const newStore = memoryStorePerTest()
 let store: MemoryStore
 beforeEach(() => {
-  store = new MemoryStore()
-})
-afterEach(async () => {
-  await store.close()
+  store = newStore()
 })
 
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>

@@ -2,9 +2,10 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '@jest/globals'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from '@jest/globals'
 import {Keys} from '../../src/store/keys.js'
 import {MemoryStore} from '../helpers/memory-store.js'
+import {memoryStorePerTest} from '../helpers/memory-store-per-test.js'
 import {type InProcessOptions, runCommandInProcess} from '../helpers/run-command-in-process.js'
 
 // The svc and health commands run in-process on a MemoryStore: what they print, their
@@ -14,12 +15,10 @@ const keys = new Keys({})
 const dir = mkdtempSync(join(tmpdir(), 'cnet-commands-svc-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
+const newStore = memoryStorePerTest()
 let store: MemoryStore
 beforeEach(() => {
-  store = new MemoryStore()
-})
-afterEach(async () => {
-  await store.close()
+  store = newStore()
 })
 
 // round-robin keeps its position under $XDG_STATE_HOME: the test's own directory.

@@ -8,6 +8,7 @@ import {Keys} from '../../src/store/keys.js'
 import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance, registerInstances, setMaintenance} from '../../src/svc/registry.js'
 import {MemoryStore} from '../helpers/memory-store.js'
+import {memoryStorePerTest} from '../helpers/memory-store-per-test.js'
 
 const keys = new Keys()
 const until = async (what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 5000) => {
@@ -61,15 +62,7 @@ const resyncAfterCompaction = async (store: MemoryStore, write: (other: MemorySt
   await store.idle()
   await other.close()
 }
-const stores: MemoryStore[] = []
-const newStore = () => {
-  const store = new MemoryStore()
-  stores.push(store)
-  return store
-}
-afterEach(async () => {
-  for (const store of stores.splice(0)) await store.close()
-})
+const newStore = memoryStorePerTest()
 const options = {node: 'n1', concurrency: 4, enableExecChecks: true, leaseTtlSeconds: 5, logger: silentLogger, random: () => 0}
 
 describe('the prober against an in-memory store', () => {

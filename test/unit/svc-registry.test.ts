@@ -1,4 +1,4 @@
-import {afterEach, beforeEach, describe, expect, it, jest} from '@jest/globals'
+import {beforeEach, describe, expect, it, jest} from '@jest/globals'
 import {ConfigError, ConflictError, InvalidValueError} from '../../src/lib/errors.js'
 import {silentLogger} from '../../src/lib/log.js'
 import {Keys} from '../../src/store/keys.js'
@@ -12,6 +12,7 @@ import {healthyOnly, resolveService} from '../../src/svc/resolve.js'
 import {showInstance} from '../../src/svc/show.js'
 import {updateTtlCheck} from '../../src/svc/ttl-update.js'
 import {MemoryStore} from '../helpers/memory-store.js'
+import {memoryStorePerTest} from '../helpers/memory-store-per-test.js'
 
 const keys = new Keys()
 const now = new Date('2025-01-01T00:00:00Z')
@@ -23,15 +24,7 @@ const json = async (store: MemoryStore, key: string) => {
   const stored = await store.get(key)
   return stored ? (JSON.parse(stored.value) as unknown) : undefined
 }
-const stores: MemoryStore[] = []
-const newStore = () => {
-  const store = new MemoryStore()
-  stores.push(store)
-  return store
-}
-afterEach(async () => {
-  for (const store of stores.splice(0)) await store.close()
-})
+const newStore = memoryStorePerTest()
 
 describe('registering and deregistering with the per-node index', () => {
   let store: MemoryStore
