@@ -2,17 +2,10 @@ import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
-import type {Listing, Store, Watch, WatchEvent} from '../store/store.js'
-import {type HealthStatus, type ServiceRegistration, parseHealth, parseRegistration} from '../svc/model.js'
-import {Registry, type RegistryChange, emptyChange} from './registry.js'
+import type {Store, StoredValue, Watch, WatchEvent} from '../store/store.js'
+import {type HealthStatus, parseHealth, parseRegistration} from '../svc/model.js'
+import {ListedInstances, Registry, type RegistryChange, emptyChange} from './registry.js'
 import {releaseMemory} from './release-memory.js'
-
-/**
- * Keys per range call when listing: registrations are a few hundred bytes, so 5,000 fit
- * well inside gRPC's 4 MB (the store halves a page that does not), in a fifth of the
- * round trips of the store's default.
- */
-const LIST_PAGE_SIZE = 5000
 
 /** A listing this big is followed by a full collection (see release-memory.ts). */
 const COLLECT_AFTER_LISTING = 10_000
@@ -26,6 +19,13 @@ const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
  * of events tells the listeners what it changed (services, addresses), so answers
  * built from the rest stay cached.
  */
+/** One listing of a prefix as it is read: compact instances, or health by ident. */
+class Staged {
+  readonly instances = new ListedInstances()
+  readonly health: [string, HealthStatus][] = []
+  constructor(readonly kind: 'services' | 'health') {}
+}
+
 export class ServiceIndex {
   readonly registry = new Registry()
   private connected = {services: false, health: false}
@@ -101,18 +101,30 @@ export class ServiceIndex {
 
   private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
     const started = performance.now()
-    const listing = await this.store.list(prefix, {pageSize: LIST_PAGE_SIZE})
+    let staged = new Staged(kind)
+    let keys = 0
+    // Each page is parsed while etcd reads the next one, and only the small records are kept.
+    const listing = await this.store.list(prefix, {
+      onPage: (items, first) => {
+        if (first) [staged, keys] = [new Staged(kind), 0]
+        keys += items.length
+        this.stage(staged, items)
+      },
+    })
     if (this.stopping.signal.aborted) return
     const listed = performance.now()
-    const keys = listing.items.length
-    this.replace(kind, listing)
+    this.replace(staged, keys)
     this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
     this.watches.push(
       await this.store.watchPrefix(prefix, listing.revision + 1, {
         onEvents: (events) => this.apply(kind, events),
-        onResync: (fresh) => this.replace(kind, fresh),
+        onResync: (fresh) => {
+          const restaged = new Staged(kind)
+          this.stage(restaged, fresh.items)
+          this.replace(restaged, fresh.items.length)
+        },
         onConnectionChange: (up) => {
           this.connected[kind] = up
         },
@@ -120,44 +132,29 @@ export class ServiceIndex {
     )
   }
 
-  /**
-   * A whole listing in place of what was known. Each item is parsed as the registry takes
-   * it, and let go of at once: at 100,000 instances, holding every parsed registration
-   * until the last was read cost a worker some 60 MB more at its peak.
-   */
-  private replace(kind: 'services' | 'health', listing: Listing): void {
-    const change = emptyChange()
-    const items = listing.items
-    const big = items.length >= COLLECT_AFTER_LISTING
-    const ident = (i: number) => this.ident(items[i]!.key)
-    if (kind === 'services') {
-      this.registry.replaceRegistrations(
-        (function* parsed(): Generator<[string, ServiceRegistration]> {
-          for (let i = 0; i < items.length; i++) {
-            const id = ident(i)
-            const registration = id ? parseRegistration(items[i]!.value) : undefined
-            ;(items as unknown[])[i] = undefined
-            if (id && registration) yield [id, registration]
-          }
-        })(),
-        change,
-      )
-    } else {
-      this.registry.replaceHealth(
-        (function* parsed(): Generator<[string, HealthStatus]> {
-          for (let i = 0; i < items.length; i++) {
-            const id = ident(i)
-            const status = id ? parseHealth(items[i]!.value)?.status : undefined
-            ;(items as unknown[])[i] = undefined
-            if (id && status) yield [id, status]
-          }
-        })(),
-        change,
-      )
+  /** Parses listed items into the staging; what is not a registration (or health record) is left out. */
+  private stage(staged: Staged, items: readonly StoredValue[]): void {
+    for (const item of items) {
+      const ident = this.ident(item.key)
+      if (!ident) continue
+      if (staged.kind === 'services') {
+        const registration = parseRegistration(item.value)
+        if (registration) staged.instances.add(ident, registration)
+      } else {
+        const status = parseHealth(item.value)?.status
+        if (status) staged.health.push([ident, status])
+      }
     }
+  }
+
+  /** A whole listing, staged, in place of what was known. */
+  private replace(staged: Staged, keys: number): void {
+    const change = emptyChange()
+    if (staged.kind === 'services') this.registry.replaceRegistrations(staged.instances, change)
+    else this.registry.replaceHealth(staged.health, change)
     this.notify(change)
     // after this turn of the event loop, when the listing is no longer referenced
-    if (big) setImmediate(releaseMemory)
+    if (keys >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
   }
 
   private apply(kind: 'services' | 'health', events: WatchEvent[]): void {

@@ -106,6 +106,20 @@ export function toDnsInstance(ident: string, registration: ServiceRegistration, 
   }
 }
 
+/**
+ * A full listing of registrations turned into instances page by page, as the store reads
+ * it, for replaceRegistrations: only the small records are kept, never a page of raw
+ * values or parsed registrations.
+ */
+export class ListedInstances {
+  readonly interned = new Interned()
+  readonly instances: DnsInstance[] = []
+
+  add(ident: string, registration: ServiceRegistration): void {
+    this.instances.push(toDnsInstance(ident, registration, 0, this.interned))
+  }
+}
+
 /** The instances of one service; its healthy ones sorted by id, worked out when asked. */
 class ServiceGroup {
   readonly members: DnsInstance[] = []
@@ -201,21 +215,26 @@ export class Registry {
     change.addresses.add(instance.address)
   }
 
-  /** Everything registered now, replacing what was known (a listing, or a resync). */
-  replaceRegistrations(items: Iterable<[string, ServiceRegistration]>, change: RegistryChange): void {
-    const health = new Map<string, HealthCode>(this.orphanHealth)
+  /**
+   * Everything registered now, replacing what was known (a listing, or a resync): the
+   * instances of a Listed staging, built with its own Interned, which the registry adopts.
+   * Each keeps the health known for it.
+   */
+  replaceRegistrations(listed: ListedInstances, change: RegistryChange): void {
+    // Health known now, by ident: the orphans' and the instances'; what is left over stays orphaned.
+    const health = this.orphanHealth
     for (const [ident, instance] of this.instances) if (instance.health) health.set(ident, instance.health)
     this.instances.clear()
     this.groups.clear()
     this.byAddress.clear()
     this.namespaces.clear()
-    this.orphanHealth.clear()
-    this.interned = new Interned()
-    for (const [ident, registration] of items) {
-      this.add(toDnsInstance(ident, registration, health.get(ident) ?? 0, this.interned), change)
-      health.delete(ident)
+    this.interned = listed.interned
+    for (const instance of listed.instances) {
+      const code = health.get(instance.ident)
+      if (code !== undefined) health.delete(instance.ident)
+      instance.health = code ?? 0
+      this.add(instance)
     }
-    for (const [ident, code] of health) this.orphanHealth.set(ident, code)
     change.all = true
   }
 
@@ -232,7 +251,8 @@ export class Registry {
     change.all = true
   }
 
-  private add(instance: DnsInstance, change: RegistryChange): void {
+  /** An instance in; what it changed noted unless the caller replaces everything. */
+  private add(instance: DnsInstance, change?: RegistryChange): void {
     this.instances.set(instance.ident, instance)
     let group = this.groups.get(instance.service)
     if (!group) this.groups.set(instance.service, (group = new ServiceGroup()))
@@ -242,7 +262,7 @@ export class Registry {
     if (sameAddress) sameAddress.push(instance)
     else this.byAddress.set(instance.address, [instance])
     this.namespaces.set(instance.namespace, (this.namespaces.get(instance.namespace) ?? 0) + 1)
-    noteChange(instance, change)
+    if (change) noteChange(instance, change)
   }
 
   private remove(instance: DnsInstance, change: RegistryChange): void {

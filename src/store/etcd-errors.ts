@@ -1,6 +1,15 @@
 import {CnetError, ConfigError, StoreUnavailableError} from '../lib/errors.js'
 
 /**
+ * The largest reply the etcd client takes (gRPC's default is 4 MB). Lists still page:
+ * this only lets a page be large, because etcd 3.4 walks every remaining key of the range
+ * for each page however small its limit, so a list of n keys in pages of p costs it about
+ * n^2/2p key visits: 100,000 registrations in pages of 5,000 kept etcd busy for over a
+ * second, in pages of 1,000 for five.
+ */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024
+
+/**
  * The one place where errors from etcd3, gRPC and cockatiel become cnet's typed
  * errors: "could not talk to etcd" (down, refused, timed out, not etcd at all) is exit 4
  * and names the endpoints; credentials etcd refuses or does not expect are exit 3.
@@ -65,7 +74,7 @@ export function toStoreError(error: unknown, endpoints: readonly string[], opera
     return new StoreUnavailableError(`store/etcd: ${endpoints.length === 1 ? where : `one of ${where}`} does not speak etcd's gRPC (${operation}: protocol error): not an etcd v3 endpoint`, 'give the client URL of an etcd member, e.g. http://127.0.0.1:2379', 'etcd-endpoints')
   }
   if (isTooLarge(error)) {
-    return new StoreUnavailableError(`store/etcd: ${operation} at ${where}: a single value is larger than the 4 MB a reply may hold`)
+    return new StoreUnavailableError(`store/etcd: ${operation} at ${where}: a single value is larger than the ${MAX_REPLY_BYTES / 1024 / 1024} MB a reply may hold`)
   }
   if (isCompacted(error)) {
     return new StoreUnavailableError(`store/etcd: ${operation} at ${where}: etcd compacted the revision being read, again and again`, 'etcd compacts more often than a list of this size takes')

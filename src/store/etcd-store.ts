@@ -3,7 +3,7 @@ import type {IBackoff} from 'cockatiel'
 import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
 import {vendor} from './etcd3-loader.js'
 import {InvalidValueError} from '../lib/errors.js'
-import {StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
+import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
@@ -45,8 +45,8 @@ export function prefixEnd(prefix: string): Buffer {
 /** A list that restarts after a compaction more often than this gives up. */
 const MAX_LIST_RESTARTS = 5
 
-/** What a page of a list aims at: half of gRPC's 4 MB reply limit, so a page of uneven values still fits. */
-export const TARGET_PAGE_BYTES = 2 * 1024 * 1024
+/** What a page of a list aims at: half of the reply limit, so a page of uneven values still fits. */
+export const TARGET_PAGE_BYTES = MAX_REPLY_BYTES / 2
 /** The most keys an adaptive page asks for (etcd scans them in one range call). */
 export const MAX_PAGE_KEYS = 20_000
 /** What each key-value pair adds to a reply beyond its key and value (revisions, lease, framing). */
@@ -61,6 +61,15 @@ export function nextPageLimit(limit: number, keys: number, bytes: number): numbe
   if (keys === 0 || bytes === 0) return limit
   const perKey = bytes / keys
   return Math.max(1, Math.min(MAX_PAGE_KEYS, Math.floor(TARGET_PAGE_BYTES / perKey)))
+}
+
+type RangeReply = Awaited<ReturnType<Etcd3['kv']['range']>>
+
+/** A page's size as a reply: what the next page's limit is scaled from. */
+function pageBytes(kvs: RangeReply['kvs']): number {
+  let bytes = 0
+  for (const kv of kvs) bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
+  return bytes
 }
 
 export class EtcdStore implements Store {
@@ -88,6 +97,7 @@ export class EtcdStore implements Store {
     const memberFailed = (error: Error) => isRecoverableError(error) && !isTooLarge(error)
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
+      grpcOptions: {'grpc.max_receive_message_length': MAX_REPLY_BYTES, 'grpc-node.flow_control_window': MAX_REPLY_BYTES},
       dialTimeout: deadlineMs,
       defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + deadlineMs}),
       faultHandling: {
@@ -159,43 +169,54 @@ export class EtcdStore implements Store {
     const fixed = options.pageSize ?? this.pageSize
     for (let restarts = 0; ; restarts++) {
       try {
-        return await this.listOnce(prefix, fixed ?? DEFAULT_PAGE_SIZE, fixed === undefined)
+        return await this.listOnce(prefix, fixed ?? DEFAULT_PAGE_SIZE, fixed === undefined, options.onPage)
       } catch (error) {
         if (!isCompacted(error) || restarts >= MAX_LIST_RESTARTS) throw toStoreError(error, this.endpoints, `list ${prefix}`)
       }
     }
   }
 
-  private async listOnce(prefix: string, pageSize: number, adaptive: boolean): Promise<Listing> {
+  /**
+   * One pass over the prefix. Each page's successor is asked for before the page is
+   * converted (or handed to onPage), so etcd reads the next page while this process
+   * works on the last one.
+   */
+  private async listOnce(prefix: string, pageSize: number, adaptive: boolean, onPage: ListOptions['onPage']): Promise<Listing> {
     const end = prefixEnd(prefix)
-    let start = Buffer.from(prefix)
     let revision = 0
     let limit = Math.max(1, pageSize)
     const items: StoredValue[] = []
-    for (let page = 0; ; page++) {
-      if (page > 0) await this.beforePage?.(prefix, page)
-      let response: Awaited<ReturnType<Etcd3['kv']['range']>>
-      try {
-        response = await this.withDeadline(() => this.client.kv.range({key: start, range_end: end, limit, revision: revision || undefined}))
-      } catch (error) {
-        if (isTooLarge(error) && limit > 1) {
-          limit = Math.max(1, limit >> 1)
-          page--
-          continue
+    const readPage = async (start: Buffer): Promise<RangeReply> => {
+      for (;;) {
+        try {
+          return await this.withDeadline(() => this.client.kv.range({key: start, range_end: end, limit, revision: revision || undefined}))
+        } catch (error) {
+          if (isTooLarge(error) && limit > 1) {
+            limit = Math.max(1, limit >> 1)
+            continue
+          }
+          if (isCompacted(error)) throw new StoreCompactedError(`revision ${revision} compacted`)
+          throw error
         }
-        if (isCompacted(error)) throw new StoreCompactedError(`revision ${revision} compacted`)
-        throw error
       }
+    }
+    let pending = readPage(Buffer.from(prefix))
+    for (let page = 0; ; page++) {
+      const response = await pending
       if (revision === 0) revision = Number(response.header.revision)
-      let bytes = 0
-      for (const kv of response.kvs) {
-        items.push(toStoredValue(kv))
-        bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
-      }
       const last = response.kvs.at(-1)
-      if (!response.more || !last) return {items, revision}
-      start = Buffer.concat([last.key, Buffer.from([0])])
-      if (adaptive) limit = nextPageLimit(limit, response.kvs.length, bytes)
+      const more = response.more && last !== undefined
+      if (more) {
+        if (adaptive) limit = nextPageLimit(limit, response.kvs.length, pageBytes(response.kvs))
+        await this.beforePage?.(prefix, page + 1)
+        pending = readPage(Buffer.concat([last.key, Buffer.from([0])]))
+        // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
+        pending.catch(() => {})
+      }
+      const values = response.kvs.map(toStoredValue)
+      if (onPage) onPage(values, page === 0)
+      else for (const value of values) items.push(value)
+      if (!more) return {items, revision}
     }
   }
 

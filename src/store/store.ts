@@ -27,6 +27,13 @@ export const DEFAULT_PAGE_SIZE = 1000
 export interface ListOptions {
   /** Keys per range call (default DEFAULT_PAGE_SIZE). */
   pageSize?: number
+  /**
+   * Takes each page as it is read instead of the listing keeping it (its items are then
+   * empty): a caller that reduces what it reads works while the next page is on its way,
+   * and never holds every item at once. `first` is true for the first page of the list,
+   * and again when the list starts over after a compaction: drop what came before.
+   */
+  onPage?: (items: StoredValue[], first: boolean) => void
 }
 
 /** etcd's default --max-txn-ops: operations plus conditions in one transaction. */

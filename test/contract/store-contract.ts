@@ -184,6 +184,40 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         expect(listing.revision).toBeGreaterThanOrEqual(Math.max(...listing.items.map((i) => i.modRevision)))
       })
 
+      it('hands each page to onPage in key order and keeps none of it, the first page marked', async () => {
+        const p = fresh('on-page')
+        for (let i = 0; i < 7; i++) await h.other.put(`${p}${i}`, `v${i}`)
+        const pages: [string[], boolean][] = []
+        const listing = await h.store.list(p, {pageSize: 3, onPage: (items, first) => pages.push([items.map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
+        expect(pages).toEqual([
+          [['0=v0', '1=v1', '2=v2'], true],
+          [['3=v3', '4=v4', '5=v5'], false],
+          [['6=v6'], false],
+        ])
+        expect(listing.items).toEqual([])
+        expect(listing.revision).toBe(await h.store.revision())
+      })
+
+      it('onPage hears the list start over after a compaction: a first page again, then one snapshot', async () => {
+        const p = fresh('on-page-compacted')
+        for (let i = 0; i < 4; i++) await h.store.put(`${p}${i}`, 'old')
+        let compacted = false
+        h.setBeforePage(async (prefix, page) => {
+          if (prefix !== p || page !== 1 || compacted) return
+          compacted = true
+          await h.compact(await h.other.put(`${p}0`, 'new'))
+        })
+        const pages: [string[], boolean][] = []
+        try {
+          await h.store.list(p, {pageSize: 2, onPage: (items, first) => pages.push([items.map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
+        } finally {
+          h.setBeforePage(undefined)
+        }
+        const restart = pages.map(([, first]) => first).lastIndexOf(true)
+        expect(restart).toBeGreaterThan(0)
+        expect(pages.slice(restart).flatMap(([items]) => items)).toEqual(['0=new', '1=old', '2=old', '3=old'])
+      })
+
       it('a prefix is a byte prefix: keys past it by one byte, or in multi-byte characters, are told apart', async () => {
         const p = fresh('bytes')
         // In key (UTF-8 byte) order: 61, 61 c3 bf, 61 c3 bf 7a, 61 c4 80, 61 f4 8f bf bf.

@@ -331,14 +331,14 @@ export class MemoryStore implements Store {
     const pageSize = Math.max(1, options.pageSize ?? this.pageSize)
     for (let restarts = 0; ; restarts++) {
       try {
-        return await this.listOnce(prefix, pageSize)
+        return await this.listOnce(prefix, pageSize, options.onPage)
       } catch (error) {
         if (!(error instanceof MemoryCompactedError) || restarts >= 5) throw this.unavailableIfCompacted(error, `list ${prefix}`)
       }
     }
   }
 
-  private async listOnce(prefix: string, pageSize: number): Promise<Listing> {
+  private async listOnce(prefix: string, pageSize: number, onPage: ListOptions['onPage']): Promise<Listing> {
     let start = prefix
     let revision = 0
     const end = prefixEnd(prefix)
@@ -351,7 +351,8 @@ export class MemoryStore implements Store {
         return this.backend.range(start, end, pageSize, at)
       })
       revision = result.revision
-      items.push(...result.items)
+      if (onPage) onPage(result.items, page === 0)
+      else items.push(...result.items)
       const last = result.items.at(-1)
       if (!result.more || !last) return {items, revision}
       start = last.key + '\0'

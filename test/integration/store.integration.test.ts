@@ -4,6 +4,7 @@ import {createServer as createHttp2Server, type Http2Server} from 'node:http2'
 import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import type {EtcdStore} from '../../src/store/etcd-store.js'
+import {MAX_REPLY_BYTES} from '../../src/store/etcd-errors.js'
 import {openStore} from '../../src/store/index.js'
 import type {Store} from '../../src/store/store.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
@@ -31,11 +32,12 @@ describe('store against its own etcd member', () => {
     await member?.destroy()
   })
 
-  it('reads a page too big for one 4 MB reply by asking again with half the limit', async () => {
+  it(`reads a page too big for one ${MAX_REPLY_BYTES / 1024 / 1024} MB reply by asking again with half the limit`, async () => {
     const prefix = '/big/'
-    // 900 KB values: a page of 5 is 4.5 MB, past gRPC's 4 MB default receive limit.
-    const value = (i: number) => `${i}`.repeat(1).padEnd(900_000, String.fromCharCode(97 + i))
-    for (let i = 0; i < 7; i++) await store.put(`${prefix}${i}`, value(i))
+    // 900 KB values (etcd takes at most 1.5 MB in a request): a page of 20 is 18 MB, past the client's reply limit.
+    const count = 22
+    const value = (i: number) => `${i}`.padEnd(900_000, String.fromCharCode(97 + (i % 26)))
+    for (let i = 0; i < count; i++) await store.put(`${prefix}${String(i).padStart(2, '0')}`, value(i))
     const etcd = store as EtcdStore
     const limits: number[] = []
     const range = etcd.client.kv.range.bind(etcd.client.kv)
@@ -44,18 +46,18 @@ describe('store against its own etcd member', () => {
       return (range as (...args: unknown[]) => unknown)(request, ...rest)
     }) as typeof etcd.client.kv.range
     try {
-      const listing = await store.list(prefix, {pageSize: 5})
-      expect(listing.items.map((i) => i.key)).toEqual(Array.from({length: 7}, (_, i) => `${prefix}${i}`))
+      const listing = await store.list(prefix, {pageSize: 20})
+      expect(listing.items.map((i) => i.key)).toEqual(Array.from({length: count}, (_, i) => `${prefix}${String(i).padStart(2, '0')}`))
       expect(listing.items.every((item, i) => item.value === value(i))).toBe(true)
-      // 5 was refused; 2 fits; the pages go on at 2.
-      expect(limits).toEqual([5, 2, 2, 2, 2])
+      // 20 was refused; 10 fits; the pages go on at 10.
+      expect(limits).toEqual([20, 10, 10, 10])
     } finally {
       etcd.client.kv.range = range
     }
     await store.deletePrefix(prefix)
   })
 
-  it('lists a prefix of more than 4 MB in pages of the default size', async () => {
+  it('lists a prefix of more than gRPC\'s default 4 MB in pages of the default size', async () => {
     const prefix = '/wide/'
     const value = 'v'.repeat(2000)
     for (let start = 0; start < 2500; start += 100) {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from '@jest/globals'
 import {ServiceIndex} from '../../src/dns/index.js'
-import {Registry, type RegistryChange, emptyChange, statusOf, toDnsInstance} from '../../src/dns/registry.js'
+import {ListedInstances, Registry, type RegistryChange, emptyChange, statusOf, toDnsInstance} from '../../src/dns/registry.js'
 import {Keys} from '../../src/store/keys.js'
 import type {HealthStatus, ServiceRegistration} from '../../src/svc/model.js'
 import {MemoryStore} from '../helpers/memory-store.js'
@@ -77,13 +77,10 @@ describe('Registry', () => {
     registry.putHealth('default/web/a', 'passing', emptyChange())
     registry.putHealth('default/web/z', 'passing', emptyChange())
     const change = emptyChange()
-    registry.replaceRegistrations(
-      [
-        ['default/web/a', registration('a', '10.0.0.1', {check: ttlCheck})],
-        ['default/web/z', registration('z', '10.0.0.26', {check: ttlCheck})],
-      ],
-      change,
-    )
+    const listed = new ListedInstances()
+    listed.add('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}))
+    listed.add('default/web/z', registration('z', '10.0.0.26', {check: ttlCheck}))
+    registry.replaceRegistrations(listed, change)
     expect(change.all).toBe(true)
     expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'z'])
     registry.replaceHealth([['default/web/z', 'critical']], emptyChange())

@@ -72,6 +72,37 @@ describe('etcd service definitions from JSON made at build time', () => {
     expect(JSON.stringify(a.responseDeserialize(responseBytes))).not.toMatch(/"low":/)
   })
 
+  // Range replies are read by hand (range-response.ts): whatever etcd can send must come out
+  // as the loader would give it, and the Range sample above covers only one shape.
+  const rangeReplies: [label: string, response: object][] = [
+    ['empty', {}],
+    ['no header, no kvs, count only', {count: '0', more: false}],
+    ['every 64-bit edge', {header: {cluster_id: '18446744073709551615', member_id: '9223372036854775808', revision: '562949953421311', raft_term: '562949953421312'}, kvs: [{key: Buffer.from('k'), create_revision: '-1', mod_revision: '9223372036854775807', version: '127', lease: '-9223372036854775808'}, {key: Buffer.from('k2'), create_revision: '128', mod_revision: '16383', version: '16384', lease: '2097152'}], count: '4294967296'}],
+    ['empty values and keys', {header: {revision: '1'}, kvs: [{key: Buffer.alloc(0), value: Buffer.alloc(0)}, {value: Buffer.from('v')}], more: true}],
+    ['a page of many', {header: {revision: '40000', member_id: '10276657743932975437', cluster_id: '14841639068965178418', raft_term: '2'}, kvs: Array.from({length: 300}, (_, i) => ({key: Buffer.from(`/cnet/services/default/svc${i}/i${i}`), value: Buffer.from(JSON.stringify({name: `svc${i}`, x: 'é'.repeat(i % 7)}).repeat(1 + (i % 50))), create_revision: String(3 + i), mod_revision: String(1000 + i * 977), version: String(1 + (i % 3)), lease: i % 2 ? '7587862072908135429' : '0'})), more: true, count: '100000'}],
+  ]
+
+  it.each(rangeReplies)('reads a Range reply by hand as the loader does: %s', (_label, response) => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    const bytes = range.responseSerialize(response)
+    expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
+  })
+
+  it('skips fields it does not know in a Range reply, of every wire type, as protobufjs does', () => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    const known = Buffer.from(range.responseSerialize({header: {revision: '5'}, kvs: [{key: Buffer.from('a'), value: Buffer.from('b'), mod_revision: '5'}], count: '1'}))
+    // Field 15 as a varint, a fixed64, a length-delimited run and a fixed32, before and after.
+    const unknown = Buffer.from([0x78, 0x96, 0x01, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7a, 0x02, 0xff, 0xff, 0x7d, 1, 2, 3, 4])
+    const bytes = Buffer.concat([unknown, known, unknown])
+    expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
+  })
+
+  it('refuses a truncated Range reply instead of reading past it', () => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    const bytes = Buffer.from(range.responseSerialize({kvs: [{key: Buffer.from('abc'), value: Buffer.from('value')}]}))
+    for (const cut of [1, 3, bytes.length - 1]) expect(() => mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes.subarray(0, cut))).toThrow(RangeError)
+  })
+
   it('is what the built etcd client uses: the bundle has no .proto parser and the JSON is beside the .proto files', () => {
     const bundle = readFileSync('dist/vendor/etcd3.cjs', 'utf8')
     expect(bundle).not.toMatch(/loadProtosWithOptionsSync|FileDescriptorProto/)

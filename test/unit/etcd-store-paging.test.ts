@@ -73,8 +73,8 @@ describe('EtcdStore lists in pages', () => {
 
   it.each([
     ['small values: many keys, capped', 1000, 1000 * 60, MAX_PAGE_KEYS],
-    ['1 KB values: about 2,000', 1000, 1000 * 1024, 2048],
-    ['2 MB values: one at a time', 2, 4 * 1024 * 1024, 1],
+    ['1 KB values: as many as fill a target page', 1000, 1000 * 1024, TARGET_PAGE_BYTES / 1024],
+    ['values of a whole target page: one at a time', 2, 2 * TARGET_PAGE_BYTES, 1],
     ['an empty page keeps the limit', 500, 0, 500],
   ])('the next page limit: %s', (_what, keys, bytes, next) => {
     expect(nextPageLimit(500, keys, bytes)).toBe(next)

@@ -21,7 +21,7 @@ describe('store errors become typed errors with exit codes', () => {
     ['HTTP/2 but not etcd', etcd3Error('GRPCNotImplementedError', '12 UNIMPLEMENTED: Received HTTP status code 404'), 4, /http:\/\/127.0.0.1:2379 answered HTTP 404 to get \/k: not an etcd v3 endpoint/],
     ['unknown service', etcd3Error('GRPCNotImplementedError', '12 UNIMPLEMENTED: unknown service etcdserverpb.KV'), 4, /does not implement the etcd API/],
     ['HTTP/1', etcd3Error('GRPCInternalError', '13 INTERNAL: Protocol error'), 4, /does not speak etcd's gRPC/],
-    ['too large', etcd3Error('GRPCResourceExhastedError', '8 RESOURCE_EXHAUSTED: Received message larger than max (25213047 vs 4194304)'), 4, /larger than the 4 MB a reply may hold/],
+    ['too large', etcd3Error('GRPCResourceExhastedError', '8 RESOURCE_EXHAUSTED: Received message larger than max (25213047 vs 4194304)'), 4, /larger than the 16 MB a reply may hold/],
     ['compacted', new StoreCompactedError('revision 5 compacted'), 4, /compacted the revision being read/],
   ])('%s -> exit %d', (_what, error, exitCode, message) => {
     const converted = toStoreError(error, endpoints, 'get /k') as ConfigError | StoreUnavailableError
