@@ -9,6 +9,7 @@ import {reportFailure} from './failure.js'
 import {type Column, renderTable} from './output.js'
 import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
+import {jsonChunks} from './json-output.js'
 
 /** Opens the store a command works on. */
 export type StoreOpener = (options: StoreOptions) => Promise<Store>
@@ -109,7 +110,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override logJson(json: unknown): void {
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+    for (const chunk of jsonChunks(json)) process.stdout.write(chunk)
   }
 
   override async finally(error: Error | undefined): Promise<void> {

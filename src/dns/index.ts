@@ -87,10 +87,12 @@ export class ServiceIndex {
    * that arrives first waits in the registry for its registration.
    */
   private async load(): Promise<void> {
-    await Promise.all([
-      this.followed.services ? undefined : this.follow('services', this.keys.servicesPrefix()),
-      this.followed.health ? undefined : this.follow('health', this.keys.healthPrefix()),
+    const sizes = await Promise.all([
+      this.followed.services ? 0 : this.follow('services', this.keys.servicesPrefix()),
+      this.followed.health ? 0 : this.follow('health', this.keys.healthPrefix()),
     ])
+    // One collection once both are in, not one per listing in the middle of the other.
+    if (sizes[0] + sizes[1] >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
   }
 
   /** "<namespace>/<name>/<id>" of a service or health key. */
@@ -99,7 +101,8 @@ export class ServiceIndex {
     return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
   }
 
-  private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
+  /** Lists and then watches one prefix; returns how many keys it listed. */
+  private async follow(kind: 'services' | 'health', prefix: string): Promise<number> {
     const started = performance.now()
     let staged = new Staged(kind)
     let keys = 0
@@ -107,13 +110,12 @@ export class ServiceIndex {
     const listing = await this.store.list(prefix, {
       onPage: (items, first) => {
         if (first) [staged, keys] = [new Staged(kind), 0]
-        keys += items.length
-        this.stage(staged, items)
+        keys += this.stage(staged, items)
       },
     })
-    if (this.stopping.signal.aborted) return
+    if (this.stopping.signal.aborted) return keys
     const listed = performance.now()
-    this.replace(staged, keys)
+    this.replace(staged)
     this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
@@ -123,18 +125,22 @@ export class ServiceIndex {
         onResync: (fresh) => {
           const restaged = new Staged(kind)
           this.stage(restaged, fresh.items)
-          this.replace(restaged, fresh.items.length)
+          this.replace(restaged)
+          if (fresh.items.length >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
         },
         onConnectionChange: (up) => {
           this.connected[kind] = up
         },
       }),
     )
+    return keys
   }
 
-  /** Parses listed items into the staging; what is not a registration (or health record) is left out. */
-  private stage(staged: Staged, items: readonly StoredValue[]): void {
+  /** Parses listed items into the staging; what is not a registration (or health record) is left out. Returns how many it read. */
+  private stage(staged: Staged, items: Iterable<StoredValue>): number {
+    let count = 0
     for (const item of items) {
+      count++
       const ident = this.ident(item.key)
       if (!ident) continue
       if (staged.kind === 'services') {
@@ -145,16 +151,15 @@ export class ServiceIndex {
         if (status) staged.health.push([ident, status])
       }
     }
+    return count
   }
 
   /** A whole listing, staged, in place of what was known. */
-  private replace(staged: Staged, keys: number): void {
+  private replace(staged: Staged): void {
     const change = emptyChange()
     if (staged.kind === 'services') this.registry.replaceRegistrations(staged.instances, change)
     else this.registry.replaceHealth(staged.health, change)
     this.notify(change)
-    // after this turn of the event loop, when the listing is no longer referenced
-    if (keys >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
   }
 
   private apply(kind: 'services' | 'health', events: WatchEvent[]): void {

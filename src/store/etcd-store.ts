@@ -65,6 +65,11 @@ export function nextPageLimit(limit: number, keys: number, bytes: number): numbe
 
 type RangeReply = Awaited<ReturnType<Etcd3['kv']['range']>>
 
+/** A page's items, each made when it is reached. */
+function* storedValues(kvs: RangeReply['kvs']): Generator<StoredValue> {
+  for (const kv of kvs) yield toStoredValue(kv)
+}
+
 /** A page's size as a reply: what the next page's limit is scaled from. */
 function pageBytes(kvs: RangeReply['kvs']): number {
   let bytes = 0
@@ -213,9 +218,8 @@ export class EtcdStore implements Store {
         // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
         pending.catch(() => {})
       }
-      const values = response.kvs.map(toStoredValue)
-      if (onPage) onPage(values, page === 0)
-      else for (const value of values) items.push(value)
+      if (onPage) onPage(storedValues(response.kvs), page === 0)
+      else for (const kv of response.kvs) items.push(toStoredValue(kv))
       if (!more) return {items, revision}
     }
   }

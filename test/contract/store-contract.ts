@@ -188,7 +188,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         const p = fresh('on-page')
         for (let i = 0; i < 7; i++) await h.other.put(`${p}${i}`, `v${i}`)
         const pages: [string[], boolean][] = []
-        const listing = await h.store.list(p, {pageSize: 3, onPage: (items, first) => pages.push([items.map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
+        const listing = await h.store.list(p, {pageSize: 3, onPage: (items, first) => pages.push([[...items].map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
         expect(pages).toEqual([
           [['0=v0', '1=v1', '2=v2'], true],
           [['3=v3', '4=v4', '5=v5'], false],
@@ -209,7 +209,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         })
         const pages: [string[], boolean][] = []
         try {
-          await h.store.list(p, {pageSize: 2, onPage: (items, first) => pages.push([items.map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
+          await h.store.list(p, {pageSize: 2, onPage: (items, first) => pages.push([[...items].map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
         } finally {
           h.setBeforePage(undefined)
         }

@@ -1,0 +1,23 @@
+/**
+ * JSON.stringify(value, null, 2) and a newline, as UTF-8 in pieces: `svc list --json`
+ * over 100,000 instances is some 50 MB of text. As one string it was encoded on its way
+ * to stdout at a fraction of the speed of a flat string, and held twice in memory. An
+ * array is stringified ITEMS_PER_PIECE items at a time, as an array of its own: its
+ * items are indented just as they are in the whole, so the pieces between its "[\n" and
+ * "\n]" are the whole's bytes.
+ */
+export const ITEMS_PER_PIECE = 1000
+
+export function* jsonChunks(value: unknown): Generator<Buffer> {
+  if (!Array.isArray(value) || value.length === 0) {
+    yield Buffer.from(JSON.stringify(value, null, 2) + '\n')
+    return
+  }
+  for (let start = 0; start < value.length; start += ITEMS_PER_PIECE) {
+    const piece = Buffer.from(JSON.stringify(value.slice(start, start + ITEMS_PER_PIECE), null, 2))
+    yield Buffer.from(start === 0 ? '[\n' : ',\n')
+    // Without the piece's own "[\n" and "\n]" (ASCII: two bytes each).
+    yield piece.subarray(2, piece.length - 2)
+  }
+  yield Buffer.from('\n]\n')
+}
