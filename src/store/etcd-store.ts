@@ -102,7 +102,7 @@ export class EtcdStore implements Store {
     const memberFailed = (error: Error) => isRecoverableError(error) && !isTooLarge(error)
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
-      grpcOptions: {'grpc.max_receive_message_length': MAX_REPLY_BYTES, 'grpc-node.flow_control_window': MAX_REPLY_BYTES},
+      grpcOptions: {'grpc.max_receive_message_length': MAX_REPLY_BYTES},
       dialTimeout: deadlineMs,
       defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + deadlineMs}),
       faultHandling: {

@@ -2,7 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {Scheduler} from '../../src/health/scheduler.js'
 import {InvalidValueError} from '../../src/lib/errors.js'
 import {planCheck} from '../../src/svc/check-plan.js'
-import {parseRegistration} from '../../src/svc/model.js'
+import {parseHealth, parseRegistration} from '../../src/svc/model.js'
 
 /** Registrations are written by anyone with etcd access: the prober must survive any of them. */
 describe('a registration read from etcd', () => {
@@ -19,6 +19,20 @@ describe('a registration read from etcd', () => {
   it('with a sane check, or none, is read', () => {
     expect(parseRegistration(registration({type: 'tcp', address: '10.0.0.1:80', intervalMs: 1000, timeoutMs: 500, successBeforePassing: 0, failuresBeforeCritical: 0}))?.check).toMatchObject({intervalMs: 1000})
     expect(parseRegistration(registration(undefined))).toMatchObject({id: 'a'})
+  })
+
+  it('with an optional field of the wrong type is ignored; absent ones get their defaults', () => {
+    const base = {id: 'a', name: 'web', namespace: 'default', address: '10.0.0.1', port: 80}
+    for (const bad of [{tags: 'x'}, {tags: ['x', 1]}, {meta: []}, {meta: {k: 1}}, {meta: null}, {weight: '1'}, {protocol: 6}, {node: false}, {registeredAt: 0}]) {
+      expect(parseRegistration(JSON.stringify({...base, ...bad}))).toBeUndefined()
+    }
+    expect(parseRegistration(JSON.stringify({...base, tags: [], meta: {k: 'v'}}))).toEqual({...base, tags: [], meta: {k: 'v'}, weight: 1, protocol: 'tcp', node: '', registeredAt: ''})
+  })
+
+  it('a health record needs a known status and string fields', () => {
+    expect(parseHealth(JSON.stringify({status: 'passing'}))).toEqual({status: 'passing', output: '', since: '', checkedAt: '', prober: ''})
+    for (const bad of [{status: 'ok'}, {status: 'passing', output: 1}, {status: 'critical', prober: null}, []]) expect(parseHealth(JSON.stringify(bad))).toBeUndefined()
+    expect(parseHealth('{not json')).toBeUndefined()
   })
 
   it('the scheduler refuses an interval that would spin', () => {
