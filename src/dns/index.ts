@@ -34,6 +34,8 @@ export class ServiceIndex {
   private listeners: ((change: RegistryChange) => void)[] = []
   private readonly stopping = new AbortController()
   private retrying: Promise<unknown> | undefined
+  /** Keys listed since the last full collection was asked for. */
+  private listedSinceCollection = 0
   private logger: Logger | undefined
 
   constructor(private readonly store: Store, private readonly keys: Keys) {}
@@ -87,12 +89,18 @@ export class ServiceIndex {
    * that arrives first waits in the registry for its registration.
    */
   private async load(): Promise<void> {
-    const sizes = await Promise.all([
-      this.followed.services ? 0 : this.follow('services', this.keys.servicesPrefix()),
-      this.followed.health ? 0 : this.follow('health', this.keys.healthPrefix()),
-    ])
-    // One collection once both are in, not one per listing in the middle of the other.
-    if (sizes[0] + sizes[1] >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
+    try {
+      await Promise.all([
+        this.followed.services ? undefined : this.follow('services', this.keys.servicesPrefix()),
+        this.followed.health ? undefined : this.follow('health', this.keys.healthPrefix()),
+      ])
+    } finally {
+      // One collection once both are in (or one failed), not one per listing in the middle of the other.
+      if (this.listedSinceCollection >= COLLECT_AFTER_LISTING) {
+        this.listedSinceCollection = 0
+        setImmediate(releaseMemory)
+      }
+    }
   }
 
   /** "<namespace>/<name>/<id>" of a service or health key. */
@@ -101,26 +109,19 @@ export class ServiceIndex {
     return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
   }
 
-  /** Lists and then watches one prefix; returns how many keys it listed. */
-  private async follow(kind: 'services' | 'health', prefix: string): Promise<number> {
+  /** Lists and then watches one prefix. */
+  private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
     const started = performance.now()
-    let staged = new Staged(kind)
-    let keys = 0
-    // Each page is parsed while etcd reads the next one, and only the small records are kept.
-    const listing = await this.store.list(prefix, {
-      onPage: (items, first) => {
-        if (first) [staged, keys] = [new Staged(kind), 0]
-        keys += this.stage(staged, items)
-      },
-    })
-    if (this.stopping.signal.aborted) return keys
+    const {staged, keys, revision} = await this.listStaged(kind, prefix)
+    if (this.stopping.signal.aborted) return
     const listed = performance.now()
     this.replace(staged)
+    this.listedSinceCollection += keys
     this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
     this.watches.push(
-      await this.store.watchPrefix(prefix, listing.revision + 1, {
+      await this.store.watchPrefix(prefix, revision + 1, {
         onEvents: (events) => this.apply(kind, events),
         onResync: (fresh) => {
           const restaged = new Staged(kind)
@@ -133,7 +134,24 @@ export class ServiceIndex {
         },
       }),
     )
-    return keys
+  }
+
+  /**
+   * The prefix listed and staged page by page: each page is parsed while etcd reads the
+   * next one, and only the small records are kept. (A function of its own so that the
+   * watch's handlers, made in follow(), share no closure with the staging and do not
+   * keep it alive.)
+   */
+  private async listStaged(kind: 'services' | 'health', prefix: string): Promise<{staged: Staged; keys: number; revision: number}> {
+    let staged = new Staged(kind)
+    let keys = 0
+    const {revision} = await this.store.list(prefix, {
+      onPage: (items, first) => {
+        if (first) [staged, keys] = [new Staged(kind), 0]
+        keys += this.stage(staged, items)
+      },
+    })
+    return {staged, keys, revision}
   }
 
   /** Parses listed items into the staging; what is not a registration (or health record) is left out. Returns how many it read. */

@@ -103,6 +103,14 @@ class Reader {
       case 5:
         this.pos += 4
         break
+      case 3:
+        // A group (long deprecated, never sent by etcd): skipped to its end, as protobufjs does.
+        for (;;) {
+          const tag = this.uint32()
+          if ((tag & 7) === 4) break
+          this.skip(tag & 7)
+        }
+        break
       default:
         throw new RangeError(`unexpected wire type ${wireType}`)
     }
@@ -165,7 +173,8 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     const wireType = tag & 7
     if (wireType === 2 && field === 1) response.header = readHeader(r.nested())
     else if (wireType === 2 && field === 2) response.kvs.push(readKeyValue(r.nested()))
-    else if (wireType === 0 && field === 3) response.more = r.long(false) !== '0'
+    // A bool is read as 32 bits, as protobufjs reads it.
+    else if (wireType === 0 && field === 3) response.more = r.uint32() % 2 ** 32 !== 0
     else if (wireType === 0 && field === 4) response.count = r.long(true)
     else r.skip(wireType)
   }

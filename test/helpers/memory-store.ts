@@ -351,7 +351,8 @@ export class MemoryStore implements Store {
         return this.backend.range(start, end, pageSize, at)
       })
       revision = result.revision
-      if (onPage) onPage(result.items, page === 0)
+      // One pass only, as the etcd store's pages are made as they are iterated.
+      if (onPage) onPage(result.items.values(), page === 0)
       else items.push(...result.items)
       const last = result.items.at(-1)
       if (!result.more || !last) return {items, revision}

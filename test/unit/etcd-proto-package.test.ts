@@ -88,13 +88,21 @@ describe('etcd service definitions from JSON made at build time', () => {
     expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
   })
 
-  it('skips fields it does not know in a Range reply, of every wire type, as protobufjs does', () => {
+  it('skips fields it does not know in a Range reply, of every wire type and in a group, as protobufjs does', () => {
     const range = reference['etcdserverpb.KV']!.Range!
     const known = Buffer.from(range.responseSerialize({header: {revision: '5'}, kvs: [{key: Buffer.from('a'), value: Buffer.from('b'), mod_revision: '5'}], count: '1'}))
     // Field 15 as a varint, a fixed64, a length-delimited run and a fixed32, before and after.
-    const unknown = Buffer.from([0x78, 0x96, 0x01, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7a, 0x02, 0xff, 0xff, 0x7d, 1, 2, 3, 4])
+    // And a group (field 15, start 0x7b ... end 0x7c) holding a varint.
+    const unknown = Buffer.from([0x78, 0x96, 0x01, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7a, 0x02, 0xff, 0xff, 0x7d, 1, 2, 3, 4, 0x7b, 0x08, 0x01, 0x7c])
     const bytes = Buffer.concat([unknown, known, unknown])
     expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
+  })
+
+  it('reads more as a 32-bit bool, as protobufjs does', () => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    for (const bytes of [Buffer.from([0x18, 0x80, 0x80, 0x80, 0x80, 0x10]), Buffer.from([0x18, 0x01]), Buffer.from([0x18, 0x00])]) {
+      expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
+    }
   })
 
   it('refuses a truncated Range reply instead of reading past it', () => {
