@@ -65,10 +65,20 @@ export function nextPageLimit(limit: number, keys: number, bytes: number): numbe
 
 type RangeReply = Awaited<ReturnType<Etcd3['kv']['range']>>
 
-/** A page's items, each made when it is reached. */
-function* storedValues(kvs: RangeReply['kvs']): Generator<StoredValue> {
-  for (const kv of kvs) yield toStoredValue(kv)
+/** Items of a page, each made when it is reached. */
+function* storedValues(kvs: RangeReply['kvs'], from: number, to: number): Generator<StoredValue> {
+  for (let i = from; i < to && i < kvs.length; i++) yield toStoredValue(kvs[i]!)
 }
+
+/**
+ * How many items onPage gets in one turn of the event loop. Between turns the reply to
+ * the page asked for ahead is read, so its deadline never runs out while this process
+ * is busy with the page before; and a server answering queries is not held up for the
+ * whole of a 20,000-key page.
+ */
+export const ITEMS_PER_TURN = 2000
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** A page's size as a reply: what the next page's limit is scaled from. */
 function pageBytes(kvs: RangeReply['kvs']): number {
@@ -218,8 +228,15 @@ export class EtcdStore implements Store {
         // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
         pending.catch(() => {})
       }
-      if (onPage) onPage(storedValues(response.kvs), page === 0)
-      else for (const kv of response.kvs) items.push(toStoredValue(kv))
+      if (onPage) {
+        // An empty first page is handed on too: it tells a list started over that nothing is left.
+        for (let from = 0; from === 0 || from < response.kvs.length; from += ITEMS_PER_TURN) {
+          if (from > 0) await nextTurn()
+          onPage(storedValues(response.kvs, from, from + ITEMS_PER_TURN), page === 0 && from === 0)
+        }
+      } else {
+        for (const kv of response.kvs) items.push(toStoredValue(kv))
+      }
       if (!more) return {items, revision}
     }
   }

@@ -196,6 +196,10 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         ])
         expect(listing.items).toEqual([])
         expect(listing.revision).toBe(await h.store.revision())
+        // An empty prefix is one empty first page: a caller starting over learns nothing is left.
+        const empty: [number, boolean][] = []
+        await h.store.list(fresh('on-page-empty'), {onPage: (items, first) => empty.push([[...items].length, first])})
+        expect(empty).toEqual([[0, true]])
       })
 
       it('onPage hears the list start over after a compaction: a first page again, then one snapshot', async () => {

@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import {afterEach, beforeEach, describe, expect, it, jest} from '@jest/globals'
-import {EtcdStore, MAX_PAGE_KEYS, TARGET_PAGE_BYTES, nextPageLimit} from '../../src/store/etcd-store.js'
+import {EtcdStore, ITEMS_PER_TURN, MAX_PAGE_KEYS, TARGET_PAGE_BYTES, nextPageLimit} from '../../src/store/etcd-store.js'
 import type {WatchEvent} from '../../src/store/store.js'
 
 /**
@@ -55,6 +55,19 @@ describe('EtcdStore lists in pages', () => {
       ['/p/5\0', 3, 10],
     ])
     expect(listing.items[0]).toEqual({key: '/p/0', value: 'v', createRevision: 5, modRevision: 5, version: 1, lease: null})
+  })
+
+  it('asks for the next page before handing this one to onPage, in turns of ITEMS_PER_TURN items', async () => {
+    keys = Array.from({length: ITEMS_PER_TURN * 2 + 500 + 3}, (_, i) => `/p/${String(i).padStart(5, '0')}`)
+    const calls: {size: number; first: boolean; requested: number}[] = []
+    const listing = await store.list('/p/', {pageSize: ITEMS_PER_TURN * 2 + 500, onPage: (items, first) => calls.push({size: [...items].length, first, requested: requests.length})})
+    expect(listing.items).toEqual([])
+    expect(calls).toEqual([
+      {size: ITEMS_PER_TURN, first: true, requested: 2},
+      {size: ITEMS_PER_TURN, first: false, requested: 2},
+      {size: 500, first: false, requested: 2},
+      {size: 3, first: false, requested: 2},
+    ])
   })
 
   it('without a page size, sizes each page after the first from the bytes per key seen', async () => {
