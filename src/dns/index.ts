@@ -103,12 +103,6 @@ export class ServiceIndex {
     }
   }
 
-  /** "<namespace>/<name>/<id>" of a service or health key. */
-  private ident(key: string): string | undefined {
-    const parts = this.keys.instanceOf(key)
-    return parts ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
-  }
-
   /** Lists and then watches one prefix. */
   private async follow(kind: 'services' | 'health', prefix: string): Promise<void> {
     const started = performance.now()
@@ -159,7 +153,7 @@ export class ServiceIndex {
     let count = 0
     for (const item of items) {
       count++
-      const ident = this.ident(item.key)
+      const ident = this.keys.instanceIdentOf(item.key)
       if (!ident) continue
       if (staged.kind === 'services') {
         const registration = parseRegistration(item.value)
@@ -183,7 +177,7 @@ export class ServiceIndex {
   private apply(kind: 'services' | 'health', events: WatchEvent[]): void {
     const change = emptyChange()
     for (const event of events) {
-      const ident = this.ident(event.key)
+      const ident = this.keys.instanceIdentOf(event.key)
       if (!ident) continue
       if (kind === 'services') this.registry.putRegistration(ident, event.type === 'put' ? parseRegistration(event.value) : undefined, change)
       else this.registry.putHealth(ident, event.type === 'put' ? parseHealth(event.value)?.status : undefined, change)

@@ -161,7 +161,6 @@ export class DnsMetrics {
   }
 }
 
-/** Config reloads, by result: in the process that reads the config (the primary, with workers). */
 /** Processes answering queries now: 1 without workers; with workers, those that have loaded the registry and bound the sockets. */
 export function workersServingGauge(registry: Registry, serving: () => number): Gauge {
   return new Gauge({
@@ -174,6 +173,7 @@ export function workersServingGauge(registry: Registry, serving: () => number): 
   })
 }
 
+/** Config reloads, by result: in the process that reads the config (the primary, with workers). */
 export function reloadCounter(registry: Registry): Counter {
   return new Counter({name: 'cnet_dns_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'], registers: [registry]})
 }

@@ -99,6 +99,12 @@ export class Keys {
     return {kind, namespace, name, id}
   }
 
+  /** "<namespace>/<name>/<id>" of a service or health key: what joins an instance's registration and health. */
+  instanceIdentOf(key: string): string | undefined {
+    const parts = this.instanceOf(key)
+    return parts && `${parts.namespace}/${parts.name}/${parts.id}`
+  }
+
   private scoped(kind: string, namespace?: string, name?: string): string {
     let key = `${this.cnetPrefix}/${kind}/`
     if (namespace !== undefined) key += `${namespace}/`

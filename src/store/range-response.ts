@@ -122,26 +122,14 @@ function readHeader(r: Reader): NonNullable<WireRangeResponse['header']> {
   const header = {cluster_id: '0', member_id: '0', revision: '0', raft_term: '0'}
   while (r.pos < r.end) {
     const tag = r.uint32()
-    if ((tag & 7) !== 0) {
-      r.skip(tag & 7)
-      continue
-    }
-    switch (tag >>> 3) {
-      case 1:
-        header.cluster_id = r.long(false)
-        break
-      case 2:
-        header.member_id = r.long(false)
-        break
-      case 3:
-        header.revision = r.long(true)
-        break
-      case 4:
-        header.raft_term = r.long(false)
-        break
-      default:
-        r.skip(0)
-    }
+    const field = tag >>> 3
+    const wireType = tag & 7
+    if (wireType !== 0) r.skip(wireType)
+    else if (field === 1) header.cluster_id = r.long(false)
+    else if (field === 2) header.member_id = r.long(false)
+    else if (field === 3) header.revision = r.long(true)
+    else if (field === 4) header.raft_term = r.long(false)
+    else r.skip(0)
   }
   return header
 }

@@ -31,8 +31,9 @@ export interface ListOptions {
    * Takes each page as it is read instead of the listing keeping it (its items are then
    * empty): a caller that reduces what it reads works while the next page is on its way,
    * and never holds every item at once. Items are made as they are iterated, so a page
-   * is never all in memory as strings either: iterate it once. `first` is true for the first page of the
-   * list, and again when the list starts over after a compaction: drop what came before.
+   * is never all in memory as strings either: iterate it once. `first` is true for the
+   * first page of the list, and again when the list starts over after a compaction:
+   * drop what came before.
    */
   onPage?: (items: Iterable<StoredValue>, first: boolean) => void
 }

@@ -18,6 +18,9 @@ describe('keys', () => {
     expect(keys.servicesPrefix('default')).toBe('/cnet/services/default/')
     expect(keys.instanceOf('/cnet/health/default/web/web-1')).toEqual({kind: 'health', namespace: 'default', name: 'web', id: 'web-1'})
     expect(keys.instanceOf('/cnet/other/x')).toBeUndefined()
+    expect(keys.instanceIdentOf('/cnet/services/default/web/web-1')).toBe('default/web/web-1')
+    expect(keys.instanceIdentOf('/cnet/health/default/web/web-1')).toBe('default/web/web-1')
+    expect(keys.instanceIdentOf('/cnet/services/default/web')).toBeUndefined()
   })
   it('honours custom prefixes', () => {
     const custom = new Keys({networkPrefix: '/x/net/', cnetPrefix: '/y'})
