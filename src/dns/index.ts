@@ -2,7 +2,7 @@ import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
-import type {Store, StoredValue, Watch, WatchEvent} from '../store/store.js'
+import type {Store, StoredValue, Watch, WatchEvent, WatchHandlers} from '../store/store.js'
 import {type HealthStatus, parseHealth, parseRegistration} from '../svc/model.js'
 import {ListedInstances, Registry, type RegistryChange, emptyChange} from './registry.js'
 import {releaseMemory} from './release-memory.js'
@@ -114,20 +114,34 @@ export class ServiceIndex {
     this.logger?.debug('listed', {prefix, keys, listMs: Math.round(listed - started), loadMs: Math.round(performance.now() - listed)})
     this.connected[kind] = true
     this.followed[kind] = true
-    this.watches.push(
-      await this.store.watchPrefix(prefix, revision + 1, {
-        onEvents: (events) => this.apply(kind, events),
-        onResync: (fresh) => {
-          const restaged = new Staged(kind)
-          this.stage(restaged, fresh.items)
-          this.replace(restaged)
-          if (fresh.items.length >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
-        },
-        onConnectionChange: (up) => {
-          this.connected[kind] = up
-        },
-      }),
-    )
+    this.watches.push(await this.store.watchPrefix(prefix, revision + 1, this.watchHandlers(kind)))
+  }
+
+  /**
+   * The watch's handlers. A resync (the watch's place was compacted away) reads the
+   * prefix again page by page into a staging of its own, as the first listing did, so a
+   * fleet's registry is never held as raw values to resync. (Made here, apart from the
+   * first listing's staging, so as not to keep it alive.)
+   */
+  private watchHandlers(kind: 'services' | 'health'): WatchHandlers {
+    let restaged = new Staged(kind)
+    let keys = 0
+    return {
+      onEvents: (events) => this.apply(kind, events),
+      onResyncPage: (items, first) => {
+        if (first) [restaged, keys] = [new Staged(kind), 0]
+        keys += this.stage(restaged, items)
+      },
+      onResync: () => {
+        this.replace(restaged)
+        restaged = new Staged(kind)
+        if (keys >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
+        keys = 0
+      },
+      onConnectionChange: (up) => {
+        this.connected[kind] = up
+      },
+    }
   }
 
   /**

@@ -111,7 +111,8 @@ export class EtcdWatch implements Watch {
   private async resync(): Promise<void> {
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
-        const listing = await this.store.list(this.prefix)
+        const onPage = this.handlers.onResyncPage
+        const listing = await this.store.list(this.prefix, onPage ? {onPage} : undefined)
         if (this.closed) return
         this.next = listing.revision + 1
         await this.handlers.onResync(listing)

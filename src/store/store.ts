@@ -71,6 +71,13 @@ export interface WatchHandlers {
    * under the prefix now. Replace what you knew with it.
    */
   onResync(listing: Listing): void | Promise<void>
+  /**
+   * When given, the listing a resync reads comes here page by page, as list's onPage
+   * gives it (`first` again when the listing starts over), and onResync then gets the
+   * listing without items: a big prefix is never held whole to resync. Replace what you
+   * knew with what the pages held since the last `first`.
+   */
+  onResyncPage?: (items: Iterable<StoredValue>, first: boolean) => void
   /** The stream to the store went down or came back. */
   onConnectionChange?(connected: boolean, error?: Error): void
 }

@@ -496,6 +496,29 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         await watch.close()
       })
 
+      it('with onResyncPage, hands a resync its listing page by page and onResync only the revision', async () => {
+        const p = fresh('compact-paged')
+        const start = await h.store.put(`${p}early`, '1')
+        await h.store.put(`${p}late`, '2')
+        const latest = await h.store.put(`${p}later`, '3')
+        await h.compact(latest)
+        const pages: string[][] = []
+        const resyncs: {items: number; revision: number}[] = []
+        const watch = await h.store.watchPrefix(p, start, {
+          onEvents: () => {},
+          onResyncPage: (items, first) => {
+            if (first) pages.length = 0
+            pages.push([...items].map((i) => `${i.key.slice(p.length)}=${i.value}`))
+          },
+          onResync: (l) => void resyncs.push({items: l.items.length, revision: l.revision}),
+        })
+        await h.waitFor('a resync', () => resyncs.length > 0)
+        expect(pages.flat()).toEqual(['early=1', 'late=2', 'later=3'])
+        expect(resyncs).toEqual([{items: 0, revision: expect.any(Number)}])
+        expect(resyncs[0]!.revision).toBeGreaterThanOrEqual(latest)
+        await watch.close()
+      })
+
       it('after an outage, says so, and delivers what was written after it with nothing lost or repeated', async () => {
         const p = fresh('outage')
         const seen: string[] = []

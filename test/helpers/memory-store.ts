@@ -591,7 +591,8 @@ class MemoryWatch implements Watch {
     this.resyncing = true
     this.enqueue(async () => {
       try {
-        const listing = await this.client.list(this.prefix)
+        const onPage = this.handlers.onResyncPage
+        const listing = await this.client.list(this.prefix, onPage ? {onPage} : undefined)
         this.next = listing.revision + 1
         this.reported = this.next
         if (!this.closed) await this.handlers.onResync(listing)

@@ -138,6 +138,17 @@ describe('ServiceIndex', () => {
     expect(index.inSync).toBe(true)
     expect(changes.at(-1)!.all).toBe(true)
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['c'])
+
+    // and again: the second resync's listing replaces the first's, nothing of it kept
+    store.setDown(true)
+    await other.delete(keys.service('default', 'web', 'c'))
+    await other.put(keys.service('default', 'web', 'd'), JSON.stringify(registration('d', '10.0.0.4')))
+    await other.put('/elsewhere', 'y')
+    other.compact()
+    store.setDown(false)
+    await store.idle()
+    expect(ids(index.registry.healthy('web.default', false))).toEqual(['d'])
+    expect([index.registry.size, index.registry.get('default/web/c')]).toEqual([2, undefined]) // a (critical) and d
     await index.close()
   })
 
