@@ -34,6 +34,7 @@ export class ServiceIndex {
   private listeners: ((change: RegistryChange) => void)[] = []
   private readonly stopping = new AbortController()
   private retrying: Promise<unknown> | undefined
+  private starting: Promise<void> | undefined
   /** Keys listed since the last full collection was asked for. */
   private listedSinceCollection = 0
   private logger: Logger | undefined
@@ -59,7 +60,13 @@ export class ServiceIndex {
    * fail: the server still forwards other names (it may be the host's only resolver),
    * and the index keeps trying in the background until etcd answers.
    */
-  async start(logger?: Logger): Promise<void> {
+  start(logger?: Logger): Promise<void> {
+    // Once: a worker starts loading before the server that awaits it is even imported.
+    this.starting ??= this.startLoading(logger)
+    return this.starting
+  }
+
+  private async startLoading(logger?: Logger): Promise<void> {
     this.logger = logger
     try {
       await this.load()

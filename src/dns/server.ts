@@ -5,6 +5,7 @@ import type {Logger} from '../lib/log.js'
 import {formatHostPort} from '../lib/listen-address.js'
 import {type Cidr, parseCidr} from '../net/ip.js'
 import {readNetworkConfig} from '../net/network-store.js'
+import {readStoreCredentials} from '../store/credentials.js'
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {AnswerCache} from './answer-cache.js'
@@ -21,7 +22,8 @@ import {createQueryLog} from './query-log.js'
 import {type RecordSource} from './records.js'
 import {type ServeContext, type ServeOptions, type ServeSettings, describeUpstreams, mergeSettings, resolveFromSources, resolveServeOptions} from './serve-options.js'
 import {answerMetricRequests} from './worker-metrics.js'
-import {WORKER_SETTINGS_ENV, type WorkerPool, isWorkerReload, reportToPrimary, runWorkers} from './workers.js'
+import type {WorkerLaunch} from './worker-spec.js'
+import {type WorkerPool, isWorkerReload, reportToPrimary, runWorkers} from './workers.js'
 
 /** What `dns serve` was started with: the command line's settings and the config file to read (again on SIGHUP). */
 export interface ServeRequest {
@@ -29,6 +31,8 @@ export interface ServeRequest {
   configPath?: string
   /** The query log follows the daemon's log format: CoreDNS's line as text, fields in JSON. */
   logFormat: 'text' | 'json'
+  /** How workers reach etcd and log, when there are workers: the command line's global settings. */
+  launch?: WorkerLaunch
 }
 
 /**
@@ -39,15 +43,10 @@ export interface ServeRequest {
  */
 export async function runDnsServer(openStore: () => Promise<Store>, keys: Keys, logger: Logger, request: ServeRequest, stop: AbortSignal): Promise<void> {
   const cores = availableParallelism()
-  if (cluster.isWorker) {
-    // the primary has read and checked the settings; a file changed since must not matter
-    const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}') as ServeSettings
-    const store = await openStore()
-    const context = {cores, clusterNetwork: await clusterNetworkFor(settings, store, keys)}
-    return serveInProcess(store, keys, logger, settings, context, request, stop)
-  }
   const first = await loadSettings(request, {cores})
   if (first.options.workers > 1) {
+    // The workers open etcd, not this process: a TLS file it cannot read is told here, once, not by each worker in turn.
+    if (request.launch) readStoreCredentials(request.launch.storeOptions)
     let pool: WorkerPool | undefined
     const reload = async () => {
       if (!pool) return
@@ -56,12 +55,27 @@ export async function runDnsServer(openStore: () => Promise<Store>, keys: Keys, 
       if (next) pool.reload(next.settings)
     }
     return withReloadSignal(reload, () =>
-      runWorkers({count: first.options.workers, http: first.options.http, settings: first.settings, onServing: (p) => (pool = p)}, logger, stop),
+      runWorkers({count: first.options.workers, http: first.options.http, settings: first.settings, launch: request.launch, onServing: (p) => (pool = p)}, logger, stop),
     )
   }
-  const store = await openStore()
-  const context = {cores, clusterNetwork: await clusterNetworkFor(first.settings, store, keys)}
-  return serveInProcess(store, keys, logger, first.settings, context, request, stop)
+  return serveFromStore(await openStore(), keys, logger, first.settings, request, stop)
+}
+
+/**
+ * A worker's server (src/cli/dns-worker.ts): the settings the primary read and
+ * checked (a config file changed since must not matter), and an index already loading,
+ * started before this module and its dependencies were.
+ */
+export async function runDnsWorker(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, request: ServeRequest, stop: AbortSignal, index: ServiceIndex): Promise<void> {
+  return serveFromStore(store, keys, logger, settings, request, stop, index)
+}
+
+/** Serves in this process: the registry loads while the cluster network is read. */
+async function serveFromStore(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, request: ServeRequest, stop: AbortSignal, index = new ServiceIndex(store, keys)): Promise<void> {
+  const loading = index.start(logger)
+  loading.catch(() => {}) // awaited below; told there, not as an unhandled rejection meanwhile
+  const context = {cores: availableParallelism(), clusterNetwork: await clusterNetworkFor(settings, store, keys)}
+  return serveInProcess(store, keys, logger, settings, context, request, stop, index)
 }
 
 /** The command line's settings over the config file's, checked, with the options they give. */
@@ -123,9 +137,8 @@ async function withReloadSignal<T>(reload: () => Promise<void>, job: () => Promi
 }
 
 /** This process answers queries: alone, or as one of the workers. */
-async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, context: ServeContext, request: ServeRequest, stop: AbortSignal): Promise<void> {
+async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, context: ServeContext, request: ServeRequest, stop: AbortSignal, index: ServiceIndex): Promise<void> {
   let options = resolveServeOptions(settings, context)
-  const index = new ServiceIndex(store, keys)
   const forwarder = new Forwarder(forwarderOptions(options))
   const server = `dns://${options.listen.map(formatHostPort).join(',')}`
   const metrics = new DnsMetrics(server, [options.zone, ...forwarder.zones], {

@@ -9,6 +9,7 @@ import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http
 import {reloadCounter, workersServingGauge} from './metrics.js'
 import {collectWorkerMetrics} from './worker-metrics.js'
 import type {ServeSettings} from './serve-options.js'
+import {WORKER_SPEC_ENV, type WorkerLaunch, type WorkerSpec} from './worker-spec.js'
 
 /**
  * `dns serve` with workers: one process per core answers queries. Node answers on one
@@ -41,8 +42,7 @@ export interface WorkerReload {
   settings: ServeSettings
 }
 
-/** The environment variable a worker finds its settings in: the primary's, already checked. */
-export const WORKER_SETTINGS_ENV = 'CNET_DNS_WORKER_SETTINGS'
+
 
 const isWorkerReport = (message: unknown): message is WorkerReport => typeof message === 'object' && message !== null && (message as WorkerReport).cnetDns === 'state'
 export const isWorkerReload = (message: unknown): message is WorkerReload => typeof message === 'object' && message !== null && (message as WorkerReload).cnetDns === 'reload'
@@ -61,6 +61,7 @@ export interface WorkerPool {
 
 export interface RunWorkersOptions {
   count: number
+  launch: WorkerLaunch | undefined
   http: HttpEndpoints
   settings: ServeSettings
   /** Restart delays: a worker that keeps dying is restarted ever more slowly. */
@@ -84,9 +85,12 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   let settings = options.settings
   let stopping = false
 
+  const launch = options.launch
+  if (!launch) throw new Error('dns workers started without their launch settings')
+  cluster.setupPrimary({exec: launch.entry, args: [], silent: false})
   let othersStarted = count === 1
   const fork = () => {
-    const worker = cluster.fork({[WORKER_SETTINGS_ENV]: JSON.stringify(settings)})
+    const worker = cluster.fork({[WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
     const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {

@@ -1,8 +1,7 @@
-import {readFileSync} from 'node:fs'
 import type {IBackoff} from 'cockatiel'
 import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
+import {readStoreCredentials} from './credentials.js'
 import {vendor} from './etcd3-loader.js'
-import {InvalidValueError} from '../lib/errors.js'
 import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
@@ -18,15 +17,6 @@ export function toStoredValue(kv: IKeyValue): StoredValue {
     modRevision: Number(kv.mod_revision),
     version: Number(kv.version),
     lease: kv.lease && kv.lease !== '0' ? String(kv.lease) : null,
-  }
-}
-
-function readCredential(setting: string, path: string | undefined): Buffer | undefined {
-  if (!path) return undefined
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    throw new InvalidValueError(setting, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
   }
 }
 
@@ -100,9 +90,7 @@ export class EtcdStore implements Store {
     this.endpoints = options.endpoints
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
     this.pageSize = options.pageSize
-    const rootCertificate = readCredential('etcd-cafile', options.caFile)
-    const certChain = readCredential('etcd-certfile', options.certFile)
-    const privateKey = readCredential('etcd-keyfile', options.keyFile)
+    const {rootCertificate, certChain, privateKey} = readStoreCredentials(options)
     const deadlineMs = this.deadlineMs
     const {ExponentialBackoff, circuitBreaker, ConsecutiveBreaker, handleWhen, retry, isRecoverableError} = vendor
     // etcd3 counts gRPC's "message larger than max" as a failure of the member: retried

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {openStore} from '../../src/store/index.js'
 import type {Store} from '../../src/store/store.js'
-import {cliEnv} from '../helpers/cli.js'
+import {cliEnv, runCli} from '../helpers/cli.js'
 import {type DnsServer, dig, rcodeOf, startDnsServer} from '../helpers/dns-server.js'
 import {startDnsmasq} from '../helpers/dnsmasq.js'
 import {waitFor} from '../helpers/poll.js'
@@ -118,6 +118,25 @@ describe('cnet dns serve forwarding', () => {
     for (let i = 0; i < 4; i++) expect(short(await dig(port, ['+short', 'dns-version.cluster.local', 'TXT']))[0]).toMatch(/cnet-dns/)
     expect(await server.stop()).toBe(0)
   }, 30_000)
+
+  it('workers that cannot serve each say why in one line and exit with its code; a TLS file it cannot read is told once, before any worker', async () => {
+    const dgram = await import('node:dgram')
+    const port = await freePort()
+    const taken = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => taken.bind(port, '127.0.0.1', resolve))
+    try {
+      const busy = await runCli(['dns', 'serve', '--workers', '2', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9'], {env: cliEnv(etcd().endpoint, prefixes), timeoutMs: 30_000})
+      expect(busy.exitCode).toBe(1)
+      const lines = busy.stderr.split('\n').filter(Boolean)
+      expect(lines.filter((l) => l === `cnet: dns: cannot listen on 127.0.0.1:${port}: address already in use`).length).toBeGreaterThanOrEqual(2)
+      expect(busy.stderr).toMatch(/dns worker exited; starting another worker=1 code=1 /)
+      expect(lines.at(-1)).toBe('cnet: dns: every worker exited before serving (their errors are above)')
+    } finally {
+      taken.close()
+    }
+    const tls = await runCli(['dns', 'serve', '--workers', '2', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--etcd-cafile', '/nonexistent/ca.crt'], {env: cliEnv(etcd().endpoint, prefixes)})
+    expect([tls.exitCode, tls.stderr]).toEqual([2, 'cnet: --etcd-cafile: cannot read /nonexistent/ca.crt: ENOENT\n'])
+  }, 60_000)
 
   it('starts while etcd is unreachable: forwards other names, SERVFAIL for the zone, then serves it once etcd answers', async () => {
     const {startEtcd} = await import('../helpers/etcd.js')

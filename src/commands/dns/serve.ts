@@ -1,3 +1,4 @@
+import {fileURLToPath} from 'node:url'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
@@ -53,7 +54,9 @@ export default class DnsServe extends BaseCommand<typeof DnsServe> {
       'log-queries': f['log-queries'],
     }
     const logger = this.logger.child('dns')
-    const request = {commandLine, configPath: f.config, logFormat: f['log-format'] === 'json' ? ('json' as const) : ('text' as const)}
+    const logFormat = f['log-format'] === 'json' ? ('json' as const) : ('text' as const)
+    const launch = {entry: fileURLToPath(new URL('../../cli/dns-worker.js', import.meta.url)), storeOptions: this.context.storeOptions, roots: {networkPrefix: this.keys.networkPrefix, cnetPrefix: this.keys.cnetPrefix}, log: {level: this.logger.level, format: logFormat}}
+    const request = {commandLine, configPath: f.config, logFormat, launch}
     await runUntilSignal(logger, (stop) => runDnsServer(() => this.store(), this.keys, logger, request, stop))
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * A `dns serve` worker's process (forked by src/dns/workers.ts; `dns serve` names this
+ * file). It parses no command line and loads neither oclif nor the server before it has
+ * asked etcd for the registry: the listing is the long part of a worker's start, so etcd
+ * reads the first pages while the rest of the server loads. The primary has read and
+ * checked every setting.
+ */
+import {ServiceIndex} from '../dns/index.js'
+import {WORKER_SPEC_ENV, type WorkerSpec} from '../dns/worker-spec.js'
+import {InvalidValueError} from '../lib/errors.js'
+import {createLogger} from '../lib/log.js'
+import {openStore} from '../store/index.js'
+import {Keys} from '../store/keys.js'
+import type {Store} from '../store/store.js'
+import {runUntilSignal} from './daemon.js'
+import {reportFailure} from './failure.js'
+
+// As bin/run.js: Node deprecation notices (gRPC sets a TLS server name for IP endpoints) are not cnet logs.
+process.noDeprecation = true
+
+const spec = JSON.parse(process.env[WORKER_SPEC_ENV] ?? 'null') as WorkerSpec | null
+if (!spec) throw new Error(`a dns worker needs ${WORKER_SPEC_ENV} from its primary`)
+const logger = createLogger(spec.log).child('dns')
+const keys = new Keys(spec.roots)
+
+let store: Store | undefined
+try {
+  await runUntilSignal(logger, async (stop) => {
+    store = await openStore(spec.storeOptions)
+    const index = new ServiceIndex(store, keys)
+    index.start(logger).catch(() => {}) // awaited by the server; listing begins now
+    const {runDnsWorker} = await import('../dns/server.js')
+    await runDnsWorker(store, keys, logger, spec.settings, {commandLine: {}, logFormat: spec.log.format}, stop, index)
+  })
+  await store?.close().catch(() => {})
+} catch (caught) {
+  await store?.close().catch(() => {})
+  // What the worker reads comes from the global flags: a bad value is told as its flag, as the CLI would.
+  const error = caught instanceof InvalidValueError ? caught.renamed(`--${caught.field}`) : (caught as Error)
+  // Exits at once: the IPC channel to the primary would keep the process alive, and a
+  // worker that only disconnected would exit 0 (node:cluster's own doing).
+  process.exit(reportFailure(error, {json: false, argv: [], logLevel: spec.log.level, logFormat: spec.log.format, help: 'cnet dns serve --help'}))
+}
