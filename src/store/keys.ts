@@ -14,6 +14,7 @@ export interface KeyRoots {
 }
 
 const trimSlash = (path: string) => path.replace(/\/+$/, '')
+const SLASH = 0x2f
 
 export class Keys {
   readonly networkPrefix: string
@@ -99,10 +100,21 @@ export class Keys {
     return {kind, namespace, name, id}
   }
 
-  /** "<namespace>/<name>/<id>" of a service or health key: what joins an instance's registration and health. */
+  /**
+   * "<namespace>/<name>/<id>" of a service or health key (none of the three empty):
+   * what joins an instance's registration and health. The key's own tail, found without
+   * splitting it: a fleet's listing asks this of 200,000 keys.
+   */
   instanceIdentOf(key: string): string | undefined {
-    const parts = this.instanceOf(key)
-    return parts && `${parts.namespace}/${parts.name}/${parts.id}`
+    const root = this.cnetPrefix.length + 1
+    if (!key.startsWith(this.cnetPrefix) || key.charCodeAt(root - 1) !== SLASH) return undefined
+    const start = key.startsWith('services/', root) ? root + 9 : key.startsWith('health/', root) ? root + 7 : -1
+    if (start < 0) return undefined
+    const first = key.indexOf('/', start)
+    const second = first < 0 ? -1 : key.indexOf('/', first + 1)
+    // three parts, none empty, no fourth
+    if (first <= start || second <= first + 1 || second === key.length - 1 || key.indexOf('/', second + 1) >= 0) return undefined
+    return key.slice(start)
   }
 
   private scoped(kind: string, namespace?: string, name?: string): string {

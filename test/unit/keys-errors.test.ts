@@ -22,6 +22,17 @@ describe('keys', () => {
     expect(keys.instanceIdentOf('/cnet/health/default/web/web-1')).toBe('default/web/web-1')
     expect(keys.instanceIdentOf('/cnet/services/default/web')).toBeUndefined()
   })
+  it('finds the ident of exactly the keys instanceOf splits into three parts none empty, under any prefix', () => {
+    const tails = ['services/a/b/c', 'health/a/b/c', 'services/a/b/c/', 'services//b/c', 'services/a//c', 'services/a/b/', 'services/a/b/c/d', 'services/a/b', 'services', 'services/', 'servicesx/a/b/c', 'healthy/a/b/c', 'nodes/n/a/b/c', 'nodes/a/b/c', '/services/a/b/c', 'health/ns-1/web.v2/i-0', 'services/a/b/c\u00e9']
+    for (const prefix of ['/cnet', '/', '/x/y/', '/cnet-other']) {
+      const k = new Keys({cnetPrefix: prefix})
+      for (const key of [...tails.map((t) => `${k.cnetPrefix}/${t}`), ...tails.map((t) => `/cnetx/${t}`), ...tails]) {
+        const parts = k.instanceOf(key)
+        const whole = parts && parts.namespace && parts.name && parts.id ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
+        expect([key, k.instanceIdentOf(key)]).toEqual([key, whole])
+      }
+    }
+  })
   it('honours custom prefixes', () => {
     const custom = new Keys({networkPrefix: '/x/net/', cnetPrefix: '/y'})
     expect(custom.networkConfig()).toBe('/x/net/config')
