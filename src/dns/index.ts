@@ -3,7 +3,7 @@ import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
 import type {Store, StoredValue, Watch, WatchEvent, WatchHandlers} from '../store/store.js'
-import {type HealthStatus, parseHealth, parseRegistration} from '../svc/model.js'
+import {type HealthStatus, parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
 import {ListedInstances, Registry, type RegistryChange, emptyChange} from './registry.js'
 import {releaseMemory} from './release-memory.js'
 
@@ -177,10 +177,10 @@ export class ServiceIndex {
       const ident = this.keys.instanceIdentOf(item.key)
       if (!ident) continue
       if (staged.kind === 'services') {
-        const registration = parseRegistration(item.value)
+        const registration = parseStoredRegistration(item.value)
         if (registration) staged.instances.add(ident, registration)
       } else {
-        const status = parseHealth(item.value)?.status
+        const status = parseHealthStatus(item.value)
         if (status) staged.health.push([ident, status])
       }
     }
@@ -200,8 +200,8 @@ export class ServiceIndex {
     for (const event of events) {
       const ident = this.keys.instanceIdentOf(event.key)
       if (!ident) continue
-      if (kind === 'services') this.registry.putRegistration(ident, event.type === 'put' ? parseRegistration(event.value) : undefined, change)
-      else this.registry.putHealth(ident, event.type === 'put' ? parseHealth(event.value)?.status : undefined, change)
+      if (kind === 'services') this.registry.putRegistration(ident, event.type === 'put' ? parseStoredRegistration(event.value) : undefined, change)
+      else this.registry.putHealth(ident, event.type === 'put' ? parseHealthStatus(event.value) : undefined, change)
     }
     this.notify(change)
   }

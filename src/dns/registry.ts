@@ -1,6 +1,6 @@
 import {isIP} from 'node:net'
 import {formatIp, parseIp} from '../net/ip.js'
-import {type HealthRecord, type HealthStatus, type ServiceRegistration, effectiveStatus} from '../svc/model.js'
+import {type HealthRecord, type HealthStatus, type StoredRegistration, effectiveStatus} from '../svc/model.js'
 
 /**
  * The DNS server's in-memory registry: every instance, grouped by service as events
@@ -84,7 +84,8 @@ export class Interned {
   }
 }
 
-export function toDnsInstance(ident: string, registration: ServiceRegistration, health: HealthCode, interned = new Interned()): DnsInstance {
+/** One instance's DNS record, from its registration as parsed or as stored (defaults filled in here). */
+export function toDnsInstance(ident: string, registration: StoredRegistration, health: HealthCode, interned = new Interned()): DnsInstance {
   let table = 0
   for (let code = 0; code < 4; code++) table |= STATUS_CODE[effectiveStatus(registration, HEALTH_RECORDS[code])] << (code * 2)
   const family = isIP(registration.address) as 0 | 4 | 6
@@ -97,10 +98,10 @@ export function toDnsInstance(ident: string, registration: ServiceRegistration, 
     address,
     family,
     port: registration.port,
-    protocol: interned.string(registration.protocol),
-    portName: interned.string((registration.portName ?? registration.protocol).toLowerCase()),
-    weight: registration.weight,
-    tags: interned.tags(registration.tags),
+    protocol: interned.string(registration.protocol ?? 'tcp'),
+    portName: interned.string((registration.portName ?? registration.protocol ?? 'tcp').toLowerCase()),
+    weight: registration.weight ?? 1,
+    tags: registration.tags ? interned.tags(registration.tags) : NO_TAGS,
     statusTable: table,
     health,
   }
@@ -115,7 +116,7 @@ export class ListedInstances {
   readonly interned = new Interned()
   readonly instances: DnsInstance[] = []
 
-  add(ident: string, registration: ServiceRegistration): void {
+  add(ident: string, registration: StoredRegistration): void {
     this.instances.push(toDnsInstance(ident, registration, 0, this.interned))
   }
 }
@@ -180,7 +181,7 @@ export class Registry {
   }
 
   /** A registration put (undefined: deleted, or a value that is not a registration). */
-  putRegistration(ident: string, registration: ServiceRegistration | undefined, change: RegistryChange): void {
+  putRegistration(ident: string, registration: StoredRegistration | undefined, change: RegistryChange): void {
     const old = this.instances.get(ident)
     let health: HealthCode = 0
     if (old) {

@@ -67,7 +67,7 @@ export interface HealthRecord {
  * passing; one with a check is what its latest fresh result says, and critical when
  * there is none (never probed, or the prober died and its lease took the result with it).
  */
-export function effectiveStatus(registration: ServiceRegistration, health: HealthRecord | undefined): HealthStatus {
+export function effectiveStatus(registration: Pick<ServiceRegistration, 'maintenance' | 'check'>, health: HealthRecord | undefined): HealthStatus {
   if (registration.maintenance) return 'critical'
   if (!registration.check) return 'passing'
   return health?.status ?? 'critical'
@@ -107,6 +107,20 @@ function optional(value: Record<string, unknown>, kinds: Optionals): boolean {
 
 /** Parses a registration value; undefined when it is not one (it is then ignored, never fatal). */
 export function parseRegistration(text: string): ServiceRegistration | undefined {
+  const value = parseStoredRegistration(text)
+  if (!value) return undefined
+  return {tags: [], meta: {}, weight: 1, protocol: 'tcp', node: '', registeredAt: '', ...value} as ServiceRegistration
+}
+
+/** A registration as stored: the fields parseRegistration fills in when missing may be. */
+export type StoredRegistration = Omit<ServiceRegistration, OptionalField> & Partial<Pick<ServiceRegistration, OptionalField>>
+type OptionalField = 'tags' | 'meta' | 'weight' | 'protocol' | 'node' | 'registeredAt'
+
+/**
+ * What parseRegistration checks, without the copy that fills in defaults: for a reader
+ * that keeps a few fields of each of a fleet's registrations (dns serve's registry).
+ */
+export function parseStoredRegistration(text: string): StoredRegistration | undefined {
   try {
     const value = JSON.parse(text) as unknown
     if (!isObject(value)) return undefined
@@ -115,15 +129,7 @@ export function parseRegistration(text: string): ServiceRegistration | undefined
     if (check !== undefined && !isSaneCheck(check)) return undefined
     if (!optional(value, REGISTRATION_OPTIONALS)) return undefined
     if (value.maintenance !== undefined && !isMaintenance(value.maintenance)) return undefined
-    return {
-      tags: [],
-      meta: {},
-      weight: 1,
-      protocol: 'tcp',
-      node: '',
-      registeredAt: '',
-      ...(value as object),
-    } as unknown as ServiceRegistration
+    return value as unknown as StoredRegistration
   } catch {
     return undefined
   }
@@ -148,11 +154,21 @@ function isMaintenance(value: unknown): value is Maintenance {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 export function parseHealth(text: string): HealthRecord | undefined {
+  const value = parseStoredHealth(text)
+  return value && ({output: '', since: '', checkedAt: '', prober: '', ...value} as HealthRecord)
+}
+
+/** The status of a health record value, or undefined when it is not one: parseHealth's checks without its copy. */
+export function parseHealthStatus(text: string): HealthStatus | undefined {
+  return parseStoredHealth(text)?.status
+}
+
+function parseStoredHealth(text: string): Partial<HealthRecord> & {status: HealthStatus} | undefined {
   try {
     const value = JSON.parse(text) as unknown
     if (!isObject(value) || !HEALTH_STATUSES.includes(value.status as HealthStatus)) return undefined
     if (!optional(value, HEALTH_OPTIONALS)) return undefined
-    return {output: '', since: '', checkedAt: '', prober: '', ...(value as object)} as HealthRecord
+    return value as Partial<HealthRecord> & {status: HealthStatus}
   } catch {
     return undefined
   }

@@ -2,7 +2,8 @@ import {describe, expect, it} from '@jest/globals'
 import {Scheduler} from '../../src/health/scheduler.js'
 import {InvalidValueError} from '../../src/lib/errors.js'
 import {planCheck} from '../../src/svc/check-plan.js'
-import {parseHealth, parseRegistration} from '../../src/svc/model.js'
+import {toDnsInstance} from '../../src/dns/registry.js'
+import {parseHealth, parseHealthStatus, parseRegistration, parseStoredRegistration} from '../../src/svc/model.js'
 
 /** Registrations are written by anyone with etcd access: the prober must survive any of them. */
 describe('a registration read from etcd', () => {
@@ -33,6 +34,29 @@ describe('a registration read from etcd', () => {
     expect(parseHealth(JSON.stringify({status: 'passing'}))).toEqual({status: 'passing', output: '', since: '', checkedAt: '', prober: ''})
     for (const bad of [{status: 'ok'}, {status: 'passing', output: 1}, {status: 'critical', prober: null}, []]) expect(parseHealth(JSON.stringify(bad))).toBeUndefined()
     expect(parseHealth('{not json')).toBeUndefined()
+  })
+
+  it('read as stored (for dns serve), it is taken or refused as parseRegistration does, and makes the same DNS record', () => {
+    const base = {id: 'A', name: 'Web', namespace: 'default', address: '2001:DB8::1', port: 80}
+    const values = [
+      base,
+      {...base, tags: ['Canary'], protocol: 'udp', portName: 'DNS', weight: 5},
+      {...base, maintenance: {reason: 'r', since: 's'}},
+      {...base, check: {type: 'ttl', ttlMs: 5000}},
+      {...base, tags: 'x'},
+      {...base, port: '80'},
+      {...base, maintenance: {reason: 1}},
+      [],
+    ]
+    for (const value of values) {
+      const text = JSON.stringify(value)
+      const full = parseRegistration(text)
+      const stored = parseStoredRegistration(text)
+      expect(stored === undefined).toBe(full === undefined)
+      if (full && stored) expect(toDnsInstance('default/web/a', stored, 2)).toEqual(toDnsInstance('default/web/a', full, 2))
+    }
+    expect(parseStoredRegistration('{not json')).toBeUndefined()
+    for (const text of ['{"status":"warning"}', '{"status":"ok"}', '{"status":"passing","output":1}', '[]', '{']) expect(parseHealthStatus(text)).toBe(parseHealth(text)?.status)
   })
 
   it('the scheduler refuses an interval that would spin', () => {
