@@ -36,10 +36,23 @@ export const INSTANCE_COLUMNS: Column<InstanceRow>[] = [
 
 /** `svc list`'s order: namespace, name, then address (numerically) and port, then id. */
 export function sortInstances(rows: InstanceRow[]): InstanceRow[] {
-  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-  sortByAddress(rows, (r) => hostPort(r.address, r.port), (a, b) => text(a.namespace, b.namespace) || text(a.name, b.name))
-  // Equal addresses (one instance registered twice) keep a stable order by id.
+  const address = (r: InstanceRow) => hostPort(r.address, r.port)
+  // Equal addresses (one instance registered twice) keep the order they came in (by id, from listInstances).
+  if (!inServiceOrder(rows)) return sortByAddress(rows, address, (a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name))
+  // Already by namespace and name, as listInstances gives them: each service's rows are
+  // sorted on their own, the same order for a fleet's 100,000 rows at a fraction of the cost.
+  for (let start = 0, end = 1; start < rows.length; start = end++) {
+    while (end < rows.length && rows[end]!.namespace === rows[start]!.namespace && rows[end]!.name === rows[start]!.name) end++
+    if (end - start > 1) rows.splice(start, end - start, ...sortByAddress(rows.slice(start, end), address))
+  }
   return rows
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+function inServiceOrder(rows: readonly InstanceRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) if ((byText(rows[i - 1]!.namespace, rows[i]!.namespace) || byText(rows[i - 1]!.name, rows[i]!.name)) > 0) return false
+  return true
 }
 
 /** `svc resolve --wide`, in the order picked (the first is the one to use), never sorted. */
