@@ -1,6 +1,5 @@
 import {Command} from '@oclif/core/command'
 import type * as Interfaces from '@oclif/core/interfaces'
-import {CnetError, InvalidValueError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import type {Keys} from '../store/keys.js'
 import type {Store, StoreOptions} from '../store/store.js'
@@ -10,6 +9,7 @@ import {type Column, renderTable} from './output.js'
 import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
 import {jsonChunks} from './json-output.js'
+import {inUserTerms} from './setting-names.js'
 
 /** Opens the store a command works on. */
 export type StoreOpener = (options: StoreOptions) => Promise<Store>
@@ -122,9 +122,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<never> {
     // this.exit() throws oclif's ExitError: let it through untouched.
     if (error.code === 'EEXIT') throw error
-    const ctor = this.ctor as unknown as typeof BaseCommand
-    if (error instanceof InvalidValueError) error = error.renamed(userNameOf(ctor, error.field))
-    if (error instanceof CnetError && error.setting) error.hint = [error.hint, `check ${settingHint(ctor, error.setting)}`].filter(Boolean).join('; ')
+    error = inUserTerms(error, this.ctor as unknown as typeof BaseCommand)
     const code = reportFailure(error, {
       json: this.jsonEnabled(),
       argv: this.argv,
@@ -135,26 +133,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.exit(code)
     throw error // not reached: exit() throws
   }
-}
-
-/**
- * A library field as the user typed it: the command's own mapping, else a flag of that
- * name (`--field`), else an argument of that name (`FIELD`), else the field itself.
- */
-export function userNameOf(command: {fieldNames?: Record<string, string>; flags?: object; baseFlags?: object; args?: object}, field: string): string {
-  const mapped = command.fieldNames?.[field]
-  if (mapped) return mapped
-  if ((command.flags && field in command.flags) || (command.baseFlags && field in command.baseFlags)) return `--${field}`
-  if (command.args && field in command.args) return field.toUpperCase()
-  return field
-}
-
-/** Settings ("etcd-username,etcd-password") as the user sets them: "--etcd-username/--etcd-password (CNET_ETCD_USERNAME, CNET_ETCD_PASSWORD)". */
-export function settingHint(command: {fieldNames?: Record<string, string>; flags?: object; baseFlags?: object; args?: object}, setting: string): string {
-  const flags = {...command.baseFlags, ...command.flags} as Record<string, {env?: string} | undefined>
-  const names = setting.split(',')
-  const envs = names.map((name) => flags[name]?.env).filter(Boolean)
-  return `${names.map((name) => userNameOf(command, name)).join('/')}${envs.length ? ` (${envs.join(', ')})` : ''}`
 }
 
 /** Where a command's usage errors point to: `cnet svc register --help`. */

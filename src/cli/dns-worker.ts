@@ -7,13 +7,13 @@
  */
 import {ServiceIndex} from '../dns/index.js'
 import {WORKER_SPEC_ENV, type WorkerSpec} from '../dns/worker-spec.js'
-import {InvalidValueError} from '../lib/errors.js'
 import {createLogger} from '../lib/log.js'
 import {openStore} from '../store/index.js'
 import {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
 import {runUntilSignal} from './daemon.js'
 import {reportFailure} from './failure.js'
+import {inUserTerms} from './setting-names.js'
 
 // As bin/run.js: Node deprecation notices (gRPC sets a TLS server name for IP endpoints) are not cnet logs.
 process.noDeprecation = true
@@ -35,8 +35,8 @@ try {
   await store?.close().catch(() => {})
 } catch (caught) {
   await store?.close().catch(() => {})
-  // What the worker reads comes from the global flags: a bad value is told as its flag, as the CLI would.
-  const error = caught instanceof InvalidValueError ? caught.renamed(`--${caught.field}`) : (caught as Error)
+  // Told as the CLI would: a bad value named by its flag, a setting to check with its variables.
+  const error = inUserTerms(caught as Error, {flags: spec.flags})
   // Exits at once: the IPC channel to the primary would keep the process alive, and a
   // worker that only disconnected would exit 0 (node:cluster's own doing).
   process.exit(reportFailure(error, {json: false, argv: [], logLevel: spec.log.level, logFormat: spec.log.format, help: 'cnet dns serve --help'}))

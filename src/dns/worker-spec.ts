@@ -15,6 +15,8 @@ export interface WorkerLaunch {
   storeOptions: StoreOptions
   roots: KeyRoots
   log: {level: LogLevel; format: LogFormat}
+  /** The command's flags and their environment variables, so a worker names a bad setting as the CLI would. */
+  flags: Record<string, {env?: string}>
 }
 
 export interface WorkerSpec extends WorkerLaunch {

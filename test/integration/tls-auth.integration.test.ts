@@ -3,6 +3,7 @@ import {rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {runCli} from '../helpers/cli.js'
 import {type EtcdMember, startEtcd} from '../helpers/etcd.js'
+import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 import {type TestPki, makeTestPki} from '../helpers/tls.js'
 
@@ -78,6 +79,15 @@ describe('etcd with user/password authentication', () => {
     expect(result.exitCode).toBe(3)
     expect(result.stderr).toMatch(/--etcd-username\/--etcd-password/)
   })
+
+  it('dns serve workers refused by etcd say which settings to check, as the CLI does, and exit 3', async () => {
+    const env = {CNET_ETCD_ENDPOINTS: etcd.endpoint, CNET_ETCD_USERNAME: 'cnet', CNET_ETCD_PASSWORD: 'wrong'}
+    const result = await runCli(['dns', 'serve', '--workers', '2', '--listen', `127.0.0.1:${await freePort()}`, '--upstream', '127.0.0.1:9'], {env, timeoutMs: 30_000})
+    expect(result.exitCode).toBe(1) // every worker exited before serving
+    const refusals = result.stderr.split('\n').filter((line) => line.startsWith('cnet: ') && line.includes('check --etcd-username/--etcd-password (CNET_ETCD_USERNAME, CNET_ETCD_PASSWORD)'))
+    expect(refusals.length).toBeGreaterThanOrEqual(2)
+    expect(result.stderr).toMatch(/dns worker exited; starting another worker=1 code=3 /)
+  }, 60_000)
 
   it('fails with exit 3 without credentials', async () => {
     const result = await runCli(['network', 'show'], {env: {CNET_ETCD_ENDPOINTS: etcd.endpoint}})

@@ -122,6 +122,13 @@ describe('compareAddresses', () => {
     expect(sortInstances([])).toEqual([])
   })
 
+  it('sortInstances sorts one service of 150,000 instances (no argument list that size)', () => {
+    const rows = Array.from({length: 150_000}, (_, i) => ({namespace: 'a', name: 'big', id: `i${i}`, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 80}) as InstanceRow)
+    rows.reverse()
+    const sorted = sortInstances(rows)
+    expect([sorted.length, sorted[0]!.address, sorted.at(-1)!.address]).toEqual([150_000, '10.0.0.0', '10.2.73.239'])
+  })
+
   it('sorts subnets numerically, not as text', () => {
     expect(['10.5.53.0/24', '10.5.100.0/24', '10.5.7.0/24', '10.5.9.0/24'].sort(compareAddresses)).toEqual(['10.5.7.0/24', '10.5.9.0/24', '10.5.53.0/24', '10.5.100.0/24'])
   })

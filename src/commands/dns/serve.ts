@@ -2,6 +2,7 @@ import {fileURLToPath} from 'node:url'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {runUntilSignal} from '../../cli/daemon.js'
+import {flagNames} from '../../cli/setting-names.js'
 import type {ServeSettings} from '../../dns/serve-options.js'
 import {runDnsServer} from '../../dns/server.js'
 
@@ -55,7 +56,7 @@ export default class DnsServe extends BaseCommand<typeof DnsServe> {
     }
     const logger = this.logger.child('dns')
     const logFormat = f['log-format'] === 'json' ? ('json' as const) : ('text' as const)
-    const launch = {entry: fileURLToPath(new URL('../../cli/dns-worker.js', import.meta.url)), storeOptions: this.context.storeOptions, roots: {networkPrefix: this.keys.networkPrefix, cnetPrefix: this.keys.cnetPrefix}, log: {level: this.logger.level, format: logFormat}}
+    const launch = {entry: fileURLToPath(new URL('../../cli/dns-worker.js', import.meta.url)), storeOptions: this.context.storeOptions, roots: {networkPrefix: this.keys.networkPrefix, cnetPrefix: this.keys.cnetPrefix}, log: {level: this.logger.level, format: logFormat}, flags: flagNames(DnsServe)}
     const request = {commandLine, configPath: f.config, logFormat, launch}
     await runUntilSignal(logger, (stop) => runDnsServer(() => this.store(), this.keys, logger, request, stop))
   }
