@@ -80,7 +80,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 type Kind = 'string' | 'number' | 'strings' | 'stringMap'
 type Optionals = readonly (readonly [field: string, kind: Kind])[]
 // As arrays: these are checked for every record of a listing (100,000 at fleet scale).
-const REGISTRATION_OPTIONALS: Optionals = [['tags', 'strings'], ['meta', 'stringMap'], ['weight', 'number'], ['protocol', 'string'], ['node', 'string'], ['registeredAt', 'string']]
+const REGISTRATION_OPTIONALS: Optionals = [['tags', 'strings'], ['meta', 'stringMap'], ['weight', 'number'], ['protocol', 'string'], ['portName', 'string'], ['node', 'string'], ['registeredAt', 'string']]
 const HEALTH_OPTIONALS: Optionals = [['output', 'string'], ['since', 'string'], ['checkedAt', 'string'], ['prober', 'string']]
 
 function isStrings(value: unknown): boolean {

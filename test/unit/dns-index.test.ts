@@ -105,6 +105,8 @@ describe('ServiceIndex', () => {
     await putHealth(store, 'a', 'passing')
     await store.put(keys.service('default', 'web', 'junk'), 'not json')
     await store.put('/t/cnet/services/too/deep/a/b', '{}')
+    // a field of the wrong type someone else wrote is ignored with its registration; it once stopped the listing
+    await store.put(keys.service('default', 'web', 'odd'), JSON.stringify({...registration('odd', '10.0.0.9'), portName: 5}))
     const index = new ServiceIndex(store, keys)
     const changes: RegistryChange[] = []
     index.onChange((change) => changes.push(change))

@@ -24,7 +24,7 @@ describe('a registration read from etcd', () => {
 
   it('with an optional field of the wrong type is ignored; absent ones get their defaults', () => {
     const base = {id: 'a', name: 'web', namespace: 'default', address: '10.0.0.1', port: 80}
-    for (const bad of [{tags: 'x'}, {tags: ['x', 1]}, {meta: []}, {meta: {k: 1}}, {meta: null}, {weight: '1'}, {protocol: 6}, {node: false}, {registeredAt: 0}]) {
+    for (const bad of [{tags: 'x'}, {tags: ['x', 1]}, {meta: []}, {meta: {k: 1}}, {meta: null}, {weight: '1'}, {protocol: 6}, {portName: 5}, {node: false}, {registeredAt: 0}]) {
       expect(parseRegistration(JSON.stringify({...base, ...bad}))).toBeUndefined()
     }
     expect(parseRegistration(JSON.stringify({...base, tags: [], meta: {k: 'v'}}))).toEqual({...base, tags: [], meta: {k: 'v'}, weight: 1, protocol: 'tcp', node: '', registeredAt: ''})
