@@ -90,12 +90,12 @@ export class Keys {
     return `${this.cnetPrefix}/schema`
   }
 
-  /** Splits a service or health key into its parts; undefined when it is not one. */
+  /** Splits a service or health key into its parts (none empty, as instanceIdentOf and nodeIndexOf); undefined when it is not one. */
   instanceOf(key: string): {kind: 'services' | 'health'; namespace: string; name: string; id: string} | undefined {
     const root = `${this.cnetPrefix}/`
     if (!key.startsWith(root)) return undefined
     const parts = key.slice(root.length).split('/')
-    if (parts.length !== 4 || (parts[0] !== 'services' && parts[0] !== 'health')) return undefined
+    if (parts.length !== 4 || (parts[0] !== 'services' && parts[0] !== 'health') || parts.includes('')) return undefined
     const [kind, namespace, name, id] = parts as ['services' | 'health', string, string, string]
     return {kind, namespace, name, id}
   }

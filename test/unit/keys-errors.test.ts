@@ -18,18 +18,18 @@ describe('keys', () => {
     expect(keys.servicesPrefix('default')).toBe('/cnet/services/default/')
     expect(keys.instanceOf('/cnet/health/default/web/web-1')).toEqual({kind: 'health', namespace: 'default', name: 'web', id: 'web-1'})
     expect(keys.instanceOf('/cnet/other/x')).toBeUndefined()
+    expect(keys.instanceOf('/cnet/services//web/web-1')).toBeUndefined()
     expect(keys.instanceIdentOf('/cnet/services/default/web/web-1')).toBe('default/web/web-1')
     expect(keys.instanceIdentOf('/cnet/health/default/web/web-1')).toBe('default/web/web-1')
     expect(keys.instanceIdentOf('/cnet/services/default/web')).toBeUndefined()
   })
-  it('finds the ident of exactly the keys instanceOf splits into three parts none empty, under any prefix', () => {
+  it('finds the ident of exactly the keys instanceOf splits, under any prefix (none of the parts empty)', () => {
     const tails = ['services/a/b/c', 'health/a/b/c', 'services/a/b/c/', 'services//b/c', 'services/a//c', 'services/a/b/', 'services/a/b/c/d', 'services/a/b', 'services', 'services/', 'servicesx/a/b/c', 'healthy/a/b/c', 'nodes/n/a/b/c', 'nodes/a/b/c', '/services/a/b/c', 'health/ns-1/web.v2/i-0', 'services/a/b/c\u00e9']
     for (const prefix of ['/cnet', '/', '/x/y/', '/cnet-other']) {
       const k = new Keys({cnetPrefix: prefix})
       for (const key of [...tails.map((t) => `${k.cnetPrefix}/${t}`), ...tails.map((t) => `/cnetx/${t}`), ...tails]) {
         const parts = k.instanceOf(key)
-        const whole = parts && parts.namespace && parts.name && parts.id ? `${parts.namespace}/${parts.name}/${parts.id}` : undefined
-        expect([key, k.instanceIdentOf(key)]).toEqual([key, whole])
+        expect([key, k.instanceIdentOf(key)]).toEqual([key, parts && `${parts.namespace}/${parts.name}/${parts.id}`])
       }
     }
   })
