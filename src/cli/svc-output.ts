@@ -1,4 +1,4 @@
-import type {InstanceRow} from '../svc/listing.js'
+import {type InstanceRow, byService} from '../svc/listing.js'
 import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
 import type {ResolvedInstance} from '../svc/resolve.js'
 import type {WatchedSet} from '../svc/watch.js'
@@ -38,7 +38,7 @@ export const INSTANCE_COLUMNS: Column<InstanceRow>[] = [
 export function sortInstances(rows: InstanceRow[]): InstanceRow[] {
   const address = (r: InstanceRow) => hostPort(r.address, r.port)
   // Equal addresses (one instance registered twice) keep the order they came in (by id, from listInstances).
-  if (!inServiceOrder(rows)) return sortByAddress(rows, address, (a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name))
+  if (!inServiceOrder(rows)) return sortByAddress(rows, address, byService)
   // Already by namespace and name, as listInstances gives them: each service's rows are
   // sorted on their own, the same order for a fleet's 100,000 rows at a fraction of the cost.
   for (let start = 0, end = 1; start < rows.length; start = end++) {
@@ -51,10 +51,8 @@ export function sortInstances(rows: InstanceRow[]): InstanceRow[] {
   return rows
 }
 
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
 function inServiceOrder(rows: readonly InstanceRow[]): boolean {
-  for (let i = 1; i < rows.length; i++) if ((byText(rows[i - 1]!.namespace, rows[i]!.namespace) || byText(rows[i - 1]!.name, rows[i]!.name)) > 0) return false
+  for (let i = 1; i < rows.length; i++) if (byService(rows[i - 1]!, rows[i]!) > 0) return false
   return true
 }
 
