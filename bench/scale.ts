@@ -312,7 +312,9 @@ async function measureVxlan(setup: Setup, dir: string): Promise<void> {
     await setup.store.put(keys.subnet(own.name), own.value)
     const subnetFile = join(dir, `subnet-${setup.size.label}.env`)
     writeFileSync(subnetFile, formatSubnetEnv({network: parseCidr(SEEDED_NETWORK.Network)!, subnet: parseCidr(own.cidr)!, mtu: 1450, ipMasq: false}))
-    const ctx: OverlayContext = {store: setup.store, keys, logger: silentLogger, kernel: new IpKernel({netns: ns})}
+    // As `vxlan up --watch` runs it: batch processes kept for the watch's changes.
+    const kernel = new IpKernel({netns: ns, keepBatchProcesses: true})
+    const ctx: OverlayContext = {store: setup.store, keys, logger: silentLogger, kernel}
     const settings = {subnetFile, ipMasq: false}
     const device = 'cnet.1'
     const plan: number[] = []
@@ -374,6 +376,7 @@ async function measureVxlan(setup: Setup, dir: string): Promise<void> {
       monitor.kill('SIGTERM')
       stop.abort()
       await watching.catch(() => undefined)
+      kernel.close()
     }
   } finally {
     await ip('netns', 'del', ns).catch(() => '')

@@ -312,6 +312,45 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect((await up(1)).exitCode).toBe(0)
   }, 90_000)
 
+  it('--watch: after its device is made again behind its back, the next lease change still reaches the kernel', async () => {
+    // A long resync: only the watch's own handling of the change can repair this in time.
+    const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '10m'], {env, netns: ns(1)})
+    const entriesOf3 = async () => ({
+      route: (await routes(1)).some((r) => r.dst === subnetOf(3)),
+      neigh: (await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE).catch(() => '')).includes(`${gatewayOf(3)} lladdr ${macOf(3)}`),
+      fdb: (await sh('bridge', ['-n', ns(1), 'fdb', 'show', 'dev', DEVICE]).catch(() => '')).includes(`${macOf(3)} dst 10.97.0.3`),
+    })
+    const until = async (check: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms
+      while (Date.now() < deadline) {
+        if (await check()) return true
+        await sleep(50)
+      }
+      return false
+    }
+    try {
+      await watch.waitForLog('"reconciled"')
+      await sleep(300) // let the watch stream attach
+      // A change goes through the batch processes the watch keeps; they learn the device's index.
+      await release(3)
+      expect(await until(async () => !(await entriesOf3()).route, 10_000)).toBe(true)
+      // The same name, a new device (a new index): what the kept processes knew is stale.
+      await ip('-n', ns(1), 'link', 'del', DEVICE)
+      await ip('-n', ns(1), 'link', 'add', DEVICE, 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning', 'dev', 'eth0')
+      await ip('-n', ns(1), 'link', 'set', DEVICE, 'up')
+      await lease(3)
+      expect(await until(async () => Object.values(await entriesOf3()).every(Boolean), 15_000)).toBe(true)
+      expect(watch.running()).toBe(true)
+      // How: the kept processes' stale index failed the change ("unknown ifindex"), and the retry reconciled everything.
+      expect(watch.log()).toMatch(/kernel change failed; reconciling everything after a pause.*-force -batch -/)
+      expect(watch.log()).toMatch(/"msg":"reconciled","why":"retry"/)
+    } finally {
+      const code = await watch.stop()
+      expect({code, log: code === 0 ? '' : watch.log().slice(-3000)}).toEqual({code: 0, log: ''})
+    }
+    expect((await up(1)).exitCode).toBe(0)
+  }, 60_000)
+
   it('vxlan down leaves nothing behind and is idempotent', async () => {
     for (const i of [1, 2, 3]) {
       const r = await runCli(['vxlan', 'down', '--json'], {env, netns: ns(i)})

@@ -42,7 +42,9 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
     const metricsAddress = f.metrics === undefined ? undefined : parseHostPort(f.metrics)
     if (f.metrics !== undefined && !metricsAddress) throw new UsageError(`--metrics: "${f.metrics}" is not HOST:PORT`, 'e.g. 127.0.0.1:9156')
     if (!f['dry-run']) requireNetAdmin('vxlan up')
-    const ctx: OverlayContext = {store: await this.store(), keys: this.keys, logger: this.logger.child('vxlan'), kernel: new IpKernel()}
+    // --watch keeps an `ip` and a `bridge` batch process for lease changes: a process start per change would be most of its latency.
+    const kernel = new IpKernel({keepBatchProcesses: f.watch})
+    const ctx: OverlayContext = {store: await this.store(), keys: this.keys, logger: this.logger.child('vxlan'), kernel}
     const settings = {subnetFile: f['subnet-file'], iface: f.iface, deviceName: f.device, deviceNameV6: f['device-v6'], ipMasq: f['ip-masq']}
     if (f.watch) {
       return runUntilSignal(ctx.logger, async (stop) => {
@@ -52,6 +54,7 @@ export default class VxlanUp extends BaseCommand<typeof VxlanUp> {
         try {
           return await vxlanWatch(ctx, settings, stop, {resyncMs, observer: metrics?.observer})
         } finally {
+          kernel.close()
           await metrics?.close()
         }
       })

@@ -1,7 +1,8 @@
 import type {Family} from '../ip.js'
 import {type CommandResult, type RunOptions, commandError, runCommand} from '../../lib/run-command.js'
 import {type RawActual, parseActual, parseJsonArray} from './actual.js'
-import {batchText, toBatches, toStages} from './batch.js'
+import {type BatchPhase, batchText, toBatches, toStages} from './batch.js'
+import {BatchSession} from './batch-session.js'
 import type {Kernel, KernelRoute, ReadTarget, UnderlayLink} from './kernel.js'
 import type {ActualState, Operation} from './model.js'
 
@@ -16,7 +17,19 @@ export interface IpKernelOptions {
   run?: Runner
   /** Where each tool is found (default: by name on PATH); tests point one at a stand-in. */
   tools?: Partial<Record<Tool, string>>
+  /**
+   * Keep one `ip` and one `bridge` batch process running and send neighbour, fdb and
+   * route changes to them, instead of starting processes per change (`vxlan up --watch`).
+   * The owner calls close() when done.
+   */
+  keepBatchProcesses?: boolean
 }
+
+/** Operations a long-lived batch process may run: none that creates or deletes a device, whose index it would cache. */
+const SESSION_OPS = new Set<Operation['op']>(['neigh-replace', 'neigh-del', 'fdb-replace', 'fdb-del', 'route-replace', 'route-del'])
+const DEVICE_LIFE_OPS = new Set<Operation['op']>(['device-create', 'device-delete'])
+/** A device name the kernel never allows (it has a colon): the sentinel line that always fails. */
+const sentinelDevice = (n: number) => `cnet:sentinel:${n}`
 
 type Tool = 'ip' | 'bridge' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore'
 
@@ -30,6 +43,7 @@ export class IpKernel implements Kernel {
   static readonly DEFAULT_TIMEOUT_MS = 30_000
   private readonly run: Runner
   private readonly timeoutMs: number
+  private readonly sessions = new Map<'ip' | 'bridge', BatchSession>()
 
   constructor(private readonly options: IpKernelOptions = {}) {
     this.run = options.run ?? runCommand
@@ -83,9 +97,39 @@ export class IpKernel implements Kernel {
    * two phases run side by side; routes still start only after both are in.
    */
   async apply(ops: readonly Operation[]): Promise<void> {
+    const inSessions = this.options.keepBatchProcesses === true && ops.every((op) => SESSION_OPS.has(op.op))
+    // A device made or removed: the index a session cached for its name is no longer true.
+    if (ops.some((op) => DEVICE_LIFE_OPS.has(op.op))) this.close()
     for (const stage of toStages(toBatches(ops))) {
-      await Promise.all(stage.map((phase) => this.exec(phase.tool, ['-batch', '-'], batchText(phase))))
+      await Promise.all(stage.map((phase) => (inSessions ? this.inSession(phase) : this.exec(phase.tool, ['-batch', '-'], batchText(phase)))))
     }
+  }
+
+  private async inSession(phase: BatchPhase): Promise<void> {
+    try {
+      await this.session(phase.tool).run(phase.lines)
+    } catch (error) {
+      // Whatever went wrong (a device gone, a hung tool), the next change starts afresh.
+      this.close()
+      throw error
+    }
+  }
+
+  private session(tool: 'ip' | 'bridge'): BatchSession {
+    let session = this.sessions.get(tool)
+    if (!session) {
+      const [command, argv] = this.command(tool, ['-force', '-batch', '-'])
+      const sentinel = tool === 'ip' ? (n: number) => `link show dev ${sentinelDevice(n)}` : (n: number) => `fdb show dev ${sentinelDevice(n)}`
+      session = new BatchSession(command, argv, sentinel, this.timeoutMs)
+      this.sessions.set(tool, session)
+    }
+    return session
+  }
+
+  /** Ends the batch processes kept for changes, if any (the next change starts new ones). */
+  close(): void {
+    for (const session of this.sessions.values()) session.close()
+    this.sessions.clear()
   }
 
   async findUnderlay(query: {iface?: string; address: string}): Promise<UnderlayLink | undefined> {
