@@ -103,6 +103,8 @@ describe('cnet dns serve forwarding', () => {
     for (let i = 0; i < 100 && !server.stderr().includes('every dns worker serving'); i++) await new Promise((r) => setTimeout(r, 50))
     expect(server.stderr()).toMatch(/every dns worker serving .*workers=2/)
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toMatch(/^cnet_dns_workers_serving 2$/m)
+    // ps names them by what they serve.
+    expect((await execa('ps', ['-o', 'args=', '-p', workers.join(',')])).stdout.split('\n')).toEqual(['cnet dns serve (worker)', 'cnet dns serve (worker)'])
 
     // a worker that dies is started again (on the retry policy), and the other answers meanwhile
     process.kill(workers[0]!, 'SIGKILL')
