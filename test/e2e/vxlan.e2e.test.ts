@@ -61,6 +61,15 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({subnet: subnetOf(i), released: true})
   }
   const routes = async (i: number) => JSON.parse((await ip('-n', ns(i), '-j', 'route', 'show', 'dev', DEVICE).catch(() => '[]')) || '[]') as {dst: string}[]
+  /** Whether `check` came true within `ms`, asked every 50 ms. */
+  const until = async (check: () => Promise<boolean>, ms: number) => {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline) {
+      if (await check()) return true
+      await sleep(50)
+    }
+    return false
+  }
 
   beforeAll(async () => {
     await cleanup(PREFIX)
@@ -275,14 +284,6 @@ describe('vxlan overlay across three hosts in namespaces', () => {
 
   it('--watch keeps kernel state while etcd is down, catches up after, and its resync repairs a deleted device', async () => {
     const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '1s'], {env, netns: ns(1)})
-    const until = async (check: () => Promise<boolean>, ms: number) => {
-      const deadline = Date.now() + ms
-      while (Date.now() < deadline) {
-        if (await check()) return true
-        await sleep(50)
-      }
-      return false
-    }
     const has3 = async () => (await routes(1)).some((r) => r.dst === subnetOf(3))
     try {
       await watch.waitForLog('"reconciled"')
@@ -320,14 +321,6 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       neigh: (await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE).catch(() => '')).includes(`${gatewayOf(3)} lladdr ${macOf(3)}`),
       fdb: (await sh('bridge', ['-n', ns(1), 'fdb', 'show', 'dev', DEVICE]).catch(() => '')).includes(`${macOf(3)} dst 10.97.0.3`),
     })
-    const until = async (check: () => Promise<boolean>, ms: number) => {
-      const deadline = Date.now() + ms
-      while (Date.now() < deadline) {
-        if (await check()) return true
-        await sleep(50)
-      }
-      return false
-    }
     try {
       await watch.waitForLog('"reconciled"')
       await sleep(300) // let the watch stream attach
