@@ -4,6 +4,7 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
+import {sentinelDevice} from '../../src/net/vxlan/ip-kernel.js'
 import {SHAPES_OVERLAY} from '../../scripts/docs/json-shapes.js'
 import {CLI, cliEnv, runCli, startCliDaemon} from '../helpers/cli.js'
 import {type EtcdMember, sleep, startEtcd} from '../helpers/etcd.js'
@@ -327,6 +328,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       // A change goes through the batch processes the watch keeps; they learn the device's index.
       await release(3)
       expect(await until(async () => !(await entriesOf3()).route, 10_000)).toBe(true)
+      // The line that ends each change asks for a device no link can be called, not even by an alternative name.
+      await expect(ip('-n', ns(1), 'link', 'property', 'add', 'dev', DEVICE, 'altname', sentinelDevice(1))).rejects.toThrow()
+      await expect(ip('-n', ns(1), 'link', 'property', 'add', 'dev', DEVICE, 'altname', 'cnet:sentinel:1')).resolves.toBeDefined() // what a short one would risk
       // The same name, a new device (a new index): what the kept processes knew is stale.
       await ip('-n', ns(1), 'link', 'del', DEVICE)
       await ip('-n', ns(1), 'link', 'add', DEVICE, 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning', 'dev', 'eth0')

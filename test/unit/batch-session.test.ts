@@ -4,7 +4,9 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from '@jest/globals'
 import {SystemCommandError} from '../../src/lib/errors.js'
 import {BatchSession, FailureReader} from '../../src/net/vxlan/batch-session.js'
-import {IpKernel} from '../../src/net/vxlan/ip-kernel.js'
+import {IpKernel, sentinelDevice} from '../../src/net/vxlan/ip-kernel.js'
+import {parseCidr} from '../../src/net/ip.js'
+import type {CommandResult} from '../../src/lib/run-command.js'
 import type {Operation} from '../../src/net/vxlan/model.js'
 
 /**
@@ -78,7 +80,7 @@ describe('BatchSession', () => {
       const error = await session.run(['route replace b', 'route replace fail-c', 'route replace d']).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(SystemCommandError)
       expect((error as SystemCommandError).exitCode).toBe(6)
-      expect((error as Error).message).toBe(`vxlan: ${tool.path} -force -batch -: exited 1 after ${(error as SystemCommandError).failure!.durationMs} ms: route replace fail-c: Error: boom on 4`)
+      expect((error as Error).message).toBe(`vxlan: ${tool.path} -force -batch -: 1 of 3 line(s) failed: route replace fail-c: Error: boom on 4`)
       await expect(session.run(['route replace e'])).resolves.toBeUndefined()
     } finally {
       session.close()
@@ -118,13 +120,39 @@ describe('BatchSession', () => {
     const tool = standIn()
     const session = new BatchSession(tool.path, [], sentinel, 5000)
     const inFlight = session.run(['route replace hang'])
+    const queued = session.run(['route replace queued'])
     await new Promise((resolve) => setTimeout(resolve, 100))
     session.close()
     await expect(inFlight).rejects.toThrow(/was cancelled/)
+    // The run queued behind it is cancelled too, not started on a process nobody would close.
+    await expect(queued).rejects.toThrow(/was cancelled/)
+    expect(tool.read().map(([, line]) => line)).toEqual(['route replace hang'])
+  })
+
+  it('an exit is told with what the tool said during that run only', async () => {
+    const tool = standIn()
+    const session = new BatchSession(tool.path, [], sentinel, 5000)
+    try {
+      await session.run(['route replace a'])
+      const error = (await session.run(['neigh del exit']).catch((e: unknown) => e)) as SystemCommandError
+      expect(error.failure?.stderr).toBe('RTNETLINK answers: No such device\n')
+    } finally {
+      session.close()
+    }
   })
 })
 
 describe('IpKernel with batch processes kept', () => {
+  const ipSentinel = (n: number) => `link show dev ${sentinelDevice(n)}`
+
+  it("asks for a device no link can have: a colon (no link's name has one) and 128 bytes or more (no alternative name is that long)", () => {
+    for (const n of [1, 99_999_999]) {
+      expect(sentinelDevice(n)).toContain(':')
+      expect(Buffer.byteLength(sentinelDevice(n))).toBeGreaterThanOrEqual(128)
+    }
+    expect(sentinelDevice(1)).not.toBe(sentinelDevice(2))
+  })
+
   const route = (dst: string): Operation => ({op: 'route-replace', route: {dst, via: dst.replace(/\/\d+$/, ''), dev: 'cnet.1', onlink: true}})
   const fdb: Operation = {op: 'fdb-replace', mac: '02:00:00:00:00:02', dev: 'cnet.1', dst: '192.168.1.2'}
   const neigh: Operation = {op: 'neigh-replace', ip: '10.5.2.0', mac: '02:00:00:00:00:02', dev: 'cnet.1'}
@@ -148,12 +176,28 @@ describe('IpKernel with batch processes kept', () => {
     const byPid = (pid: string) => ipRead.filter(([p]) => p === pid).map(([, line]) => line)
     // Kept: the first, second and fourth changes; spawned for one batch each: the one with the device in it and the delete; then a new kept one.
     expect(pids.map(byPid)).toEqual([
-      ['neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent', 'route replace 10.5.2.0/24 via 10.5.2.0 dev cnet.1 onlink', sentinel(3), 'route replace 10.5.3.0/24 via 10.5.3.0 dev cnet.1 onlink', sentinel(5), 'route replace 10.5.5.0/24 via 10.5.5.0 dev cnet.1 onlink', sentinel(7)],
+      ['neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent', 'route replace 10.5.2.0/24 via 10.5.2.0 dev cnet.1 onlink', ipSentinel(3), 'route replace 10.5.3.0/24 via 10.5.3.0 dev cnet.1 onlink', ipSentinel(5), 'route replace 10.5.5.0/24 via 10.5.5.0 dev cnet.1 onlink', ipSentinel(7)],
       ['link set dev cnet.1 up', 'route replace 10.5.4.0/24 via 10.5.4.0 dev cnet.1 onlink'],
       ['link del cnet.1'],
-      ['route replace 10.5.6.0/24 via 10.5.6.0 dev cnet.1 onlink', sentinel(2)],
+      ['route replace 10.5.6.0/24 via 10.5.6.0 dev cnet.1 onlink', ipSentinel(2)],
     ])
-    expect(bridge.read().map(([, line]) => line)).toEqual(['fdb replace 02:00:00:00:00:02 dev cnet.1 dst 192.168.1.2 self permanent', 'fdb show dev cnet:sentinel:2'])
+    expect(bridge.read().map(([, line]) => line)).toEqual(['fdb replace 02:00:00:00:00:02 dev cnet.1 dst 192.168.1.2 self permanent', `fdb show dev ${sentinelDevice(2)}`])
+  })
+
+  it('a full reconcile (it begins by reading the kernel) starts the processes afresh', async () => {
+    const ip = standIn()
+    const run = async (): Promise<CommandResult> => ({stdout: '[]', stderr: '', all: '', exitCode: 0, timedOut: false, canceled: false, signal: undefined, startError: undefined, durationMs: 1})
+    const kernel = new IpKernel({keepBatchProcesses: true, run, tools: {ip: ip.path, bridge: standIn().path}})
+    try {
+      await kernel.apply([route('10.5.2.0/24')])
+      await kernel.apply([route('10.5.3.0/24')])
+      await kernel.readActual({family: 4, device: 'cnet.1', underlay: 'eth0', network: parseCidr('10.5.0.0/16')!})
+      await kernel.apply([route('10.5.4.0/24')])
+    } finally {
+      kernel.close()
+    }
+    const read = ip.read()
+    expect(read.filter(([, line]) => line.startsWith('route')).map(([pid]) => pid === read[0]![0])).toEqual([true, true, false])
   })
 
   it('after a failed change the processes are started afresh', async () => {
@@ -161,7 +205,7 @@ describe('IpKernel with batch processes kept', () => {
     const kernel = new IpKernel({keepBatchProcesses: true, tools: {ip: ip.path, bridge: standIn().path}})
     try {
       await kernel.apply([route('10.5.2.0/24')])
-      await expect(kernel.apply([route('10.5.3.0/24'), {op: 'route-replace', route: {dst: 'fail', via: 'x', dev: 'cnet.1', onlink: false}}])).rejects.toThrow(/route replace fail via x dev cnet.1: Error: boom on 4/)
+      await expect(kernel.apply([route('10.5.3.0/24'), {op: 'route-replace', route: {dst: 'fail', via: 'x', dev: 'cnet.1', onlink: false}}])).rejects.toThrow(/1 of 2 line\(s\) failed: route replace fail via x dev cnet.1: Error: boom on 4/)
       await kernel.apply([route('10.5.5.0/24')])
     } finally {
       kernel.close()

@@ -1,12 +1,13 @@
 import {type ChildProcess, spawn} from 'node:child_process'
+import {SystemCommandError} from '../../lib/errors.js'
 import {type CommandResult, commandError} from '../../lib/run-command.js'
 
 /**
  * A long-lived `ip -force -batch -` (or `bridge`): lines written to its stdin run as
  * they arrive, so a watch event's few kernel changes cost a pipe write instead of a
  * process start (about 0.3 ms instead of 20-30 ms here). Each run ends with a sentinel
- * line that always fails (a device name with a colon, which the kernel never allows);
- * its "Command failed -:N" on stderr says every line before it has run, and any other
+ * line that always fails (it names a device no link can have: see sentinelDevice); its
+ * "Command failed -:N" on stderr says every line before it has run, and any other
  * "Command failed" line in between names a line of the run that failed.
  *
  * The tool caches device indexes by name for its lifetime: after a device is deleted or
@@ -20,6 +21,9 @@ export class BatchSession {
   private pending: PendingRun | undefined
   /** Runs wait here, so only one is in flight per process. */
   private queue: Promise<unknown> = Promise.resolve()
+  /** Counts close() calls: a run queued before one is cancelled, never started on a process nobody will close. */
+  private generation = 0
+  /** What the tool printed since the current run began (for an exit or a hang). */
   private stderrTail = ''
 
   constructor(
@@ -32,13 +36,16 @@ export class BatchSession {
 
   /** Runs `lines` in order; resolves once all have run, rejects (SystemCommandError) if any failed, the tool died or hung. */
   run(lines: readonly string[]): Promise<void> {
-    const result = this.queue.then(() => this.runNow(lines))
+    const generation = this.generation
+    const queued = performance.now()
+    const result = this.queue.then(() => (generation === this.generation ? this.runNow(lines) : Promise.reject(this.cancelled(queued))))
     this.queue = result.catch(() => undefined)
     return result
   }
 
   /** Ends the process (it exits on end of input); a run in flight fails as cancelled; the next run starts another. */
   close(): void {
+    this.generation++
     const child = this.child
     this.child = undefined
     if (!child) return
@@ -46,7 +53,7 @@ export class BatchSession {
     this.pending = undefined
     if (run) {
       clearTimeout(run.timer)
-      run.reject(commandError(this.command, this.args, this.result({canceled: true}, run), this.timeoutMs, this.component))
+      run.reject(this.cancelled(run.started))
     }
     child.stdin?.end()
     // One that does not leave on end of input within a second is killed.
@@ -61,6 +68,7 @@ export class BatchSession {
     const sentinelLine = first + lines.length
     this.written = sentinelLine
     const started = performance.now()
+    this.stderrTail = ''
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.die({timedOut: true}), this.timeoutMs)
       this.pending = {first, sentinelLine, failures: [], lines, started, timer, resolve, reject}
@@ -99,8 +107,15 @@ export class BatchSession {
     clearTimeout(run.timer)
     this.pending = undefined
     if (run.failures.length === 0) return run.resolve()
-    const stderr = run.failures.map((f) => `${run.lines[f.line - run.first]}: ${f.messages.join(' ') || 'failed'}`).join('\n')
-    run.reject(commandError(this.command, this.args, this.result({exitCode: 1, stderr}, run), this.timeoutMs, this.component))
+    // The tool runs on (-force): the failure is the lines', not an exit of the process.
+    const failed = run.failures.map((f) => `${run.lines[f.line - run.first]}: ${f.messages.join(' ') || 'failed'}`)
+    const line = [this.command, ...this.args].join(' ')
+    const message = `${this.component}: ${line}: ${failed.length} of ${run.lines.length} line(s) failed: ${failed.slice(0, 3).join(' | ')}`
+    run.reject(new SystemCommandError(message, undefined, {command: [this.command, ...this.args], exitCode: undefined, stderr: failed.join('\n'), timedOut: false, durationMs: Math.round(performance.now() - run.started)}))
+  }
+
+  private cancelled(started: number): SystemCommandError {
+    return commandError(this.command, this.args, {...EMPTY_RESULT, canceled: true, durationMs: Math.round(performance.now() - started)}, this.timeoutMs, this.component)
   }
 
   /** The process is gone or must go: the run in flight fails with why, and the next run starts a fresh one. */
@@ -116,9 +131,11 @@ export class BatchSession {
   }
 
   private result(how: Partial<CommandResult>, run: PendingRun): CommandResult {
-    return {stdout: '', stderr: '', all: '', exitCode: undefined, timedOut: false, canceled: false, signal: undefined, startError: undefined, ...how, durationMs: Math.round(performance.now() - run.started)}
+    return {...EMPTY_RESULT, ...how, durationMs: Math.round(performance.now() - run.started)}
   }
 }
+
+const EMPTY_RESULT: CommandResult = {stdout: '', stderr: '', all: '', exitCode: undefined, timedOut: false, canceled: false, signal: undefined, startError: undefined, durationMs: 0}
 
 interface PendingRun {
   first: number

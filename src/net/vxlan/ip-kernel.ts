@@ -28,8 +28,11 @@ export interface IpKernelOptions {
 /** Operations a long-lived batch process may run: none that creates or deletes a device, whose index it would cache. */
 const SESSION_OPS = new Set<Operation['op']>(['neigh-replace', 'neigh-del', 'fdb-replace', 'fdb-del', 'route-replace', 'route-del'])
 const DEVICE_LIFE_OPS = new Set<Operation['op']>(['device-create', 'device-delete'])
-/** A device name the kernel never allows (it has a colon): the sentinel line that always fails. */
-const sentinelDevice = (n: number) => `cnet:sentinel:${n}`
+/**
+ * The device the sentinel line asks for, which no link can have: a colon is not allowed
+ * in a link's name, and an alternative name (which may have one) is at most 127 bytes.
+ */
+export const sentinelDevice = (n: number) => `cnet:sentinel:${n}:`.padEnd(140, 'x')
 
 type Tool = 'ip' | 'bridge' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore'
 
@@ -75,6 +78,9 @@ export class IpKernel implements Kernel {
   }
 
   async readActual(target: ReadTarget): Promise<ActualState> {
+    // A full reconcile begins here: its changes go to fresh batch processes, so an index
+    // they cached for a device made again behind cnet's back cannot outlive a reconcile.
+    this.close()
     const v6 = target.family === 6 ? ['-6'] : []
     const device = target.device
     const deviceJson = device ? await this.optional('ip', ['-j', '-d', 'addr', 'show', 'dev', device]) : undefined
