@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from '@jest/globals'
 import {SystemCommandError} from '../../src/lib/errors.js'
-import {BatchSession, FailureReader} from '../../src/net/vxlan/batch-session.js'
+import {BatchSession, FailureReader} from '../../src/lib/batch-session.js'
 import {IpKernel, sentinelDevice} from '../../src/net/vxlan/ip-kernel.js'
 import {parseCidr} from '../../src/net/ip.js'
 import type {CommandResult} from '../../src/lib/run-command.js'
@@ -58,7 +58,7 @@ describe('FailureReader', () => {
 describe('BatchSession', () => {
   it('runs batch after batch through one process, each ending when its sentinel fails', async () => {
     const tool = standIn()
-    const session = new BatchSession(tool.path, [], sentinel, 5000)
+    const session = new BatchSession(tool.path, [], sentinel, 5000, 'vxlan')
     try {
       await session.run(['neigh replace a', 'route replace a'])
       await session.run(['route replace b'])
@@ -74,7 +74,7 @@ describe('BatchSession', () => {
 
   it('a failed line fails its run with the line and what the tool said; the runs after it are not blamed', async () => {
     const tool = standIn()
-    const session = new BatchSession(tool.path, ['-force', '-batch', '-'], sentinel, 5000)
+    const session = new BatchSession(tool.path, ['-force', '-batch', '-'], sentinel, 5000, 'vxlan')
     try {
       await session.run(['route replace a'])
       const error = await session.run(['route replace b', 'route replace fail-c', 'route replace d']).catch((e: unknown) => e)
@@ -89,7 +89,7 @@ describe('BatchSession', () => {
 
   it('a tool that exits mid-run fails the run with its exit code and last words; the next run starts a new one', async () => {
     const tool = standIn()
-    const session = new BatchSession(tool.path, [], sentinel, 5000)
+    const session = new BatchSession(tool.path, [], sentinel, 5000, 'vxlan')
     try {
       await expect(session.run(['neigh replace exit'])).rejects.toThrow(/exited 2 after \d+ ms: RTNETLINK answers: No such device$/)
       await session.run(['route replace after'])
@@ -102,7 +102,7 @@ describe('BatchSession', () => {
 
   it('a tool that hangs is killed at the timeout and the run fails as timed out', async () => {
     const tool = standIn()
-    const session = new BatchSession(tool.path, [], sentinel, 300)
+    const session = new BatchSession(tool.path, [], sentinel, 300, 'vxlan')
     try {
       const error = (await session.run(['route replace hang']).catch((e: unknown) => e)) as SystemCommandError
       expect(error).toBeInstanceOf(SystemCommandError)
@@ -115,10 +115,10 @@ describe('BatchSession', () => {
   })
 
   it('a tool that cannot be started fails the run; close() cancels a run in flight', async () => {
-    const missing = new BatchSession(join(dir, 'no-such-tool'), [], sentinel, 5000)
+    const missing = new BatchSession(join(dir, 'no-such-tool'), [], sentinel, 5000, 'vxlan')
     await expect(missing.run(['route replace a'])).rejects.toThrow(/could not be run: spawn .*no-such-tool ENOENT/)
     const tool = standIn()
-    const session = new BatchSession(tool.path, [], sentinel, 5000)
+    const session = new BatchSession(tool.path, [], sentinel, 5000, 'vxlan')
     const inFlight = session.run(['route replace hang'])
     const queued = session.run(['route replace queued'])
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -131,7 +131,7 @@ describe('BatchSession', () => {
 
   it('an exit is told with what the tool said during that run only', async () => {
     const tool = standIn()
-    const session = new BatchSession(tool.path, [], sentinel, 5000)
+    const session = new BatchSession(tool.path, [], sentinel, 5000, 'vxlan')
     try {
       await session.run(['route replace a'])
       const error = (await session.run(['neigh del exit']).catch((e: unknown) => e)) as SystemCommandError

@@ -2,7 +2,7 @@ import type {Family} from '../ip.js'
 import {type CommandResult, type RunOptions, commandError, runCommand} from '../../lib/run-command.js'
 import {type RawActual, parseActual, parseJsonArray} from './actual.js'
 import {type BatchPhase, batchText, toBatches, toStages} from './batch.js'
-import {BatchSession} from './batch-session.js'
+import {BatchSession} from '../../lib/batch-session.js'
 import type {Kernel, KernelRoute, ReadTarget, UnderlayLink} from './kernel.js'
 import type {ActualState, Operation} from './model.js'
 
@@ -126,7 +126,7 @@ export class IpKernel implements Kernel {
     if (!session) {
       const [command, argv] = this.command(tool, ['-force', '-batch', '-'])
       const sentinel = tool === 'ip' ? (n: number) => `link show dev ${sentinelDevice(n)}` : (n: number) => `fdb show dev ${sentinelDevice(n)}`
-      session = new BatchSession(command, argv, sentinel, this.timeoutMs)
+      session = new BatchSession(command, argv, sentinel, this.timeoutMs, 'vxlan')
       this.sessions.set(tool, session)
     }
     return session

@@ -1,10 +1,11 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {SystemCommandError} from '../../lib/errors.js'
-import {type CommandResult, commandError} from '../../lib/run-command.js'
+import {SystemCommandError} from './errors.js'
+import {type CommandResult, commandError} from './run-command.js'
 
 /**
- * A long-lived `ip -force -batch -` (or `bridge`): lines written to its stdin run as
- * they arrive, so a watch event's few kernel changes cost a pipe write instead of a
+ * The subprocess runner's other form (src/lib/run-command.ts runs a command once): a
+ * long-lived `ip -force -batch -` (or `bridge`), with the same timeout and the same
+ * typed error. Lines written to its stdin run as they arrive, so a watch event's few kernel changes cost a pipe write instead of a
  * process start (about 0.3 ms instead of 20-30 ms here). Each run ends with a sentinel
  * line that always fails (it names a device no link can have: see sentinelDevice); its
  * "Command failed -:N" on stderr says every line before it has run, and any other
@@ -31,7 +32,8 @@ export class BatchSession {
     private readonly args: readonly string[],
     private readonly sentinel: (n: number) => string,
     private readonly timeoutMs: number,
-    private readonly component = 'vxlan',
+    /** Prefixes error messages, e.g. "vxlan". */
+    private readonly component: string,
   ) {}
 
   /** Runs `lines` in order; resolves once all have run, rejects (SystemCommandError) if any failed, the tool died or hung. */
