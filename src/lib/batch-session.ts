@@ -45,7 +45,7 @@ export class BatchSession {
     return result
   }
 
-  /** Ends the process (it exits on end of input); a run in flight fails as cancelled; the next run starts another. */
+  /** Ends the process (it exits on end of input; one busy with a run is killed, the run failing as cancelled); the next run starts another. */
   close(): void {
     this.generation++
     const child = this.child
@@ -54,8 +54,11 @@ export class BatchSession {
     const run = this.pending
     this.pending = undefined
     if (run) {
+      // Busy with lines nobody waits for now (perhaps hung): no reason to let it finish.
       clearTimeout(run.timer)
       run.reject(this.cancelled(run.started))
+      child.kill('SIGKILL')
+      return
     }
     child.stdin?.end()
     // One that does not leave on end of input within a second is killed.

@@ -316,6 +316,7 @@ describe('vxlan overlay across three hosts in namespaces', () => {
 
   it('--watch: after its device is made again behind its back, the next lease change still reaches the kernel', async () => {
     // A long resync: only the watch's own handling of the change can repair this in time.
+    let kept: string[] = []
     const watch = startCliDaemon(['vxlan', 'up', '--watch', '--subnet-file', subnetFile(1), '--log-format', 'json', '--resync', '10m'], {env, netns: ns(1)})
     const entriesOf3 = async () => ({
       route: (await routes(1)).some((r) => r.dst === subnetOf(3)),
@@ -341,10 +342,17 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       // How: the kept processes' stale index failed the change ("unknown ifindex"), and the retry reconciled everything.
       expect(watch.log()).toMatch(/kernel change failed; reconciling everything after a pause.*-force -batch -/)
       expect(watch.log()).toMatch(/"msg":"reconciled","why":"retry"/)
+      // One more change, through fresh kept processes: they are its children, and go with it.
+      await release(3)
+      expect(await until(async () => !(await entriesOf3()).route, 10_000)).toBe(true)
+      kept = (await sh('ps', ['-o', 'pid=,args=', '--ppid', String(watch.pid)])).trim().split('\n').filter(Boolean)
     } finally {
       const code = await watch.stop()
       expect({code, log: code === 0 ? '' : watch.log().slice(-3000)}).toEqual({code: 0, log: ''})
     }
+    expect(kept.map((line) => line.trim().split(/\s+/).slice(1).join(' ')).sort()).toEqual(['bridge -force -batch -', 'ip -force -batch -'])
+    for (const line of kept) expect(await sh('ps', ['-o', 'pid=', '-p', line.trim().split(/\s+/)[0]!]).catch(() => 'gone')).toBe('gone')
+    await lease(3)
     expect((await up(1)).exitCode).toBe(0)
   }, 60_000)
 

@@ -127,6 +127,18 @@ describe('BatchSession', () => {
     // The run queued behind it is cancelled too, not started on a process nobody would close.
     await expect(queued).rejects.toThrow(/was cancelled/)
     expect(tool.read().map(([, line]) => line)).toEqual(['route replace hang'])
+    // The busy tool is killed, not left behind.
+    const pid = Number(tool.read()[0]![0])
+    const alive = () => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(alive()).toBe(false)
   })
 
   it('an exit is told with what the tool said during that run only', async () => {
