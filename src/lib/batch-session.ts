@@ -5,14 +5,17 @@ import {type CommandResult, commandError} from './run-command.js'
 /**
  * The subprocess runner's other form (src/lib/run-command.ts runs a command once): a
  * long-lived `ip -force -batch -` (or `bridge`), with the same timeout and the same
- * typed error. Lines written to its stdin run as they arrive, so a watch event's few kernel changes cost a pipe write instead of a
- * process start (about 0.3 ms instead of 20-30 ms here). Each run ends with a sentinel
- * line that always fails (it names a device no link can have: see sentinelDevice); its
- * "Command failed -:N" on stderr says every line before it has run, and any other
- * "Command failed" line in between names a line of the run that failed.
+ * typed error. Lines written to its stdin run as they arrive, so a watch event's few
+ * kernel changes cost a pipe write instead of a process start (about 0.3 ms instead of
+ * 20-45 ms here). Each run ends with a sentinel line that always fails (the owner's
+ * `sentinel` names a device no link can have); its "Command failed -:N" on stderr says
+ * every line before it has run, and any other "Command failed" line in between names a
+ * line of the run that failed.
  *
- * The tool caches device indexes by name for its lifetime: after a device is deleted or
- * created, or after any failure, the owner closes the session and starts a fresh one.
+ * A tool that exits or hangs past the timeout is gone: the next run starts another. The
+ * tool caches device indexes by name for its lifetime, so its owner also closes it when
+ * a device may have been made again (src/net/vxlan/ip-kernel.ts: at device changes, full
+ * reconciles and failed lines).
  */
 export class BatchSession {
   private child: ChildProcess | undefined
