@@ -40,7 +40,8 @@ type Tool = 'ip' | 'bridge' | 'iptables-save' | 'iptables-restore' | 'ip6tables-
  * The real kernel: ip, bridge and iptables through the one subprocess runner, so every
  * call has a timeout (a hung `iptables-restore` ends in a SystemCommandError, exit 6,
  * that a daemon retries) and every failure names its command, exit code and stderr.
- * Batches go on stdin, one process per phase.
+ * Batches go on stdin, one process per phase; with keepBatchProcesses, neighbour, fdb
+ * and route changes go to an `ip` and a `bridge` process kept running (lib/batch-session.ts).
  */
 export class IpKernel implements Kernel {
   static readonly DEFAULT_TIMEOUT_MS = 30_000
