@@ -130,25 +130,35 @@ async function main(): Promise<void> {
       const stop = new AbortController()
       const applyMs: number[] = []
       const watching = vxlanWatch({...ctx, kernel: watchKernel}, settings, stop.signal, {resyncMs: 3_600_000, observer: {changed: (c) => applyMs.push(c.ms)}})
-      await new Promise((resolve) => setTimeout(resolve, 3000))
       const changeMs: number[] = []
-      for (let c = 0; c < CHANGES; c++) {
-        const i = nextLease++
-        const seen = new Promise<void>((resolve) => waiters.set(subnetAt(i), resolve))
-        const started = performance.now()
-        await store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(i))!})), leaseValue(i))
-        await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error(`route ${subnetAt(i)} not seen in 5 s`)), 5000))])
-        changeMs.push(performance.now() - started)
-        waiters.delete(subnetAt(i))
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 3000))
+        for (let c = 0; c < CHANGES; c++) {
+          const i = nextLease++
+          const seen = new Promise<void>((resolve) => waiters.set(subnetAt(i), resolve))
+          const started = performance.now()
+          await store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(i))!})), leaseValue(i))
+          await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error(`route ${subnetAt(i)} not seen in 5 s`)), 5000))])
+          changeMs.push(performance.now() - started)
+          waiters.delete(subnetAt(i))
+        }
+      } finally {
+        // Also when a change is not seen: the watch and its kept processes end with the bench.
+        stop.abort()
+        await watching.catch(() => undefined)
+        watchKernel.close()
       }
-      stop.abort()
-      await watching
-      watchKernel.close()
       return {changeMs, applyMs}
     }
-    const spawned = await watchChanges(new IpKernel({netns: NS}))
-    const {changeMs, applyMs} = await watchChanges(new IpKernel({netns: NS, keepBatchProcesses: true}))
-    monitor.kill('SIGTERM')
+    let spawned: Awaited<ReturnType<typeof watchChanges>>
+    let kept: Awaited<ReturnType<typeof watchChanges>>
+    try {
+      spawned = await watchChanges(new IpKernel({netns: NS}))
+      kept = await watchChanges(new IpKernel({netns: NS, keepBatchProcesses: true}))
+    } finally {
+      monitor.kill('SIGTERM')
+    }
+    const {changeMs, applyMs} = kept
 
     // The floor of a watch event: one round of an `ip -batch` and a `bridge -batch` process
     // started side by side, each with one line that changes nothing.
