@@ -26,7 +26,7 @@ export function userNameOf(command: SettingNames, field: string): string {
 
 /** Settings ("etcd-username,etcd-password") as the user sets them: "--etcd-username/--etcd-password (CNET_ETCD_USERNAME, CNET_ETCD_PASSWORD)". */
 export function settingHint(command: SettingNames, setting: string): string {
-  const flags = {...command.baseFlags, ...command.flags} as Record<string, {env?: string} | undefined>
+  const flags = declaredFlags(command) as Record<string, {env?: string} | undefined>
   const names = setting.split(',')
   const envs = names.map((name) => flags[name]?.env).filter(Boolean)
   return `${names.map((name) => userNameOf(command, name)).join('/')}${envs.length ? ` (${envs.join(', ')})` : ''}`
@@ -41,6 +41,8 @@ export function inUserTerms(error: Error, command: SettingNames): Error {
 
 /** The names of a command's flags and their environment variables, as plain data (for a worker process). */
 export function flagNames(command: SettingNames): Record<string, {env?: string}> {
-  const flags = {...command.baseFlags, ...command.flags} as Record<string, {env?: string}>
-  return Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, flag.env ? {env: flag.env} : {}]))
+  return Object.fromEntries(Object.entries(declaredFlags(command)).map(([name, flag]) => [name, flag.env ? {env: flag.env} : {}]))
 }
+
+/** Every flag a command takes, the global ones included. */
+const declaredFlags = (command: SettingNames) => ({...command.baseFlags, ...command.flags}) as Record<string, {env?: string}>
