@@ -17,7 +17,7 @@ import {inUserTerms} from './setting-names.js'
 
 // As bin/run.js: Node deprecation notices (gRPC sets a TLS server name for IP endpoints) are not cnet logs.
 process.noDeprecation = true
-// What ps and top show: the command it serves, not the file Node runs.
+// What ps shows: the command it serves, not the file Node runs.
 process.title = 'cnet dns serve (worker)'
 
 const spec = JSON.parse(process.env[WORKER_SPEC_ENV] ?? 'null') as WorkerSpec | null
