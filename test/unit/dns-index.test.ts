@@ -62,6 +62,23 @@ describe('Registry', () => {
     expect([...change.namespaces].sort()).toEqual(['default', 'ops'])
   })
 
+  it('keeps every instance at a shared address through puts, moves and deletes', () => {
+    const registry = new Registry()
+    const change = emptyChange()
+    for (const id of ['a', 'b', 'c']) registry.putRegistration(`default/web/${id}`, registration(id, '10.0.0.7'), change)
+    expect(ids(registry.atAddress('10.0.0.7'))?.sort()).toEqual(['a', 'b', 'c'])
+    registry.putRegistration('default/web/b', registration('b', '10.0.0.8'), change)
+    expect(ids(registry.atAddress('10.0.0.7'))?.sort()).toEqual(['a', 'c'])
+    expect(ids(registry.atAddress('10.0.0.8'))).toEqual(['b'])
+    registry.putRegistration('default/web/a', undefined, change)
+    expect(ids(registry.atAddress('10.0.0.7'))).toEqual(['c'])
+    registry.putRegistration('default/web/d', registration('d', '10.0.0.7'), change)
+    expect(ids(registry.atAddress('10.0.0.7'))?.sort()).toEqual(['c', 'd'])
+    registry.putRegistration('default/web/c', undefined, change)
+    registry.putRegistration('default/web/d', undefined, change)
+    expect(registry.atAddress('10.0.0.7')).toBeUndefined()
+  })
+
   it('warning is healthy unless only passing ones are wanted', () => {
     const registry = new Registry()
     registry.putRegistration('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}), emptyChange())
