@@ -37,6 +37,7 @@ import {type EtcdMember, sleep, startEtcd} from '../test/helpers/etcd.js'
 import {cleanup, ip} from '../test/helpers/netns.js'
 import {freePort} from '../test/helpers/ports.js'
 import {type Figure, median, percentile, report} from './lib/report.js'
+import {uniqueResidentMb} from './lib/resident.js'
 import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, serviceName, subnetLease} from './lib/seed.js'
 
 const run = promisify(execFile)
@@ -89,10 +90,19 @@ function rssKb(pid: number): number {
   }
 }
 
-/** Resident memory of a process and its children (dns serve's workers), in MB. */
-async function treeRssMb(pid: number): Promise<number> {
+async function withChildren(pid: number): Promise<number[]> {
   const children = await run('pgrep', ['-P', String(pid)]).then((r) => r.stdout.split('\n').filter(Boolean).map(Number), () => [])
-  return Math.round([pid, ...children].reduce((sum, p) => sum + rssKb(p), 0) / 1024)
+  return [pid, ...children]
+}
+
+/** Resident memory of a process and its children (dns serve's workers), summed, in MB: pages they share count once each. */
+async function treeRssMb(pid: number): Promise<number> {
+  return Math.round((await withChildren(pid)).reduce((sum, p) => sum + rssKb(p), 0) / 1024)
+}
+
+/** The physical memory a process and its children hold, each page counted once, in MB (see lib/resident.ts); NaN where the kernel hides page numbers (not root). */
+async function treeUniqueMb(pid: number): Promise<number> {
+  return uniqueResidentMb(await withChildren(pid)) ?? Number.NaN
 }
 
 function spawnCli(args: string[], env: Record<string, string>, netns?: string): ChildProcess {
@@ -183,6 +193,7 @@ async function startDns(setup: Setup, cleanups: (() => Promise<unknown>)[]): Pro
   setup.figures.dnsAllWorkersMs = performance.now() - started
   await sleep(1000)
   setup.figures.dnsRssMb = await treeRssMb(child.pid!)
+  setup.figures.dnsUniqueMb = await treeUniqueMb(child.pid!)
   return {child, port}
 }
 
@@ -426,6 +437,7 @@ async function main(): Promise<void> {
       setup.figures.dnsNewInstanceMs = median(times)
       setup.figures.dnsNewInstanceMaxMs = Math.max(...times)
       setup.figures.dnsRssAfterMb = await treeRssMb(servers[i]!.child.pid!)
+      setup.figures.dnsUniqueAfterMb = await treeUniqueMb(servers[i]!.child.pid!)
       await stopChild(servers[i]!.child)
     }
 
@@ -449,7 +461,8 @@ async function main(): Promise<void> {
       {metric: 'etcd db size after seeding', value: mb(b.dbBytesAfter!), unit: 'MB'},
       ...row('dns serve ready (/ready 200)', 'dnsReadyMs', 'ms', '< 3000', (v) => v < 3000),
       ...row('dns serve: every worker serving', 'dnsAllWorkersMs', 'ms'),
-      ...row('dns serve resident memory (all processes)', 'dnsRssMb', 'MB', '< 300', (v) => v < 300),
+      ...row('dns serve resident memory (all processes, each page once)', 'dnsUniqueMb', 'MB', '< 300', (v) => v < 300),
+      ...row('dns serve resident memory (each process\'s resident size, summed)', 'dnsRssMb', 'MB'),
       ...row('dns queries/s, same 1,000 names', 'dnsQps', 'q/s'),
       {metric: 'dns queries/s ratio to baseline', value: round(b.dnsQpsRatio, 3), unit: 'x', target: '>= 0.9', met: b.dnsQpsRatio! >= 0.9},
       ...row('dns new instance answered (median of 5)', 'dnsNewInstanceMs', 'ms', '< 1000', (v) => v < 1000),
