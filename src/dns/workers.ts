@@ -7,7 +7,6 @@ import type {Logger} from '../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
 import {reloadCounter, workersServingGauge} from './metrics.js'
-import {workerProcessSettings} from './worker-memory.js'
 import {collectWorkerMetrics} from './worker-metrics.js'
 import type {ServeSettings} from './serve-options.js'
 import {WORKER_SPEC_ENV, type WorkerLaunch, type WorkerSpec} from './worker-spec.js'
@@ -88,11 +87,10 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
 
   const launch = options.launch
   if (!launch) throw new Error('dns workers started without their launch settings')
-  const processSettings = workerProcessSettings(process.env, process.execArgv)
-  cluster.setupPrimary({exec: launch.entry, args: [], execArgv: processSettings.execArgv, silent: false})
+  cluster.setupPrimary({exec: launch.entry, args: [], silent: false})
   let othersStarted = count === 1
   const fork = () => {
-    const worker = cluster.fork({...processSettings.env, [WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
+    const worker = cluster.fork({[WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
     const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {
