@@ -463,6 +463,7 @@ async function main(): Promise<void> {
       ...row('dns serve: every worker serving', 'dnsAllWorkersMs', 'ms'),
       ...row('dns serve resident memory (all processes, each page once)', 'dnsUniqueMb', 'MB', '< 300', (v) => v < 300),
       ...row('dns serve resident memory (each process\'s resident size, summed)', 'dnsRssMb', 'MB'),
+      ...row('dns serve resident memory after the queries (each page once)', 'dnsUniqueAfterMb', 'MB'),
       ...row('dns queries/s, same 1,000 names', 'dnsQps', 'q/s'),
       {metric: 'dns queries/s ratio to baseline', value: round(b.dnsQpsRatio, 3), unit: 'x', target: '>= 0.9', met: b.dnsQpsRatio! >= 0.9},
       ...row('dns new instance answered (median of 5)', 'dnsNewInstanceMs', 'ms', '< 1000', (v) => v < 1000),
