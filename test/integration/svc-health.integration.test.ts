@@ -283,12 +283,13 @@ describe('services and health against a real etcd', () => {
     const healthKey = keys.health('default', 'mover', 'mover-1')
     try {
       await until('critical', () => statusOf(keys, 'mover-1'), (s) => s === 'critical')
-      // the prober of the new node has written its record, under its own lease
+      await registerInstance(store, keys, plan('n8'))
+      await until('no longer probed here', async () => prober.stats().instances, (n) => n === 0)
+      // The prober of the new node writes its record, under its own lease. (Written before
+      // the move, it was this prober's to overwrite with its next result, once a second.)
       const theirLease = await store.grantLease(30)
       const theirs = JSON.stringify({status: 'passing', output: 'ok', since: new Date().toISOString(), checkedAt: new Date().toISOString(), prober: 'n8'})
       await store.put(healthKey, theirs, {lease: theirLease})
-      await registerInstance(store, keys, plan('n8'))
-      await until('no longer probed here', async () => prober.stats().instances, (n) => n === 0)
       // Proves a negative: for longer than a check interval (1 s) after it stopped probing, the record is not touched.
       await sleep(1200)
       expect((await store.get(healthKey))?.value).toBe(theirs)
