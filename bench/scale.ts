@@ -95,7 +95,7 @@ async function withChildren(pid: number): Promise<number[]> {
   return [pid, ...children]
 }
 
-/** Resident memory of a process and its children (dns serve's workers), summed, in MB: pages they share count once each. */
+/** Resident memory of a process and its children (dns serve's workers), summed, in MB: a page they share counts once per process. */
 async function treeRssMb(pid: number): Promise<number> {
   return Math.round((await withChildren(pid)).reduce((sum, p) => sum + rssKb(p), 0) / 1024)
 }
