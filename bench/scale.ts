@@ -248,6 +248,13 @@ async function measureCli(setup: Setup): Promise<void> {
       if (rows.length < setup.size.subnets) throw new Error(`subnet list --json: ${rows.length} rows, not ${setup.size.subnets}`)
     })
   })
+  // What --expiry adds: one LeaseTimeToLive per lease. No target: the budget is for the listing.
+  await attempt(setup, 'subnet list --json --expiry', async () => {
+    setup.figures.subnetListExpiryMs = await cliTimes(setup, ['subnet', 'list', '--json', '--expiry'], 3, (stdout) => {
+      const rows = JSON.parse(stdout) as {expiresInSeconds?: number | null}[]
+      if (rows.length < setup.size.subnets || rows.some((r) => !((r.expiresInSeconds ?? 0) > 0))) throw new Error('subnet list --json --expiry: a row without its time left')
+    })
+  })
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -471,6 +478,7 @@ async function main(): Promise<void> {
       ...row('svc list --json', 'svcListMs', 'ms', '< 3000', (v) => v < 3000),
       ...row('svc resolve NAME', 'svcResolveMs', 'ms', '< 500', (v) => v < 500),
       ...row('subnet list --json', 'subnetListMs', 'ms', '< 1000', (v) => v < 1000),
+      ...row('subnet list --json --expiry', 'subnetListExpiryMs', 'ms'),
       ...row('health run --node: checks of its node', 'healthChecks', 'checks', '100', (v) => v === 100),
       ...row('health run --node: resident memory', 'healthRssMb', 'MB', '< 100', (v) => v < 100),
       ...row('health run --node: events for 200 other-node changes', 'healthOtherNodeEvents', 'events', '0', (v) => v === 0),

@@ -171,7 +171,7 @@ const leaseRow = named(
     vtepMac: noted(nullable(str), "the IPv4 device's (the IPv6 one's for an IPv6-only lease); null under host-gw"),
     vtepMacV6: noted(nullable(str), "the IPv6 device's, under dual stack"),
     hostName: nullable(str),
-    expiresInSeconds: noted(nullable(num), 'null for a reservation'),
+    expiresInSeconds: optional(nullable(num), 'subnet show always; subnet list with --expiry. null for a reservation'),
     reserved: bool,
     valid: noted(bool, 'false: the key or value does not parse as a lease'),
     key: str,

@@ -19,10 +19,14 @@ import {type RecordField, hostPort} from './output.js'
 const seconds = (s: number) => formatDuration(s * 1000)
 const both = (...values: (string | null | undefined)[]) => values.filter(Boolean).join(' and ')
 
-/** How long a lease has left, as `subnet list` and `subnet show` both print it (or that its key is invalid). */
+/**
+ * How long a lease has left, as `subnet list --expiry` and `subnet show` print it (or
+ * that its key is invalid); "leased" when its time left was not asked for.
+ */
 export function leaseExpiry(row: Pick<LeaseRow, 'reserved' | 'valid' | 'expiresInSeconds'>): string {
   if (!row.valid) return 'invalid'
   if (row.reserved) return 'reserved'
+  if (row.expiresInSeconds === undefined) return 'leased'
   return (row.expiresInSeconds ?? 0) > 0 ? seconds(row.expiresInSeconds!) : 'expired'
 }
 

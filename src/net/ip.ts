@@ -19,13 +19,36 @@ export interface Cidr {
 export const bitsOf = (family: Family): number => (family === 4 ? 32 : 128)
 
 export function parseIp(text: string): Ip | undefined {
-  const family = isIP(text)
-  if (family === 4) {
-    const value = text.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n)
-    return {family: 4, value}
+  if (!text.includes(':')) {
+    const value = ipv4Value(text)
+    return value === undefined ? undefined : {family: 4, value: BigInt(value)}
   }
-  if (family === 6) return {family: 6, value: parseIpv6(text)}
-  return undefined
+  return isIP(text) === 6 ? {family: 6, value: parseIpv6(text)} : undefined
+}
+
+/**
+ * A dotted quad as a number, by the grammar of Node's isIP (no leading zeros, no
+ * spaces), without its regular expression: a listing parses thousands of these.
+ */
+function ipv4Value(text: string): number | undefined {
+  let value = 0
+  let part = 0
+  let digits = 0
+  let dots = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return undefined
+      value = value * 256 + part
+      part = 0
+      digits = 0
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && part === 0) return undefined
+      part = part * 10 + (c - 0x30)
+      if (++digits > 3 || part > 255) return undefined
+    } else return undefined
+  }
+  return dots === 3 && digits > 0 ? value * 256 + part : undefined
 }
 
 function parseIpv6(text: string): bigint {
@@ -46,7 +69,8 @@ function parseIpv6(text: string): bigint {
 
 export function formatIp(ip: Ip): string {
   if (ip.family === 4) {
-    return [24n, 16n, 8n, 0n].map((shift) => String((ip.value >> shift) & 0xffn)).join('.')
+    const n = Number(ip.value)
+    return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`
   }
   const groups = Array.from({length: 8}, (_, i) => Number((ip.value >> BigInt((7 - i) * 16)) & 0xffffn))
   // RFC 5952: compress the longest run of two or more zero groups, the first on a tie.

@@ -76,8 +76,15 @@ class Reader {
       if (shift >= 70) throw new RangeError('varint too long')
     }
     if (shift <= 49) return String(low)
-    // Wider than 49 bits: lease ids (a page of health records carries a few, each many
-    // times over) and negative numbers. Worked out exactly through BigInt once per value.
+    // Up to 63 bits, positive (lease ids: every subnet lease has its own): exact in two
+    // doubles, as 2^49 = 5629499 * 10^8 + 53421312 and the sum below stays under 2^53.
+    if (high < 2 ** 14) {
+      const belowHigh = high * 53421312 + low
+      const units = belowHigh % 1e8
+      const hundredMillions = high * 5629499 + (belowHigh - units) / 1e8
+      return hundredMillions === 0 ? String(units) : `${hundredMillions}${String(units).padStart(8, '0')}`
+    }
+    // Negative numbers and varints past 64 bits: exactly through BigInt, once per value.
     const known = WIDE_TEXT[signed ? 1 : 0]
     let byLow = known.get(high)
     const cached = byLow?.get(low)

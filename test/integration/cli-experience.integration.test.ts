@@ -209,14 +209,14 @@ describe('the command line: help, typos, errors, tables, records, logs, completi
       expect(list.stderr).toBe('')
       expect(list.stdout).not.toMatch(ANSI)
       const lines = list.stdout.trimEnd().split('\n')
-      expect(lines[0]).toBe('SUBNET\tPUBLIC IP\tVTEP MAC\tHOST\tEXPIRES IN')
+      expect(lines[0]).toBe('SUBNET\tPUBLIC IP\tVTEP MAC\tHOST\tLEASE')
       expect(lines.slice(1).map((l) => l.split('\t'))).toEqual(
         [7, 53, 100].map((n) => [`10.34.${n}.0/24`, `192.168.34.${n}`, expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), expect.any(String), 'reserved']),
       )
       const bare = await runCli(['subnet', 'list', '--no-headers'], {env})
       expect(bare.stdout.split('\n')[0]).toMatch(/^10\.34\.7\.0\/24\t/)
       const wide = (await runCli(['subnet', 'list', '--wide'], {env})).stdout.trimEnd().split('\n')
-      expect(wide[0]).toBe('SUBNET\tPUBLIC IP\tVTEP MAC\tHOST\tEXPIRES IN\tPUBLIC IPV6\tKEY')
+      expect(wide[0]).toBe('SUBNET\tPUBLIC IP\tVTEP MAC\tHOST\tLEASE\tPUBLIC IPV6\tKEY')
       expect(wide[1].split('\t').at(-1)).toBe(keys.subnet('10.34.7.0-24'))
     })
 
@@ -274,8 +274,10 @@ describe('the command line: help, typos, errors, tables, records, logs, completi
         expect(show.stdout).toMatch(new RegExp(`^subnet +${subnet.replace(/\./g, '\\.')}$`, 'm'))
         const shown = /^expires in +(\S+)$/m.exec(show.stdout)![1]
         expect(shown).toMatch(/^(23h59m\d+s|24h)$/)
-        const listed = (await runCli(['subnet', 'list', '--no-headers'], {env})).stdout.split('\t')[4].trim()
-        expect(listed).toMatch(/^(23h59m\d+s|24h)$/)
+        expect((await runCli(['subnet', 'list', '--no-headers'], {env})).stdout.split('\t')[4].trim()).toBe('leased')
+        const listed = await runCli(['subnet', 'list', '--expiry'], {env})
+        expect(listed.stdout.split('\n')[0].split('\t')[4]).toBe('EXPIRES IN')
+        expect(listed.stdout.split('\n')[1].split('\t')[4].trim()).toMatch(/^(23h59m\d+s|24h)$/)
         const deregister = await runCli(['svc', 'deregister', 'web-1'], {env})
         expect(deregister.stdout).toBe('deregistered web-1 (web.default)\n')
         for (const result of [register, batch, pass, lease, show, deregister]) expect(result.stdout).not.toMatch(/null|undefined/)

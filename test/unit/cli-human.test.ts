@@ -100,6 +100,7 @@ describe('records', () => {
     [{reserved: true, expiresInSeconds: null}, 'reserved'],
     [{expiresInSeconds: 0}, 'expired'],
     [{valid: false}, 'invalid'],
+    [{expiresInSeconds: undefined}, 'leased'],
   ])('lease expiry of %j: %s', (change, text) => {
     expect(leaseExpiry({...row, ...change})).toBe(text)
   })

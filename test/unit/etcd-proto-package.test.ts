@@ -78,6 +78,8 @@ describe('etcd service definitions from JSON made at build time', () => {
     ['empty', {}],
     ['no header, no kvs, count only', {count: '0', more: false}],
     ['every 64-bit edge', {header: {cluster_id: '18446744073709551615', member_id: '9223372036854775808', revision: '562949953421311', raft_term: '562949953421312'}, kvs: [{key: Buffer.from('k'), create_revision: '-1', mod_revision: '9223372036854775807', version: '127', lease: '-9223372036854775808'}, {key: Buffer.from('k2'), create_revision: '128', mod_revision: '16383', version: '16384', lease: '2097152'}], count: '4294967296'}],
+    // Positive values of 50 to 63 bits are worked out in two doubles: every carry of the split at 10^8.
+    ['positive wide values around every carry', {kvs: [2n ** 49n, 2n ** 49n - 1n, 2n ** 53n + 1n, 2n ** 62n - 1n, 2n ** 63n - 1n, 10n ** 18n, 10n ** 18n - 1n, 10n ** 16n + 99_999_999n, 2n ** 56n * 3n + 12_345n, 562_949_999_999_999n, 563_000_000_000_000n].map((v, i) => ({key: Buffer.from(`k${i}`), mod_revision: String(v), lease: String(v)}))}],
     ['empty values and keys', {header: {revision: '1'}, kvs: [{key: Buffer.alloc(0), value: Buffer.alloc(0)}, {value: Buffer.from('v')}], more: true}],
     // Wide values are remembered by their bits (range-response.ts): the same bits read as
     // int64 and uint64 differ, and more distinct values than the memory holds start it over.

@@ -1,3 +1,4 @@
+import {isIP} from 'node:net'
 import {describe, expect, it} from '@jest/globals'
 import {cidrContains, cidrContainsIp, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp} from '../../src/net/ip.js'
 
@@ -6,6 +7,7 @@ describe('parseIp / formatIp', () => {
     ['10.5.52.1', '10.5.52.1'],
     ['0.0.0.0', '0.0.0.0'],
     ['255.255.255.255', '255.255.255.255'],
+    ['128.0.0.1', '128.0.0.1'],
     ['2001:cafe:42:1::', '2001:cafe:42:1::'],
     ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
     ['::1', '::1'],
@@ -21,8 +23,18 @@ describe('parseIp / formatIp', () => {
     expect(formatIp(ip!)).toBe(expected)
   })
 
-  it.each(['', '10.5.52', '10.5.52.256', 'abc', '1.2.3.4/24', '2001:::1'])('rejects %j', (input) => {
+  it('an IPv4 address is its 32 bits, the top one included', () => {
+    expect(parseIp('10.5.52.1')!.value).toBe(0x0a053401n)
+    expect(parseIp('255.255.255.254')!.value).toBe(0xfffffffen)
+  })
+
+  it.each(['', '10.5.52', '10.5.52.256', 'abc', '1.2.3.4/24', '2001:::1', '01.2.3.4', '1.2.3.04', '1..2.3', '1.2.3.4.', '.1.2.3', ' 1.2.3.4', '1.2.3.4 ', '1.2.3.4.5', '1000.2.3.4'])('rejects %j', (input) => {
     expect(parseIp(input)).toBeUndefined()
+  })
+
+  it("takes an IPv4 address exactly when Node's isIP does", () => {
+    const samples = ['0.0.0.0', '9.99.199.255', '10.0.0', '256.1.1.1', '00.1.1.1', '1.2.3.0', '1.2.3.00', '1.2.3.+4', '1.2.3.-4', '1.2.3.4\n', '１.2.3.4']
+    for (const text of samples) expect([text, parseIp(text)?.family ?? 0]).toEqual([text, isIP(text)])
   })
 })
 

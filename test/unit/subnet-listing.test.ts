@@ -2,6 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {leaseTable, timesToLive} from '../../src/net/subnet-listing.js'
 import {describeOperation} from '../../src/net/vxlan/describe.js'
+import {sharedMacs} from '../../src/net/vxlan/peers.js'
 import {Keys} from '../../src/store/keys.js'
 import {MemoryStore} from '../helpers/memory-store.js'
 
@@ -10,7 +11,7 @@ const vxlan = (ip: string, mac: string, v6mac?: string) =>
   formatLeaseAttrs({PublicIP: ip, PublicIPv6: v6mac ? '2001:db8::1' : null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: mac}, ...(v6mac ? {BackendV6Data: {VNI: 1, VtepMAC: v6mac}} : {})})
 
 describe('subnet list', () => {
-  it('one time-to-live question per distinct etcd lease; reservations none; a bad key is a row, not an error', async () => {
+  it('with expiry: one time-to-live question per distinct etcd lease; reservations none; a bad key is a row, not an error', async () => {
     const store = new MemoryStore()
     const shared = await store.grantLease(100)
     const own = await store.grantLease(200)
@@ -23,7 +24,7 @@ describe('subnet list', () => {
     const counted = new Proxy(store, {
       get: (target, property, receiver) => (property === 'leaseTimeToLive' ? (id: string) => (questions++, target.leaseTimeToLive(id)) : Reflect.get(target, property, receiver)),
     })
-    const {rows, sharedMacs} = await leaseTable(counted, keys)
+    const {rows, sharedMacs} = await leaseTable(counted, keys, {expiry: true})
     expect(questions).toBe(2)
     expect(rows.map((r) => [r.subnet, r.expiresInSeconds, r.reserved, r.valid])).toEqual([
       ['10.5.1.0/24', 100, false, true],
@@ -33,6 +34,17 @@ describe('subnet list', () => {
       ['junk', null, true, false],
     ])
     expect(sharedMacs).toEqual([])
+
+    // Without: no question at all, and no expiresInSeconds key (absent, not null: null is a reservation's).
+    const plain = await leaseTable(counted, keys)
+    expect(questions).toBe(2)
+    expect(plain.rows.map((r) => [r.subnet, r.reserved, r.valid, 'expiresInSeconds' in r])).toEqual([
+      ['10.5.1.0/24', false, true, false],
+      ['10.5.2.0/24', false, true, false],
+      ['10.5.3.0/24', false, true, false],
+      ['10.5.4.0/24', true, true, false],
+      ['junk', true, false, false],
+    ])
   })
 
   it('names leases that share a VTEP MAC, per family', async () => {
@@ -44,6 +56,22 @@ describe('subnet list', () => {
     // 10.5.3.0's IPv6 MAC equals the others' IPv4 one: different devices, no clash.
     expect(sharedMacs).toEqual([{family: 4, mac: '02:00:00:00:00:01', leases: ['10.5.1.0-24', '10.5.2.0-24']}])
     expect(rows[0]).toMatchObject({vtepMac: '02:00:00:00:00:01', vtepMacV6: '02:00:00:00:60:01'})
+  })
+
+  it('sharedMacs: three leases on one MAC, a name given twice counted once, each family apart', () => {
+    const mac = '02:00:00:00:00:01'
+    expect(
+      sharedMacs([
+        {name: 'a', family: 4, vtepMac: mac},
+        {name: 'a', family: 4, vtepMac: mac},
+        {name: 'b', family: 4, vtepMac: mac},
+        {name: 'c', family: 4, vtepMac: mac},
+        {name: 'a', family: 6, vtepMac: mac},
+        {name: 'd', family: 6, vtepMac: '02:00:00:00:00:02'},
+        {name: 'e', family: 6},
+        {name: 'f', family: 6},
+      ]),
+    ).toEqual([{family: 4, mac, leases: ['a', 'b', 'c']}])
   })
 
   it('asks at most the given number of questions at once, and a lease already gone has 0 s left', async () => {

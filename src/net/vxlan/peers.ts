@@ -116,15 +116,18 @@ export interface SharedMac {
  * silently receives nothing.
  */
 export function sharedMacs(macs: readonly {name: string; family: Family; vtepMac?: string}[]): SharedMac[] {
-  const byMac = new Map<string, {family: Family; mac: string; leases: Set<string>}>()
+  // The first lease per MAC as a bare name, a set only once a second one shows up: ten
+  // thousand leases are ten thousand MACs, nearly all given once.
+  const byMac = new Map<string, string | {family: Family; mac: string; leases: Set<string>}>()
   for (const m of macs) {
     if (!m.vtepMac) continue
     const key = `${m.family} ${m.vtepMac}`
-    let entry = byMac.get(key)
-    if (!entry) byMac.set(key, (entry = {family: m.family, mac: m.vtepMac, leases: new Set()}))
-    entry.leases.add(m.name)
+    const entry = byMac.get(key)
+    if (entry === undefined) byMac.set(key, m.name)
+    else if (typeof entry !== 'string') entry.leases.add(m.name)
+    else if (entry !== m.name) byMac.set(key, {family: m.family, mac: m.vtepMac, leases: new Set([entry, m.name])})
   }
-  return [...byMac.values()].filter((e) => e.leases.size > 1).map((e) => ({family: e.family, mac: e.mac, leases: [...e.leases]}))
+  return [...byMac.values()].flatMap((e) => (typeof e === 'string' ? [] : [{family: e.family, mac: e.mac, leases: [...e.leases]}]))
 }
 
 /** A list of lease names for a log line: the first few and how many there are. */
