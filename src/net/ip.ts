@@ -30,7 +30,7 @@ export function parseIp(text: string): Ip | undefined {
  * A dotted quad as a number, by the grammar of Node's isIP (no leading zeros, no
  * spaces), without its regular expression: a listing parses thousands of these.
  */
-function ipv4Value(text: string): number | undefined {
+export function ipv4Value(text: string): number | undefined {
   let value = 0
   let part = 0
   let digits = 0

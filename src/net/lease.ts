@@ -1,4 +1,4 @@
-import {type Cidr, cidrContains, formatCidr, hasHostBits, ipString, parseCidr, parseIp} from './ip.js'
+import {type Cidr, cidrContains, formatCidr, hasHostBits, ipString, ipv4Value, parseCidr, parseIp} from './ip.js'
 import type {SubnetPool} from './network-config.js'
 
 /**
@@ -39,15 +39,30 @@ export function parseLeaseName(name: string): LeaseSubnets | undefined {
   for (const part of parts) {
     const dash = part.lastIndexOf('-')
     if (dash < 0) return undefined
-    const cidr = parseCidr(`${part.slice(0, dash)}/${part.slice(dash + 1)}`)
-    // flannel writes the network address in canonical form; anything else is not its key.
-    if (!cidr || hasHostBits(cidr) || formatLeaseName(cidr.family === 4 ? {v4: cidr} : {v6: cidr}) !== part) return undefined
+    const cidr = part.includes(':') ? parseIpv6Part(part, dash) : parseIpv4Part(part, dash)
+    if (!cidr) return undefined
     if (cidr.family === 4 ? subnets.v4 : subnets.v6) return undefined
     if (cidr.family === 4) subnets.v4 = cidr
     else subnets.v6 = cidr
   }
   if (parts.length === 2 && !(subnets.v4 && subnets.v6)) return undefined
   return subnets
+}
+
+/** `10.5.52.0-24`, in the one form flannel writes (no leading zeros, no host bits), without a bigint until the end. */
+function parseIpv4Part(part: string, dash: number): Cidr | undefined {
+  const ip = ipv4Value(part.slice(0, dash))
+  const prefixText = part.slice(dash + 1)
+  const prefix = Number(prefixText)
+  if (ip === undefined || !/^(0|[1-9]\d?)$/.test(prefixText) || prefix > 32 || ip % 2 ** (32 - prefix) !== 0) return undefined
+  return {family: 4, ip: BigInt(ip), prefix}
+}
+
+/** `fd00:42:0:1::-64`: parsed, then required to be the network address written as flannel writes it. */
+function parseIpv6Part(part: string, dash: number): Cidr | undefined {
+  const cidr = parseCidr(`${part.slice(0, dash)}/${part.slice(dash + 1)}`)
+  if (!cidr || cidr.family !== 6 || hasHostBits(cidr) || formatLeaseName({v6: cidr}) !== part) return undefined
+  return cidr
 }
 
 export function formatLeaseAttrs(attrs: LeaseAttrs): string {
@@ -65,6 +80,19 @@ function pick(raw: Record<string, unknown>, name: string): unknown {
   const lower = name.toLowerCase()
   const key = Object.keys(raw).find((k) => k.toLowerCase() === lower)
   return key === undefined ? undefined : raw[key]
+}
+
+/** The fields of a lease value as flannel and cnet spell them. */
+const LEASE_FIELDS = new Set(['PublicIP', 'PublicIPv6', 'BackendType', 'BackendData', 'BackendV6Data', 'HostName'])
+
+/**
+ * How a lease value's fields are read: directly when every key is spelled as flannel
+ * writes it (an absent field is then simply absent, with no scan of the keys for another
+ * spelling, which was most of a 10,000-lease listing's parse); else case-insensitively.
+ */
+function leaseFieldReader(raw: Record<string, unknown>): (name: string) => unknown {
+  for (const key in raw) if (!LEASE_FIELDS.has(key)) return (name) => pick(raw, name)
+  return (name) => raw[name]
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i
@@ -94,20 +122,20 @@ export function parseLeaseAttrs(text: string): LeaseAttrs | undefined {
     return undefined
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
-  const r = raw as Record<string, unknown>
-  const publicIp = pick(r, 'PublicIP')
+  const field = leaseFieldReader(raw as Record<string, unknown>)
+  const publicIp = field('PublicIP')
   if (typeof publicIp !== 'string' || parseIp(publicIp)?.family !== 4) return undefined
-  const publicIpv6 = pick(r, 'PublicIPv6')
-  const backendType = pick(r, 'BackendType')
-  const hostName = pick(r, 'HostName')
+  const publicIpv6 = field('PublicIPv6')
+  const backendType = field('BackendType')
+  const hostName = field('HostName')
   const attrs: LeaseAttrs = {
     PublicIP: publicIp,
     PublicIPv6: canonicalIpv6(publicIpv6),
     BackendType: typeof backendType === 'string' ? backendType : '',
   }
-  const data = parseBackendData(pick(r, 'BackendData'))
+  const data = parseBackendData(field('BackendData'))
   if (data) attrs.BackendData = data
-  const dataV6 = parseBackendData(pick(r, 'BackendV6Data'))
+  const dataV6 = parseBackendData(field('BackendV6Data'))
   if (dataV6) attrs.BackendV6Data = dataV6
   if (typeof hostName === 'string') attrs.HostName = hostName
   return attrs

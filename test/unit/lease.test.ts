@@ -19,6 +19,12 @@ describe("flannel's lease format", () => {
     expect(attrs).toEqual({PublicIP: '192.168.64.3', PublicIPv6: null, BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: 'c6:d2:32:6f:8f:44'}})
   })
 
+  it('reads a field in another spelling even when every other field is spelled as flannel does', () => {
+    const attrs = parseLeaseAttrs('{"PublicIP":"192.168.64.3","PublicIPv6":"2001:db8:0::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:01"},"backendv6data":{"VNI":1,"VtepMAC":"02:00:00:00:00:02"},"hostname":"h"}')
+    expect(attrs).toEqual({PublicIP: '192.168.64.3', PublicIPv6: '2001:db8::1', BackendType: 'vxlan', BackendData: {VNI: 1, VtepMAC: '02:00:00:00:00:01'}, BackendV6Data: {VNI: 1, VtepMAC: '02:00:00:00:00:02'}, HostName: 'h'})
+    expect(parseLeaseAttrs('{"PublicIP":"192.168.64.3","BackendType":"host-gw"}')).toEqual({PublicIP: '192.168.64.3', PublicIPv6: null, BackendType: 'host-gw'})
+  })
+
   it.each(['not json', '[]', '{}', '{"PublicIP":"nope"}', '{"PublicIP":"fd00::1"}'])('refuses %j', (text) => {
     expect(parseLeaseAttrs(text)).toBeUndefined()
   })
@@ -26,6 +32,10 @@ describe("flannel's lease format", () => {
   it.each([
     ['10.5.52.0-24', '10.5.52.0/24', undefined],
     ['10.42.1.0-24&2001:cafe:42:1::-64', '10.42.1.0/24', '2001:cafe:42:1::/64'],
+    ['0.0.0.0-0', '0.0.0.0/0', undefined],
+    ['255.255.255.255-32', '255.255.255.255/32', undefined],
+    ['128.0.0.0-1', '128.0.0.0/1', undefined],
+    ['10.5.52.128-25', '10.5.52.128/25', undefined],
   ])('parses key name %s', (name, v4, v6) => {
     const subnets = parseLeaseName(name)!
     expect(formatCidr(subnets.v4!)).toBe(v4)
@@ -33,7 +43,24 @@ describe("flannel's lease format", () => {
     expect(formatLeaseName(subnets)).toBe(name)
   })
 
-  it.each(['garbage', '10.5.52.0', '10.5.52.1-24', '10.5.52.0-33', '10.5.52.0-24&10.5.53.0-24', ''])('refuses key name %j', (name) => {
+  it.each([
+    'garbage',
+    '10.5.52.0',
+    '10.5.52.1-24',
+    '10.5.52.0-33',
+    '10.5.52.0-24&10.5.53.0-24',
+    '',
+    // Not flannel's canonical form: leading zeros, a signed or padded prefix, host bits past a /25.
+    '010.5.52.0-24',
+    '10.5.52.0-024',
+    '10.5.52.0-+24',
+    '10.5.52.0- 24',
+    '10.5.52.0-',
+    '10.5.52.64-25',
+    '128.0.0.0-0',
+    '2001:cafe:42:1:0:0:0:0-64',
+    '2001:cafe:42:1::1-64',
+  ])('refuses key name %j', (name) => {
     expect(parseLeaseName(name)).toBeUndefined()
   })
 
