@@ -65,6 +65,8 @@ export interface HealthWriterOptions {
  */
 export class HealthWriter {
   private readonly pending = new Map<string, string | null>()
+  /** Per health key, the key that must exist for a put to be written (the instance's node index entry). */
+  private readonly required = new Map<string, string>()
   private flushing: Promise<void> | undefined
   private retry: NodeJS.Timeout | undefined
   private unreachable = false
@@ -73,6 +75,8 @@ export class HealthWriter {
   private readonly logger: Logger
   /** Puts and deletes done, for metrics and the benchmark. */
   writes = 0
+  /** Puts not written because their required key was gone (the instance had moved or gone). */
+  dropped = 0
   /** Writes that failed for a reason other than etcd being away. */
   errors = 0
 
@@ -99,13 +103,22 @@ export class HealthWriter {
     return this.pending.size
   }
 
-  put(key: string, value: string): void {
+  /**
+   * Writes the record (coalesced with any pending one). With `required`, the write
+   * happens only while that key exists: the instance's node index entry, so a result
+   * written after the instance moved to another node (between the move and this
+   * prober's watch telling it) cannot overwrite the new node's record.
+   */
+  put(key: string, value: string, required?: string): void {
+    if (required === undefined) this.required.delete(key)
+    else this.required.set(key, required)
     this.pending.set(key, value)
     this.kick()
   }
 
   remove(key: string): void {
     this.lease.forget(key)
+    this.required.delete(key)
     this.pending.set(key, null)
     this.kick()
   }
@@ -113,6 +126,7 @@ export class HealthWriter {
   /** Drops anything pending for the key and stops keeping it (it was deleted by someone else's transaction). */
   forget(key: string): void {
     this.lease.forget(key)
+    this.required.delete(key)
     this.pending.delete(key)
   }
 
@@ -185,7 +199,16 @@ export class HealthWriter {
       // node, the record there is the new prober's.
       const stored = await this.store.get(key)
       if (stored && stored.lease === this.lease.id) await this.store.delete(key, {expectedModRevision: stored.modRevision})
-    } else await this.lease.put(key, value)
+    } else {
+      const required = this.required.get(key)
+      if (required === undefined) await this.lease.put(key, value)
+      else if (!(await this.lease.putIfPresent(key, value, required))) {
+        // Not this prober's any more: the watch will say so; nothing to retry.
+        this.dropped++
+        this.logger.debug('health record not written: the instance is no longer on this node', {key})
+        return
+      }
+    }
     this.writes++
   }
 }

@@ -35,6 +35,8 @@ interface Instance {
   /** Mod revision of its index entry: a deregistration applies only to what was seen. */
   modRevision: number
   healthKey: string
+  /** Its entry in this node's index: a health record is written only while it exists. */
+  indexKey: string
   /** Set while a deregistration is under way, so it is not attempted twice. */
   deregistering: boolean
 }
@@ -246,7 +248,8 @@ export class Prober {
   private async upsert(ident: string, registration: ServiceRegistration, modRevision: number, found: HealthRecord | null | undefined): Promise<void> {
     const plan = follow(this.options.node, registration)
     const healthKey = this.keys.health(registration.namespace, registration.name, registration.id)
-    const base: Instance = {ident, registration, modRevision, healthKey, deregistering: false}
+    const indexKey = this.keys.nodeIndex(this.options.node, registration.namespace, registration.name, registration.id)
+    const base: Instance = {ident, registration, modRevision, healthKey, indexKey, deregistering: false}
     if (plan.kind !== 'ttl-deadline') this.dropTtlDeadline(ident)
     if (plan.kind === 'none') return this.untrack(ident, plan.why)
     if (plan.kind === 'ttl-deadline') {
@@ -273,7 +276,7 @@ export class Prober {
     this.probed.set(ident, probed)
     // A record found is taken over under this prober's lease at once, so the previous
     // prober's lease expiring cannot take it away.
-    if (record && !existing) this.writer.put(healthKey, JSON.stringify({...record, prober: this.options.node}))
+    if (record && !existing) this.writer.put(healthKey, JSON.stringify({...record, prober: this.options.node}), probed.indexKey)
     this.scheduler.add(ident, plan.check.intervalMs, async (stop) => {
       const started = performance.now()
       const result = await runCheck(plan.check, {enableExec: this.options.enableExecChecks, stop})
@@ -301,7 +304,7 @@ export class Prober {
     if (decision.publish) {
       const previous = probed.record
       probed.record = decision.publish
-      this.writer.put(probed.healthKey, JSON.stringify(decision.publish))
+      this.writer.put(probed.healthKey, JSON.stringify(decision.publish), probed.indexKey)
       if (decision.statusChanged) this.log.info('status changed', {instance: probed.ident, from: previous?.status ?? 'none', to: decision.publish.status, output: decision.publish.output.slice(0, 200)})
     }
     if (!probed.deregistering && deregisterDue(probed.check.deregisterCriticalAfterMs, probed.record, this.now().getTime())) {
@@ -317,9 +320,8 @@ export class Prober {
   private async deregister(instance: Instance, since: string, done: () => void): Promise<void> {
     instance.deregistering = true
     this.log.warn('critical for too long: deregistering', {instance: instance.ident, since})
-    const {namespace, name, id, node} = instance.registration
     try {
-      const {succeeded} = await this.store.transaction(removalOps(this.keys, instance.registration), [{key: this.keys.nodeIndex(node, namespace, name, id), modRevision: instance.modRevision}])
+      const {succeeded} = await this.store.transaction(removalOps(this.keys, instance.registration), [{key: instance.indexKey, modRevision: instance.modRevision}])
       if (succeeded) {
         this.writer.forget(instance.healthKey)
         done()

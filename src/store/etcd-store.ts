@@ -280,9 +280,11 @@ export class EtcdStore implements Store {
     return this.call(`transaction on ${ops[0]?.key ?? 'nothing'}${ops.length > 1 ? ` and ${ops.length - 1} more` : ''}`, async () => {
       const response = await this.client.kv.txn({
         compare: conditions.map((c) =>
-          c.modRevision === 0
-            ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Equal' as const, create_revision: 0}
-            : {key: Buffer.from(c.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: c.modRevision},
+          'present' in c
+            ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Greater' as const, create_revision: 0}
+            : c.modRevision === 0
+              ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Equal' as const, create_revision: 0}
+              : {key: Buffer.from(c.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: c.modRevision},
         ),
         success: ops.map((op) =>
           op.type === 'put'

@@ -9,6 +9,8 @@ import {type KeptLease, type KeptLeaseHandlers, type LeaseId, MAX_TRANSACTION_OP
 export interface AttachedKey {
   value: string
   mode: 'put' | 'guarded'
+  /** A put key written with putIfPresent: put back only while this key exists. */
+  requires?: string
 }
 
 /** What one keep-alive said: the lease lives, etcd no longer has it, or etcd could not be asked. */
@@ -58,7 +60,10 @@ export function guardedRestore(ours: string, existing: Pick<StoredValue, 'value'
   return {kind: 'conflict', theirValue: existing.value}
 }
 
-/** The put keys to write back, in transactions of at most MAX_TRANSACTION_OPS. */
+/**
+ * The put keys to write back, in transactions of at most MAX_TRANSACTION_OPS operations
+ * and conditions (half as many keys when each brings a condition).
+ */
 export function restoreBatches<T>(keys: readonly T[], size = MAX_TRANSACTION_OPS): T[][] {
   const batches: T[][] = []
   for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size))
@@ -119,6 +124,13 @@ export class LeaseKeeper implements KeptLease {
   async put(key: string, value: string): Promise<void> {
     await this.store.put(key, value, {lease: this.currentId})
     this.attach(key, {value, mode: 'put'})
+  }
+
+  async putIfPresent(key: string, value: string, required: string): Promise<boolean> {
+    const {succeeded} = await this.store.transaction([{type: 'put', key, value, lease: this.currentId}], [{key: required, present: true}])
+    if (succeeded) this.attach(key, {value, mode: 'put', requires: required})
+    else this.forget(key)
+    return succeeded
   }
 
   async putAll(entries: readonly {key: string; value: string}[], deletes: readonly string[] = []): Promise<void> {
@@ -203,15 +215,40 @@ export class LeaseKeeper implements KeptLease {
       return false
     })
     const puts = pending.filter((key) => this.keys.get(key)!.mode === 'put')
-    for (const batch of restoreBatches(puts)) {
+    for (const batch of restoreBatches(puts.filter((key) => this.keys.get(key)!.requires === undefined))) {
       const lease = this.currentId
       await this.store.transaction(batch.map((key) => ({type: 'put' as const, key, value: this.keys.get(key)!.value, lease})))
       for (const key of batch) this.restoring.delete(key)
     }
+    const conditional = puts.filter((key) => this.keys.get(key)!.requires !== undefined)
+    for (const batch of restoreBatches(conditional, MAX_TRANSACTION_OPS / 2)) await this.restoreConditional(batch)
     for (const key of pending.filter((k) => this.keys.get(k)?.mode === 'guarded')) await this.restoreGuarded(key, this.keys.get(key)!)
     const lost = this.lostId
     this.lostId = undefined
     if (lost !== undefined) this.handlers.onRegranted?.(this.currentId, lost)
+  }
+
+  /**
+   * Keys written with putIfPresent, each only while its required key exists: a batch in
+   * one transaction, and when one requirement fails, the batch key by key. A key whose
+   * requirement is gone is no longer kept.
+   */
+  private async restoreConditional(batch: readonly string[]): Promise<boolean> {
+    // Read again at each write: a key may be forgotten while a transaction is in flight.
+    const attached = batch.flatMap((key) => {
+      const entry = this.keys.get(key)
+      return entry?.requires === undefined ? [] : [{key, ...entry, requires: entry.requires}]
+    })
+    if (attached.length === 0) return true
+    const lease = this.currentId
+    const {succeeded} = await this.store.transaction(
+      attached.map((a) => ({type: 'put' as const, key: a.key, value: a.value, lease})),
+      attached.map((a) => ({key: a.requires, present: true as const})),
+    )
+    if (succeeded) for (const a of attached) this.restoring.delete(a.key)
+    else if (attached.length === 1) this.forget(attached[0]!.key)
+    else for (const a of attached) await this.restoreConditional([a.key])
+    return succeeded
   }
 
   private async restoreGuarded(key: string, attached: AttachedKey): Promise<void> {

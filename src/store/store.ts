@@ -43,11 +43,11 @@ export const MAX_TRANSACTION_OPS = 128
 
 export type WriteOp = {type: 'put'; key: string; value: string; lease?: LeaseId} | {type: 'delete'; key: string}
 
-/** A key's mod revision must still be this (0: the key must be absent). */
-export interface Condition {
-  key: string
-  modRevision: number
-}
+/**
+ * What a transaction requires of a key: its mod revision is still this (0: the key is
+ * absent), or it exists at all (whatever its value).
+ */
+export type Condition = {key: string; modRevision: number} | {key: string; present: true}
 
 export interface TransactionResult {
   /** Whether the conditions held (and so every operation was applied). */
@@ -112,6 +112,12 @@ export interface KeptLease {
   readonly ttlSeconds: number
   /** Puts the key under the lease and re-puts it unconditionally after a re-grant. */
   put(key: string, value: string): Promise<void>
+  /**
+   * Puts the key under the lease only while `required` exists (false otherwise, and the
+   * key is not kept). After a re-grant it is put back on the same condition; once that
+   * fails, it is no longer kept.
+   */
+  putIfPresent(key: string, value: string, required: string): Promise<boolean>
   /**
    * Puts several keys under the lease in one transaction (all or none) and deletes
    * `deletes`; each put key is kept like `put`.

@@ -283,6 +283,17 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         expect(() => h.store.transaction(puts.slice(1), [{key: `${p}x`, modRevision: 0}, {key: `${p}y`, modRevision: 0}])).toThrow(RangeError)
       })
 
+      it('a presence condition holds while the key exists, whatever its value or revision', async () => {
+        const p = fresh('txn-present')
+        expect((await h.store.transaction([{type: 'put', key: `${p}a`, value: '1'}], [{key: `${p}entry`, present: true}])).succeeded).toBe(false)
+        await h.store.put(`${p}entry`, 'x')
+        await h.store.put(`${p}entry`, 'y')
+        expect((await h.store.transaction([{type: 'put', key: `${p}a`, value: '2'}], [{key: `${p}entry`, present: true}])).succeeded).toBe(true)
+        await h.store.delete(`${p}entry`)
+        expect((await h.store.transaction([{type: 'put', key: `${p}a`, value: '3'}], [{key: `${p}entry`, present: true}])).succeeded).toBe(false)
+        expect((await h.store.get(`${p}a`))?.value).toBe('2')
+      })
+
       it('puts under a lease in a transaction', async () => {
         const p = fresh('txn-lease')
         const lease = await h.store.grantLease(30)
@@ -359,6 +370,24 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         const back = await h.store.list(p)
         expect(back.items.map((i) => `${i.key.slice(p.length)}=${i.value}`)).toEqual(['one=mine', 'three=3', 'two=2'])
         expect(new Set(back.items.map((i) => i.lease))).toEqual(new Set([kept.id]))
+        await kept.stop({revoke: true})
+      })
+
+      it('puts a key written with putIfPresent back after a re-grant only while its required key exists', async () => {
+        const p = fresh('present')
+        const regranted: string[] = []
+        const kept = await h.store.keepLease(2, {onRegranted: (id) => regranted.push(id)})
+        expect(await kept.putIfPresent(`${p}stays`, 'a', `${p}entry-stays`)).toBe(false)
+        expect(await h.store.get(`${p}stays`)).toBeNull()
+        await h.store.put(`${p}entry-stays`, 'x')
+        await h.store.put(`${p}entry-goes`, 'x')
+        expect(await kept.putIfPresent(`${p}stays`, 'a', `${p}entry-stays`)).toBe(true)
+        expect(await kept.putIfPresent(`${p}goes`, 'b', `${p}entry-goes`)).toBe(true)
+        await h.store.delete(`${p}entry-goes`)
+        await h.other.revokeLease(kept.id)
+        await h.waitFor('the re-grant', () => regranted.length > 0, 5000)
+        expect(await h.store.get(`${p}stays`)).toMatchObject({value: 'a', lease: kept.id})
+        expect(await h.store.get(`${p}goes`)).toBeNull()
         await kept.stop({revoke: true})
       })
 

@@ -403,7 +403,8 @@ export class MemoryStore implements Store {
       }
       const holds = conditions.every((c) => {
         const current = this.backend.read(c.key)
-        // As EtcdStore asks it: 0 means "absent" (create revision 0), else the mod revision.
+        // As EtcdStore asks it: present is a create revision above 0, a mod revision of 0 means absent.
+        if ('present' in c) return current !== null
         return c.modRevision === 0 ? current === null : current?.modRevision === c.modRevision
       })
       if (!holds) return {succeeded: false, revision: this.backend.revision}

@@ -183,6 +183,24 @@ describe('the health writer decisions', () => {
     expect(await keysUnder(store, '/h/')).toEqual(['/h/theirs'])
     await writer.stop()
   })
+
+  it('writes a record with a required key only while that key exists; a refused write is dropped, not retried', async () => {
+    const store = newStore()
+    const writer = await HealthWriter.start(store, 5, {logger: silentLogger, policy: {initialMs: 1, maxMs: 1}})
+    await store.put('/n/n1/a', 'entry')
+    writer.put('/h/a', 'first', '/n/n1/a')
+    await until('written', () => writer.writes === 1)
+    expect((await store.get('/h/a'))?.value).toBe('first')
+    // The instance moves: its entry here goes, the new node's prober writes its own record.
+    await store.delete('/n/n1/a')
+    await store.put('/h/a', 'new node')
+    writer.put('/h/a', 'late result', '/n/n1/a')
+    await until('refused', () => writer.dropped === 1)
+    await new Promise((r) => setTimeout(r, 50))
+    expect({writes: writer.writes, errors: writer.errors, backlog: writer.backlog, dropped: writer.dropped}).toEqual({writes: 1, errors: 0, backlog: 0, dropped: 1})
+    expect((await store.get('/h/a'))?.value).toBe('new node')
+    await writer.stop()
+  })
 })
 
 describe('exec checks through the one runner', () => {

@@ -23,7 +23,7 @@ function fakeStore(keepLease: () => Promise<KeptLease>): Store {
 }
 
 function keptLease(create: () => Promise<boolean>): KeptLease {
-  return {id: '7', ttlSeconds: 60, create, put: async () => {}, putAll: async () => {}, compareAndSwap: async () => false, forget: () => {}, stop: async () => {}}
+  return {id: '7', ttlSeconds: 60, create, put: async () => {}, putIfPresent: async () => false, putAll: async () => {}, compareAndSwap: async () => false, forget: () => {}, stop: async () => {}}
 }
 
 describe('acquireSubnet writes nothing to disk unless it holds a lease', () => {
