@@ -205,7 +205,7 @@ export class HealthWriter {
       else if (!(await this.lease.putIfPresent(key, value, required))) {
         // Not this prober's any more: the watch will say so; nothing to retry.
         this.dropped++
-        this.logger.debug('health record not written: the instance is no longer on this node', {key})
+        this.logger.info('health record not written: the instance is no longer in this node\'s index (moved or deregistered)', {key})
         return
       }
     }

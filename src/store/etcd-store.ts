@@ -280,7 +280,7 @@ export class EtcdStore implements Store {
     return this.call(`transaction on ${ops[0]?.key ?? 'nothing'}${ops.length > 1 ? ` and ${ops.length - 1} more` : ''}`, async () => {
       const response = await this.client.kv.txn({
         compare: conditions.map((c) =>
-          'present' in c
+          c.present
             ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Greater' as const, create_revision: 0}
             : c.modRevision === 0
               ? {key: Buffer.from(c.key), target: 'Create' as const, result: 'Equal' as const, create_revision: 0}

@@ -214,15 +214,30 @@ export class LeaseKeeper implements KeptLease {
       this.restoring.delete(key)
       return false
     })
-    const puts = pending.filter((key) => this.keys.get(key)!.mode === 'put')
-    for (const batch of restoreBatches(puts.filter((key) => this.keys.get(key)!.requires === undefined))) {
+    // Sorted before the first await; each key's value is read again when it is written,
+    // as a key may be forgotten (or written anew) while a transaction is in flight.
+    const kindOf = (key: string) => {
+      const attached = this.keys.get(key)
+      return attached?.mode === 'guarded' ? 'guarded' : attached?.requires === undefined ? 'put' : 'conditional'
+    }
+    const puts = pending.filter((key) => kindOf(key) === 'put')
+    const conditional = pending.filter((key) => kindOf(key) === 'conditional')
+    const guarded = pending.filter((key) => kindOf(key) === 'guarded')
+    for (const batch of restoreBatches(puts)) {
       const lease = this.currentId
-      await this.store.transaction(batch.map((key) => ({type: 'put' as const, key, value: this.keys.get(key)!.value, lease})))
+      const ops = batch.flatMap((key) => {
+        const attached = this.keys.get(key)
+        return attached ? [{type: 'put' as const, key, value: attached.value, lease}] : []
+      })
+      if (ops.length > 0) await this.store.transaction(ops)
       for (const key of batch) this.restoring.delete(key)
     }
-    const conditional = puts.filter((key) => this.keys.get(key)!.requires !== undefined)
     for (const batch of restoreBatches(conditional, MAX_TRANSACTION_OPS / 2)) await this.restoreConditional(batch)
-    for (const key of pending.filter((k) => this.keys.get(k)?.mode === 'guarded')) await this.restoreGuarded(key, this.keys.get(key)!)
+    for (const key of guarded) {
+      const attached = this.keys.get(key)
+      if (attached) await this.restoreGuarded(key, attached)
+      else this.restoring.delete(key)
+    }
     const lost = this.lostId
     this.lostId = undefined
     if (lost !== undefined) this.handlers.onRegranted?.(this.currentId, lost)

@@ -47,7 +47,7 @@ export type WriteOp = {type: 'put'; key: string; value: string; lease?: LeaseId}
  * What a transaction requires of a key: its mod revision is still this (0: the key is
  * absent), or it exists at all (whatever its value).
  */
-export type Condition = {key: string; modRevision: number} | {key: string; present: true}
+export type Condition = {key: string; modRevision: number; present?: never} | {key: string; present: true; modRevision?: never}
 
 export interface TransactionResult {
   /** Whether the conditions held (and so every operation was applied). */

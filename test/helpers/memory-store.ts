@@ -404,7 +404,7 @@ export class MemoryStore implements Store {
       const holds = conditions.every((c) => {
         const current = this.backend.read(c.key)
         // As EtcdStore asks it: present is a create revision above 0, a mod revision of 0 means absent.
-        if ('present' in c) return current !== null
+        if (c.present) return current !== null
         return c.modRevision === 0 ? current === null : current?.modRevision === c.modRevision
       })
       if (!holds) return {succeeded: false, revision: this.backend.revision}

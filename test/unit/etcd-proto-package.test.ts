@@ -81,9 +81,9 @@ describe('etcd service definitions from JSON made at build time', () => {
     // Positive values of 50 to 63 bits are worked out in two doubles: every carry of the split at 10^8.
     ['positive wide values around every carry', {kvs: [2n ** 49n, 2n ** 49n - 1n, 2n ** 53n + 1n, 2n ** 62n - 1n, 2n ** 63n - 1n, 10n ** 18n, 10n ** 18n - 1n, 10n ** 16n + 99_999_999n, 2n ** 56n * 3n + 12_345n, 562_949_999_999_999n, 563_000_000_000_000n].map((v, i) => ({key: Buffer.from(`k${i}`), mod_revision: String(v), lease: String(v)}))}],
     ['empty values and keys', {header: {revision: '1'}, kvs: [{key: Buffer.alloc(0), value: Buffer.alloc(0)}, {value: Buffer.from('v')}], more: true}],
-    // Wide values are remembered by their bits (range-response.ts): the same bits read as
+    // Negative values are remembered by their bits (range-response.ts): the same bits read as
     // int64 and uint64 differ, and more distinct values than the memory holds start it over.
-    ['wide values, the same bits signed and unsigned, repeated and past the cache bound', {header: {cluster_id: '18446744073709551611', revision: '3'}, kvs: Array.from({length: 24_000}, (_, i) => ({key: Buffer.from(`k${i}`), lease: i < 3 ? '-5' : String(2n ** 62n + BigInt(i % 2 ? i : 12_000 - (i >> 1)))})), count: '24000'}],
+    ['wide values, the same bits signed and unsigned, repeated and past the cache bound', {header: {cluster_id: '18446744073709551611', revision: '3'}, kvs: Array.from({length: 24_000}, (_, i) => ({key: Buffer.from(`k${i}`), lease: i < 3 ? '-5' : String(-(2n ** 62n) - BigInt(i % 2 ? i : 12_000 - (i >> 1)))})), count: '24000'}],
     ['a page of many', {header: {revision: '40000', member_id: '10276657743932975437', cluster_id: '14841639068965178418', raft_term: '2'}, kvs: Array.from({length: 300}, (_, i) => ({key: Buffer.from(`/cnet/services/default/svc${i}/i${i}`), value: Buffer.from(JSON.stringify({name: `svc${i}`, x: 'é'.repeat(i % 7)}).repeat(1 + (i % 50))), create_revision: String(3 + i), mod_revision: String(1000 + i * 977), version: String(1 + (i % 3)), lease: i % 2 ? '7587862072908135429' : '0'})), more: true, count: '100000'}],
   ]
 

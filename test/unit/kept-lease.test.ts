@@ -151,6 +151,32 @@ describe('the lease keeper on a MemoryStore', () => {
     await kept.stop({revoke: true})
   })
 
+  it('a key forgotten while a restore is in flight is skipped, of every kind, without failing the tick', async () => {
+    const kept = await store.keepLease(3, handlers)
+    for (let i = 0; i < 2; i++) await kept.putAll(Array.from({length: 100}, (_, j) => ({key: `/gone/p-${String(i * 100 + j).padStart(3, '0')}`, value: 'x'})))
+    await store.put('/gone/entry', 'e')
+    expect(await kept.putIfPresent('/gone/c-1', 'x', '/gone/entry')).toBe(true)
+    expect(await kept.putIfPresent('/gone/c-2', 'x', '/gone/entry')).toBe(true)
+    expect(await kept.create('/gone/g-1', 'x')).toBe(true)
+    await other.revokeLease(kept.id)
+    const transaction = store.transaction.bind(store)
+    let calls = 0
+    jest.spyOn(store, 'transaction').mockImplementation(async (ops, conditions) => {
+      // During the first batch: a later put key, a conditional key and the guarded key go.
+      if (++calls === 1) for (const key of ['/gone/p-199', '/gone/c-2', '/gone/g-1']) kept.forget(key)
+      return transaction(ops, conditions)
+    })
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(log.filter((l) => l === 'unreachable')).toEqual([])
+    const back = (await other.list('/gone/')).items.filter((i) => i.lease === kept.id).map((i) => i.key)
+    expect(back).toHaveLength(200)
+    expect(back).toContain('/gone/c-1')
+    expect(back).not.toContain('/gone/p-199')
+    expect(back).not.toContain('/gone/c-2')
+    expect([...(kept as LeaseKeeper).attachedKeys().keys()]).toHaveLength(200)
+    await kept.stop({revoke: true})
+  })
+
   it('a restore cut short by an outage finishes on a later tick without granting again', async () => {
     const kept = await store.keepLease(3, handlers)
     for (let i = 0; i < 2; i++) await kept.putAll(Array.from({length: 100}, (_, j) => ({key: `/half/${i}-${String(j).padStart(3, '0')}`, value: 'x'})))
