@@ -15,6 +15,7 @@ export const HEALTH_METRIC_NAMES = [
   'cnet_health_late_starts_total',
   'cnet_health_watch_events_total',
   'cnet_health_writes_total',
+  'cnet_health_dropped_writes_total',
   'cnet_health_pending_writes',
   'cnet_health_errors_total',
 ] as const
@@ -67,6 +68,7 @@ export function healthMetrics(registry: Registry): HealthMetrics {
   }
   following('cnet_health_watch_events_total', "Per-node index events the watch delivered (this node's instances only)", (p) => p.stats().watchEvents)
   following('cnet_health_writes_total', 'Health records written or deleted', (p) => p.stats().writes)
+  following('cnet_health_dropped_writes_total', "Results not written because the instance had left this node's index (moved or deregistered)", (p) => p.stats().droppedWrites)
   following('cnet_health_errors_total', 'Failures other than etcd being away (see the log)', (p) => p.stats().errors)
   new Gauge({
     name: 'cnet_health_pending_writes',

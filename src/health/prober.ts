@@ -58,6 +58,8 @@ export interface ProberStats {
   instances: number
   probes: number
   writes: number
+  /** Results not written because the instance was no longer in this node's index. */
+  droppedWrites: number
   pendingWrites: number
   skipped: number
   running: number
@@ -141,6 +143,7 @@ export class Prober {
       instances: this.probed.size,
       probes: this.probes,
       writes: this.writer.writes,
+      droppedWrites: this.writer.dropped,
       pendingWrites: this.writer.backlog,
       skipped: s.skipped,
       running: s.running,

@@ -66,7 +66,7 @@ describe('health metrics', () => {
     metrics.hooks.onProbe!('tcp', 'passing', 12)
     metrics.hooks.onProbeStart!(500)
     metrics.hooks.onProbeStart!(5)
-    const stats = {instances: 1, probes: 1, writes: 3, pendingWrites: 2, skipped: 0, running: 0, queued: 0, watchEvents: 4, errors: 1}
+    const stats = {instances: 1, probes: 1, writes: 3, droppedWrites: 5, pendingWrites: 2, skipped: 0, running: 0, queued: 0, watchEvents: 4, errors: 1}
     metrics.follow({statusCounts: () => ({passing: 1, warning: 0, critical: 2}), stats: () => stats} as never)
     const text = await registry.metrics()
     for (const line of [
@@ -75,6 +75,7 @@ describe('health metrics', () => {
       'cnet_health_checks{status="critical"} 2',
       'cnet_health_watch_events_total 4',
       'cnet_health_writes_total 3',
+      'cnet_health_dropped_writes_total 5',
       'cnet_health_pending_writes 2',
       'cnet_health_errors_total 1',
       'cnet_health_probe_duration_seconds_count{type="tcp"} 1',
