@@ -399,6 +399,7 @@ export const JSON_SHAPES: Record<string, CommandJson> = {
           instances: num,
           probes: num,
           writes: num,
+          droppedWrites: noted(num, "results not written: the instance had left this node's index"),
           pendingWrites: num,
           skipped: num,
           running: num,
