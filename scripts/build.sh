@@ -7,7 +7,7 @@ tsc -p tsconfig.json
 # etcd3 finds its .proto files at <bundle dir>/../proto; in the bundle, the JSON made from
 # them stands in for @grpc/proto-loader (src/store/etcd-proto-package.ts says why).
 esbuild dist/store/etcd3-vendor.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning \
-  --alias:@grpc/proto-loader=./dist/store/etcd-proto-package.js --outfile=dist/vendor/etcd3.cjs
+  --alias:@grpc/proto-loader=./dist/store/etcd-proto-package.js --alias:net=./dist/store/net-fast.js --outfile=dist/vendor/etcd3.cjs
 mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
 node scripts/etcd-proto-json.cjs dist/proto dist/proto/rpc.json
 # V8's code cache of the bundle, made by loading it once: every CLI call compiles less.
