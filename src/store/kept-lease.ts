@@ -87,6 +87,10 @@ export class LeaseKeeper implements KeptLease {
   private readonly keys = new Map<string, AttachedKey>()
   /** Keys not yet put back under the current lease after a re-grant (an attempt can fail half-way). */
   private readonly restoring = new Set<string>()
+  /** Writes in flight per key; and, while one is, when the key was last forgotten (a tick of `clock`). */
+  private readonly inFlight = new Map<string, number>()
+  private readonly forgottenAt = new Map<string, number>()
+  private clock = 0
   private lostId: LeaseId | undefined
   private timer: NodeJS.Timeout | undefined
   private stopped = false
@@ -122,14 +126,13 @@ export class LeaseKeeper implements KeptLease {
   }
 
   async put(key: string, value: string): Promise<void> {
-    await this.store.put(key, value, {lease: this.currentId})
-    this.attach(key, {value, mode: 'put'})
+    await this.writing(key, () => this.store.put(key, value, {lease: this.currentId}), () => ({value, mode: 'put'}))
   }
 
   async putIfPresent(key: string, value: string, required: string): Promise<boolean> {
-    const {succeeded} = await this.store.transaction([{type: 'put', key, value, lease: this.currentId}], [{key: required, present: true}])
-    if (succeeded) this.attach(key, {value, mode: 'put', requires: required})
-    else this.forget(key)
+    const write = () => this.store.transaction([{type: 'put', key, value, lease: this.currentId}], [{key: required, present: true}])
+    const {succeeded} = await this.writing(key, write, (result) => (result.succeeded ? {value, mode: 'put', requires: required} : undefined))
+    if (!succeeded) this.forget(key)
     return succeeded
   }
 
@@ -145,14 +148,48 @@ export class LeaseKeeper implements KeptLease {
   }
 
   async compareAndSwap(key: string, value: string, expectedModRevision: number): Promise<boolean> {
-    const written = await this.store.compareAndSwap(key, value, expectedModRevision, {lease: this.currentId})
-    if (written) this.attach(key, {value, mode: 'guarded'})
-    return written
+    const write = () => this.store.compareAndSwap(key, value, expectedModRevision, {lease: this.currentId})
+    return this.writing(key, write, (written) => (written ? {value, mode: 'guarded'} : undefined))
   }
 
   forget(key: string): void {
     this.keys.delete(key)
     this.restoring.delete(key)
+    if (this.inFlight.has(key)) this.forgottenAt.set(key, ++this.clock)
+  }
+
+  /**
+   * One write of a key, then the key kept as `attach` says: unless the key was forgotten
+   * while the write was in flight (the caller let it go; keeping it would put it back
+   * after a re-grant).
+   */
+  private async writing<T>(key: string, write: () => Promise<T>, attach: (result: T) => AttachedKey | undefined): Promise<T> {
+    const started = ++this.clock
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1)
+    try {
+      const result = await write()
+      const attached = attach(result)
+      if (attached && !((this.forgottenAt.get(key) ?? 0) > started)) this.attach(key, attached)
+      return result
+    } finally {
+      const left = this.inFlight.get(key)! - 1
+      if (left > 0) this.inFlight.set(key, left)
+      else {
+        this.inFlight.delete(key)
+        this.forgottenAt.delete(key)
+      }
+    }
+  }
+
+  /**
+   * After a restore wrote `sent` for the key: done, unless a write of the key was in
+   * flight or landed meanwhile, which the restore may have overwritten with an older
+   * value; then the key is put back again on the next tick, with what it holds by then.
+   */
+  private settleRestored(key: string, sent: string): void {
+    const attached = this.keys.get(key)
+    if (attached && (this.inFlight.has(key) || attached.value !== sent)) this.restoring.add(key)
+    else this.restoring.delete(key)
   }
 
   async stop(options: {revoke?: boolean} = {}): Promise<void> {
@@ -231,6 +268,7 @@ export class LeaseKeeper implements KeptLease {
       })
       if (ops.length > 0) await this.store.transaction(ops)
       for (const key of batch) this.restoring.delete(key)
+      for (const op of ops) this.settleRestored(op.key, op.value)
     }
     for (const batch of restoreBatches(conditional, MAX_TRANSACTION_OPS / 2)) await this.restoreConditional(batch)
     for (const key of guarded) {
@@ -260,7 +298,7 @@ export class LeaseKeeper implements KeptLease {
       attached.map((a) => ({type: 'put' as const, key: a.key, value: a.value, lease})),
       attached.map((a) => ({key: a.requires, present: true as const})),
     )
-    if (succeeded) for (const a of attached) this.restoring.delete(a.key)
+    if (succeeded) for (const a of attached) this.settleRestored(a.key, a.value)
     else if (attached.length === 1) this.forget(attached[0]!.key)
     else for (const a of attached) await this.restoreConditional([a.key])
     return succeeded

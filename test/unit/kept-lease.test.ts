@@ -177,6 +177,58 @@ describe('the lease keeper on a MemoryStore', () => {
     await kept.stop({revoke: true})
   })
 
+  it('a key forgotten while its write is in flight is not kept, so a re-grant does not put it back', async () => {
+    const kept = await store.keepLease(3, handlers)
+    const put = store.put.bind(store)
+    jest.spyOn(store, 'put').mockImplementationOnce(async (key, value, options) => {
+      kept.forget(key)
+      return put(key, value, options)
+    })
+    await kept.put('/late/k', 'x')
+    expect([...(kept as LeaseKeeper).attachedKeys().keys()]).toEqual([])
+    await store.put('/late/entry', 'e')
+    const transaction = store.transaction.bind(store)
+    jest.spyOn(store, 'transaction').mockImplementationOnce(async (ops, conditions) => {
+      kept.forget('/late/c')
+      return transaction(ops, conditions)
+    })
+    expect(await kept.putIfPresent('/late/c', 'x', '/late/entry')).toBe(true)
+    expect([...(kept as LeaseKeeper).attachedKeys().keys()]).toEqual([])
+    // Both were written; the caller deletes them, and nothing brings them back.
+    await other.delete('/late/k')
+    await other.delete('/late/c')
+    await other.revokeLease(kept.id)
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(log.filter((l) => l.startsWith('regranted'))).toHaveLength(1)
+    expect(await values('/late/')).toEqual(['/late/entry=e@none'])
+    await kept.stop({revoke: true})
+  })
+
+  it('a value written while a restore is in flight wins: the key is put back again on the next tick', async () => {
+    const kept = await store.keepLease(3, handlers)
+    await kept.put('/newer/plain', 'old')
+    await store.put('/newer/entry', 'e')
+    expect(await kept.putIfPresent('/newer/cond', 'old', '/newer/entry')).toBe(true)
+    await other.revokeLease(kept.id)
+    const transaction = store.transaction.bind(store)
+    let restores = 0
+    jest.spyOn(store, 'transaction').mockImplementation(async (ops, conditions) => {
+      // Each restore transaction: the owner writes a newer value first, which the restore then overwrites.
+      if (ops.some((op) => op.type === 'put' && op.value === 'old') && ++restores <= 2) {
+        const key = ops[0]!.key
+        if (key === '/newer/plain') await kept.put(key, 'new')
+        else await kept.putIfPresent(key, 'new', '/newer/entry')
+      }
+      return transaction(ops, conditions)
+    })
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(restores).toBe(2)
+    expect(await values('/newer/')).toEqual(['/newer/cond=old@lease', '/newer/entry=e@none', '/newer/plain=old@lease'])
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(await values('/newer/')).toEqual(['/newer/cond=new@lease', '/newer/entry=e@none', '/newer/plain=new@lease'])
+    await kept.stop({revoke: true})
+  })
+
   it('a restore cut short by an outage finishes on a later tick without granting again', async () => {
     const kept = await store.keepLease(3, handlers)
     for (let i = 0; i < 2; i++) await kept.putAll(Array.from({length: 100}, (_, j) => ({key: `/half/${i}-${String(j).padStart(3, '0')}`, value: 'x'})))
