@@ -148,7 +148,8 @@ export function sortByAddress<Row>(rows: Row[], address: (row: Row) => string, t
 
 function addressKey(text: string): AddressKey | undefined {
   // "10.5.7.0/24, fd00::/64" (a dual-stack lease) sorts by its first subnet.
-  const first = text.split(/[\s,]/)[0]
+  const end = text.search(/[\s,]/)
+  const first = end < 0 ? text : text.slice(0, end)
   const cidr = parseCidr(first)
   if (cidr) return {family: cidr.family, value: cidr.ip, prefix: cidr.prefix, port: 0}
   const ip = parseIp(first)

@@ -92,10 +92,20 @@ export async function timesToLive(store: Store, ids: readonly string[], concurre
   return seconds
 }
 
+/**
+ * How a row names its subnets: `10.5.52.0/24`, `10.42.1.0/24 2001:cafe:42:1::/64`, or the
+ * key's name when it does not parse. A valid name of one subnet is that subnet in
+ * canonical form already (parseLeaseName checks it), so it is not formatted again.
+ */
+function subnetText(l: ListedLease): string {
+  if (!l.subnets) return l.name
+  return l.name.includes('&') ? describeSubnets(l.subnets) : l.name.replace('-', '/')
+}
+
 /** A row; its expiry only when one was read (a reservation's is null). */
 function toRow(l: ListedLease, expiresInSeconds?: number | null): LeaseRow {
   return {
-    subnet: l.subnets ? describeSubnets(l.subnets) : l.name,
+    subnet: subnetText(l),
     publicIp: l.attrs?.PublicIP ?? null,
     publicIpv6: l.attrs?.PublicIPv6 ?? null,
     vtepMac: l.attrs?.BackendData?.VtepMAC ?? l.attrs?.BackendV6Data?.VtepMAC ?? null,

@@ -58,6 +58,20 @@ describe('subnet list', () => {
     expect(rows[0]).toMatchObject({vtepMac: '02:00:00:00:00:01', vtepMacV6: '02:00:00:00:60:01'})
   })
 
+  it('names each row by its subnets in canonical form: IPv4, IPv6, and dual stack IPv4 first whatever the key order', async () => {
+    const store = new MemoryStore()
+    const value = vxlan('192.168.1.1', '02:00:00:00:00:01')
+    for (const name of ['10.5.1.0-24', 'fd00:0:0:1::-64', 'fd00:0:0:2::-64&10.5.2.0-24', '10.5.3.0-24&fd00:0:0:3::-64', '10.5.4.1-24']) await store.put(keys.subnet(name), value)
+    const {rows} = await leaseTable(store, keys)
+    expect(rows.map((r) => [r.subnet, r.valid])).toEqual([
+      ['10.5.1.0/24', true],
+      ['10.5.3.0/24 fd00:0:0:3::/64', true],
+      ['10.5.4.1-24', false],
+      ['fd00:0:0:1::/64', true],
+      ['10.5.2.0/24 fd00:0:0:2::/64', true],
+    ])
+  })
+
   it('sharedMacs: three leases on one MAC, a name given twice counted once, each family apart', () => {
     const mac = '02:00:00:00:00:01'
     expect(
