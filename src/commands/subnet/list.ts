@@ -20,7 +20,7 @@ const columns = (expiry: boolean): Column<LeaseRow>[] => [
 export default class SubnetList extends BaseCommand<typeof SubnetList> {
   static override summary = 'List every subnet lease: subnet, public IP, VTEP MAC, host name; with --expiry, the time each has left'
   static override description =
-    'Sorted by subnet. A key under the subnets prefix that does not parse is shown as invalid; it never breaks the listing. --wide adds the public IPv6 address and the etcd key. The time left is one etcd call per lease (etcd has none that answers for many), so it is read only with --expiry: about 3 s more at 10,000 leases.'
+    'Sorted by subnet. A key under the subnets prefix that does not parse is shown as invalid; it never breaks the listing. --wide adds the public IPv6 address and the etcd key. The time left is one etcd call per lease (etcd has none that answers for many), so it is read only with --expiry: several seconds more at 10,000 leases.'
   static override examples = [
     '<%= config.bin %> subnet list',
     '<%= config.bin %> subnet list --expiry',
