@@ -18,5 +18,3 @@ export function isIP(input: string): number {
   if (typeof input === 'string' && !input.includes(':')) return net.isIPv4(input) ? 4 : 0
   return net.isIP(input)
 }
-
-export default {...net, isIPv6, isIP}

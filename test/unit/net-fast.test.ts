@@ -1,7 +1,9 @@
 import {readFileSync} from 'node:fs'
 import * as net from 'node:net'
 import {describe, expect, it} from '@jest/globals'
-import fastNet, {isIP, isIPv6} from '../../src/store/net-fast.js'
+import * as fastNet from '../../src/store/net-fast.js'
+
+const {isIP, isIPv6} = fastNet
 
 describe("the bundled gRPC client's node:net", () => {
   const samples = ['127.0.0.1', '10.5.52.1', '::1', '::ffff:127.0.0.1', 'fe80::1%eth0', '2001:db8::', 'localhost', '', '1.2.3', '1:2', ':::', '01.2.3.4', 'etcd-0.etcd:2379']
