@@ -7,6 +7,7 @@ import type {Logger} from '../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
 import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
 import {reloadCounter, workersServingGauge} from './metrics.js'
+import {workerMemoryEnv} from './worker-memory.js'
 import {collectWorkerMetrics} from './worker-metrics.js'
 import type {ServeSettings} from './serve-options.js'
 import {WORKER_SPEC_ENV, type WorkerLaunch, type WorkerSpec} from './worker-spec.js'
@@ -88,9 +89,10 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   const launch = options.launch
   if (!launch) throw new Error('dns workers started without their launch settings')
   cluster.setupPrimary({exec: launch.entry, args: [], silent: false})
+  const memoryEnv = workerMemoryEnv(process.env)
   let othersStarted = count === 1
   const fork = () => {
-    const worker = cluster.fork({[WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
+    const worker = cluster.fork({...memoryEnv, [WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
     const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {

@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {readFileSync} from 'node:fs'
 import {openStore} from '../../src/store/index.js'
 import type {Store} from '../../src/store/store.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
@@ -105,6 +106,8 @@ describe('cnet dns serve forwarding', () => {
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toMatch(/^cnet_dns_workers_serving 2$/m)
     // ps names them by what they serve.
     expect((await execa('ps', ['-o', 'args=', '-p', workers.join(',')])).stdout.split('\n')).toEqual(['cnet dns serve (worker)', 'cnet dns serve (worker)'])
+    // and start with the allocator setting that lets them give back a big listing's buffers (src/dns/worker-memory.ts)
+    for (const pid of workers) expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContainEqual(expect.stringMatching(/^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.mmap_threshold=1048576$/))
 
     // a worker that dies is started again (on the retry policy), and the other answers meanwhile
     process.kill(workers[0]!, 'SIGKILL')
