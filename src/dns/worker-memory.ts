@@ -7,9 +7,10 @@
  * one buffer. glibc's mmap threshold grows past such a block the first time one is freed,
  * so the later ones are put in its main heap; freed there between smaller blocks that
  * stay, they cannot be given back, and a worker kept 25-40 MB of them resident after
- * its load (docs/scale.md has the pairs). Fixed at 1 MiB, blocks that big get mappings of their own and are returned when
- * freed, while everything a query touches (a UDP or TCP read takes 64 KiB) stays in the
- * heap: a lower threshold (64 KiB was tried) put every socket read in a mapping of its own.
+ * its load (docs/scale.md has the pairs). Fixed at 1 MiB, blocks that big get mappings
+ * of their own and are returned when freed, while everything a query touches (a UDP or
+ * TCP read takes 64 KiB) stays in the heap: a lower threshold (64 KiB was tried) put
+ * every socket read in a mapping of its own.
  *
  * Whatever the operator set in GLIBC_TUNABLES for the same setting wins.
  */
