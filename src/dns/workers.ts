@@ -89,7 +89,7 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   const launch = options.launch
   if (!launch) throw new Error('dns workers started without their launch settings')
   cluster.setupPrimary({exec: launch.entry, args: [], silent: false})
-  const memoryEnv = workerMemoryEnv(process.env)
+  const memoryEnv = workerMemoryEnv(process.env, process.execArgv)
   let othersStarted = count === 1
   const fork = () => {
     const worker = cluster.fork({...memoryEnv, [WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})

@@ -106,8 +106,12 @@ describe('cnet dns serve forwarding', () => {
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toMatch(/^cnet_dns_workers_serving 2$/m)
     // ps names them by what they serve.
     expect((await execa('ps', ['-o', 'args=', '-p', workers.join(',')])).stdout.split('\n')).toEqual(['cnet dns serve (worker)', 'cnet dns serve (worker)'])
-    // and start with the allocator setting that lets them give back a big listing's buffers (src/dns/worker-memory.ts)
-    for (const pid of workers) expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContainEqual(expect.stringMatching(/^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.mmap_threshold=1048576$/))
+    // and start with the memory settings that let them give back what a big listing passed through (src/dns/worker-memory.ts)
+    for (const pid of workers) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+      expect(environ).toContainEqual(expect.stringMatching(/^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.mmap_threshold=1048576$/))
+      expect(environ).toContainEqual(expect.stringMatching(/^NODE_OPTIONS=(.* )?--max-semi-space-size=2$/))
+    }
 
     // a worker that dies is started again (on the retry policy), and the other answers meanwhile
     process.kill(workers[0]!, 'SIGKILL')
