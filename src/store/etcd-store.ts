@@ -1,24 +1,14 @@
 import type {IBackoff} from 'cockatiel'
-import type {Etcd3, IKeyValue, IOptions} from 'etcd3'
+import type {Etcd3, IOptions} from 'etcd3'
 import {readStoreCredentials} from './credentials.js'
 import {vendor} from './etcd3-loader.js'
 import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
+import {type RangePage, rangePage, toStoredValue} from './range-response.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
 export const DEFAULT_DEADLINE_MS = 5000
-
-export function toStoredValue(kv: IKeyValue): StoredValue {
-  return {
-    key: kv.key.toString(),
-    value: kv.value.toString(),
-    createRevision: Number(kv.create_revision),
-    modRevision: Number(kv.mod_revision),
-    version: Number(kv.version),
-    lease: kv.lease && kv.lease !== '0' ? String(kv.lease) : null,
-  }
-}
 
 /** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
 export function prefixEnd(prefix: string): Buffer {
@@ -39,9 +29,6 @@ const MAX_LIST_RESTARTS = 5
 export const TARGET_PAGE_BYTES = MAX_REPLY_BYTES / 2
 /** The most keys an adaptive page asks for (etcd scans them in one range call). */
 export const MAX_PAGE_KEYS = 20_000
-/** What each key-value pair adds to a reply beyond its key and value (revisions, lease, framing). */
-const KEY_VALUE_OVERHEAD_BYTES = 40
-
 /**
  * The limit of the next page of an adaptive list: the bytes per key of the page just
  * read, scaled to TARGET_PAGE_BYTES, between 1 and MAX_PAGE_KEYS. A page that came back
@@ -56,8 +43,8 @@ export function nextPageLimit(limit: number, keys: number, bytes: number): numbe
 type RangeReply = Awaited<ReturnType<Etcd3['kv']['range']>>
 
 /** Items of a page, each made when it is reached. */
-function* storedValues(kvs: RangeReply['kvs'], from: number, to: number): Generator<StoredValue> {
-  for (let i = from; i < to && i < kvs.length; i++) yield toStoredValue(kvs[i]!)
+function* storedValues(page: RangePage, from: number, to: number): Generator<StoredValue> {
+  for (let i = from; i < to && i < page.length; i++) yield page.item(i)
 }
 
 /**
@@ -69,13 +56,6 @@ function* storedValues(kvs: RangeReply['kvs'], from: number, to: number): Genera
 export const ITEMS_PER_TURN = 2000
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-/** A page's size as a reply: what the next page's limit is scaled from. */
-function pageBytes(kvs: RangeReply['kvs']): number {
-  let bytes = 0
-  for (const kv of kvs) bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
-  return bytes
-}
 
 export class EtcdStore implements Store {
   readonly endpoints: readonly string[]
@@ -100,7 +80,14 @@ export class EtcdStore implements Store {
     const memberFailed = (error: Error) => isRecoverableError(error) && !isTooLarge(error)
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
-      grpcOptions: {'grpc.max_receive_message_length': MAX_REPLY_BYTES},
+      grpcOptions: {
+        'grpc.max_receive_message_length': MAX_REPLY_BYTES,
+        // HTTP/2's default window is 64 KB: etcd sent a page of a list 64 KB at a time, each
+        // waiting for this process to take the last and say so, which it could not while it
+        // was busy with the page before. A window of a whole reply lets the next page arrive
+        // meanwhile (bench:scale's svc list and dns serve figures; docs/scale.md).
+        'grpc-node.flow_control_window': MAX_REPLY_BYTES,
+      },
       dialTimeout: deadlineMs,
       defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + deadlineMs}),
       faultHandling: {
@@ -207,23 +194,24 @@ export class EtcdStore implements Store {
     for (let page = 0; ; page++) {
       const response = await pending
       if (revision === 0) revision = Number(response.header.revision)
-      const last = response.kvs.at(-1)
+      const kvs = rangePage(response)
+      const last = kvs.lastKey()
       const more = response.more && last !== undefined
       if (more) {
-        if (adaptive) limit = nextPageLimit(limit, response.kvs.length, pageBytes(response.kvs))
+        if (adaptive) limit = nextPageLimit(limit, kvs.length, kvs.bytes)
         await this.beforePage?.(prefix, page + 1)
-        pending = readPage(Buffer.concat([last.key, Buffer.from([0])]))
+        pending = readPage(Buffer.concat([last, Buffer.from([0])]))
         // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
         pending.catch(() => {})
       }
       if (onPage) {
         // An empty first page is handed on too: it tells a list started over that nothing is left.
-        for (let from = 0; from === 0 || from < response.kvs.length; from += ITEMS_PER_TURN) {
+        for (let from = 0; from === 0 || from < kvs.length; from += ITEMS_PER_TURN) {
           if (from > 0) await nextTurn()
-          onPage(storedValues(response.kvs, from, from + ITEMS_PER_TURN), page === 0 && from === 0)
+          onPage(storedValues(kvs, from, from + ITEMS_PER_TURN), page === 0 && from === 0)
         }
       } else {
-        for (const kv of response.kvs) items.push(toStoredValue(kv))
+        for (let i = 0; i < kvs.length; i++) items.push(kvs.item(i))
       }
       if (!more) return {items, revision}
     }

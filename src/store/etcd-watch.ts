@@ -1,7 +1,7 @@
 import type {IKeyValue} from 'etcd3'
 import type {Watcher} from 'etcd3'
 import type {EtcdStore} from './etcd-store.js'
-import {toStoredValue} from './etcd-store.js'
+import {toStoredValue} from './range-response.js'
 import type {Watch, WatchEvent, WatchHandlers} from './store.js'
 
 interface RawEvent {

@@ -1,3 +1,5 @@
+import type {StoredValue} from './store.js'
+
 /**
  * Reads etcd's RangeResponse straight off the wire into the object etcd3 expects (what
  * protobufjs's decode then toObject with etcd3's options gives: 64-bit numbers as
@@ -8,6 +10,12 @@
  * into a string, and two empty Buffers made per key-value as defaults only to be
  * replaced. This reader makes each field once. It is checked against protobufjs and the
  * real loader in test/unit/etcd-proto-package.test.ts.
+ *
+ * The key-values themselves are made only when `kvs` is first read. A list reads a page
+ * with rangePage() instead, which makes each StoredValue straight from the reply's bytes
+ * when its consumer reaches it: a page of 20,000 key-values as objects (each with two
+ * Buffers and four decimal strings) lived while the next page was read, long enough to
+ * be copied out of V8's young generation, and all of it was garbage a moment later.
  */
 
 export interface WireKeyValue {
@@ -29,11 +37,12 @@ export interface WireRangeResponse {
 const EMPTY = Buffer.alloc(0)
 
 /**
- * The decimal text of 64-bit values too wide for a double, by their top and bottom bits,
- * unsigned and signed: a fleet's 100,000 health records name a thousand prober leases,
- * and BigInt arithmetic for each was most of the cost of reading them.
+ * The decimal text of 64-bit values too wide for a double, by their top and bottom bits:
+ * read unsigned, read signed, and positive below 2^63 (the same either way). A fleet's
+ * 100,000 health records name a thousand prober leases, and working out the text of each
+ * anew was most of the cost of reading them.
  */
-const WIDE_TEXT = [new Map<number, Map<number, string>>(), new Map<number, Map<number, string>>()] as const
+const WIDE_TEXT = [new Map<number, Map<number, string>>(), new Map<number, Map<number, string>>(), new Map<number, Map<number, string>>()] as const
 /** Texts kept before the cache starts over (bounded whatever the replies hold). */
 const MAX_WIDE_TEXTS = 10_000
 let wideTextCount = 0
@@ -44,9 +53,23 @@ class Reader {
   constructor(
     readonly buf: Buffer,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.pos = start
+  }
+
+  /** An int64 varint as a number: what Number() makes of long(true)'s text, without the text below 2^49. */
+  number(): number {
+    const start = this.pos
+    let value = 0
+    for (let shift = 0; shift < 49; shift += 7) {
+      if (this.pos >= this.end) throw new RangeError('truncated varint')
+      const byte = this.buf[this.pos++]!
+      value += (byte & 0x7f) * 2 ** shift
+      if (byte < 0x80) return value
+    }
+    this.pos = start
+    return Number(this.long(true))
   }
 
   /** A varint that fits 32 bits unsigned (tags and lengths); a wider one only fails the bounds checks. */
@@ -76,22 +99,26 @@ class Reader {
       if (shift >= 70) throw new RangeError('varint too long')
     }
     if (shift <= 49) return String(low)
-    // Up to 63 bits, positive (lease ids: every subnet lease has its own): exact in two
-    // doubles, as 2^49 = 5629499 * 10^8 + 53421312 and the sum below stays under 2^53.
-    if (high < 2 ** 14) {
-      const belowHigh = high * 53421312 + low
-      const units = belowHigh % 1e8
-      const hundredMillions = high * 5629499 + (belowHigh - units) / 1e8
-      return hundredMillions === 0 ? String(units) : `${hundredMillions}${String(units).padStart(8, '0')}`
-    }
-    // Negative numbers and varints past 64 bits: exactly through BigInt, once per value.
-    const known = WIDE_TEXT[signed ? 1 : 0]
+    // Positive values of 50 to 63 bits (lease ids) read the same signed or not; the others
+    // (negative, or past 64 bits) are remembered apart for each reading.
+    const positive = high < 2 ** 14
+    const known = WIDE_TEXT[positive ? 2 : signed ? 1 : 0]
     let byLow = known.get(high)
     const cached = byLow?.get(low)
     if (cached !== undefined) return cached
-    let big = 0n
-    for (let i = start, s = 0n; i < this.pos; i++, s += 7n) big |= BigInt(this.buf[i]! & 0x7f) << s
-    const text = String(signed ? BigInt.asIntN(64, big) : BigInt.asUintN(64, big))
+    let text: string
+    if (positive) {
+      // Exact in two doubles, as 2^49 = 5629499 * 10^8 + 53421312 and the sum below stays under 2^53.
+      const belowHigh = high * 53421312 + low
+      const units = belowHigh % 1e8
+      const hundredMillions = high * 5629499 + (belowHigh - units) / 1e8
+      text = hundredMillions === 0 ? String(units) : `${hundredMillions}${String(units).padStart(8, '0')}`
+    } else {
+      // Exactly through BigInt, once per value.
+      let big = 0n
+      for (let i = start, s = 0n; i < this.pos; i++, s += 7n) big |= BigInt(this.buf[i]! & 0x7f) << s
+      text = String(signed ? BigInt.asIntN(64, big) : BigInt.asUintN(64, big))
+    }
     if (wideTextCount++ >= MAX_WIDE_TEXTS) {
       for (const map of WIDE_TEXT) map.clear()
       wideTextCount = 0
@@ -100,6 +127,15 @@ class Reader {
     if (!byLow) known.set(high, (byLow = new Map()))
     byLow.set(low, text)
     return text
+  }
+
+  /** Past a varint, as long() reads it, without making its value. */
+  skipVarint(): void {
+    for (let shift = 0; ; shift += 7) {
+      if (this.pos >= this.end) throw new RangeError('truncated varint')
+      if (this.buf[this.pos++]! < 0x80) return
+      if (shift + 7 >= 70) throw new RangeError('varint too long')
+    }
   }
 
   bytes(): Buffer {
@@ -122,7 +158,7 @@ class Reader {
   skip(wireType: number): void {
     switch (wireType) {
       case 0:
-        this.long(false)
+        this.skipVarint()
         return
       case 1:
         this.pos += 8
@@ -184,19 +220,171 @@ function readKeyValue(r: Reader): WireKeyValue {
   return kv
 }
 
+/** Where each key-value of a reply lies in its bytes: start and end of each, in turn. */
+interface KeyValueSpans {
+  buf: Buffer
+  spans: number[]
+}
+
+/**
+ * Where a reply keeps its spans: a registered symbol, because the bundled etcd client
+ * (dist/vendor/etcd3.cjs) carries its own copy of this module, and the store reads the
+ * replies with this one.
+ */
+const SPANS = Symbol.for('cnet.store.rangeResponse.keyValueSpans')
+
+/** Walks a key-value's fields without making any: a reply that is not well formed fails here, as the whole reply. */
+function checkKeyValue(r: Reader): void {
+  while (r.pos < r.end) {
+    const tag = r.uint32()
+    r.skip(tag & 7)
+  }
+}
+
 export function readRangeResponse(buf: Buffer): WireRangeResponse {
-  const response: WireRangeResponse = {header: null, kvs: [], more: false, count: '0'}
+  let header: WireRangeResponse['header'] = null
+  let more = false
+  let count = '0'
+  const spans: number[] = []
   const r = new Reader(buf, 0, buf.length)
   while (r.pos < r.end) {
     const tag = r.uint32()
     const field = tag >>> 3
     const wireType = tag & 7
-    if (wireType === 2 && field === 1) response.header = readHeader(r.nested())
-    else if (wireType === 2 && field === 2) response.kvs.push(readKeyValue(r.nested()))
+    if (wireType === 2 && field === 1) header = readHeader(r.nested())
+    else if (wireType === 2 && field === 2) {
+      const kv = r.nested()
+      spans.push(kv.pos, kv.end)
+      checkKeyValue(kv)
+    }
     // A bool is read as 32 bits, as protobufjs reads it.
-    else if (wireType === 0 && field === 3) response.more = r.uint32() % 2 ** 32 !== 0
-    else if (wireType === 0 && field === 4) response.count = r.long(true)
+    else if (wireType === 0 && field === 3) more = r.uint32() % 2 ** 32 !== 0
+    else if (wireType === 0 && field === 4) count = r.long(true)
     else r.skip(wireType)
   }
+  const response = {header, more, count} as WireRangeResponse
+  // An own enumerable property, as protobufjs gives it, made on first read.
+  Object.defineProperty(response, 'kvs', {
+    enumerable: true,
+    configurable: true,
+    get(): WireKeyValue[] {
+      const kvs: WireKeyValue[] = []
+      for (let i = 0; i < spans.length; i += 2) kvs.push(readKeyValue(new Reader(buf, spans[i]!, spans[i + 1]!)))
+      Object.defineProperty(response, 'kvs', {value: kvs, enumerable: true, configurable: true, writable: true})
+      return kvs
+    },
+    set(kvs: WireKeyValue[]) {
+      Object.defineProperty(response, 'kvs', {value: kvs, enumerable: true, configurable: true, writable: true})
+    },
+  })
+  // Not enumerable: no part of the reply etcd3 or a comparison sees.
+  Object.defineProperty(response, SPANS, {value: {buf, spans} satisfies KeyValueSpans})
   return response
+}
+
+/** A page of a list as its reader needs it. */
+export interface RangePage {
+  /** How many key-values it holds. */
+  readonly length: number
+  /** Its size as a reply, in bytes: what the next page's limit is scaled from. */
+  readonly bytes: number
+  /** The last key, where the next page starts after; undefined for an empty page. */
+  lastKey(): Buffer | undefined
+  /** The i-th key-value as the store gives it, made anew at each call. */
+  item(i: number): StoredValue
+}
+
+/**
+ * The page a range reply holds, read from its bytes when this reader made it, and from
+ * its kvs otherwise (a reply made in a test).
+ */
+export function rangePage(response: {kvs: WireKeyValue[]}): RangePage {
+  const raw = (response as {[SPANS]?: KeyValueSpans})[SPANS]
+  return raw ? new RawPage(raw) : new ObjectPage(response.kvs)
+}
+
+/** What each key-value of an object page is counted as beyond its key and value (revisions, lease, framing). */
+const KEY_VALUE_OVERHEAD_BYTES = 40
+
+class ObjectPage implements RangePage {
+  constructor(private readonly kvs: WireKeyValue[]) {}
+  get length(): number {
+    return this.kvs.length
+  }
+  get bytes(): number {
+    let bytes = 0
+    for (const kv of this.kvs) bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
+    return bytes
+  }
+  lastKey(): Buffer | undefined {
+    return this.kvs.at(-1)?.key
+  }
+  item(i: number): StoredValue {
+    return toStoredValue(this.kvs[i]!)
+  }
+}
+
+class RawPage implements RangePage {
+  private readonly reader: Reader
+  constructor(private readonly raw: KeyValueSpans) {
+    this.reader = new Reader(raw.buf, 0, 0)
+  }
+  get length(): number {
+    return this.raw.spans.length / 2
+  }
+  get bytes(): number {
+    const {spans} = this.raw
+    // Each key-value's tag and length take about 4 bytes more.
+    return spans.length === 0 ? 0 : spans.at(-1)! - spans[0]! + 2 * spans.length
+  }
+  lastKey(): Buffer | undefined {
+    const {spans} = this.raw
+    if (spans.length === 0) return undefined
+    return readKeyValue(new Reader(this.raw.buf, spans.at(-2)!, spans.at(-1)!)).key
+  }
+  item(i: number): StoredValue {
+    const {buf, spans} = this.raw
+    const r = this.reader
+    r.pos = spans[2 * i]!
+    r.end = spans[2 * i + 1]!
+    // The fields in toStoredValue's order, so every StoredValue has one shape.
+    let key = ''
+    let value = ''
+    let createRevision = 0
+    let modRevision = 0
+    let version = 0
+    let lease: string | null = null
+    while (r.pos < r.end) {
+      const tag = r.uint32()
+      const field = tag >>> 3
+      const wireType = tag & 7
+      if (wireType === 2 && (field === 1 || field === 5)) {
+        const length = r.uint32()
+        const text = buf.toString('utf8', r.pos, r.pos + length)
+        r.pos += length
+        if (field === 1) key = text
+        else value = text
+      } else if (wireType !== 0) r.skip(wireType)
+      else if (field === 2) createRevision = r.number()
+      else if (field === 3) modRevision = r.number()
+      else if (field === 4) version = r.number()
+      else if (field === 6) {
+        const text = r.long(true)
+        lease = text === '0' ? null : text
+      } else r.skip(0)
+    }
+    return {key, value, createRevision, modRevision, version, lease}
+  }
+}
+
+/** A key-value as etcd3 gives it, as the store gives it. */
+export function toStoredValue(kv: Pick<WireKeyValue, 'key' | 'value' | 'create_revision' | 'mod_revision' | 'version' | 'lease'>): StoredValue {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+    lease: kv.lease && kv.lease !== '0' ? String(kv.lease) : null,
+  }
 }

@@ -57,6 +57,37 @@ describe('store against its own etcd member', () => {
     await store.deletePrefix(prefix)
   })
 
+  it('reads a list\'s pages from the replies\' bytes through the built client (as the CLI runs it), as from its kvs', async () => {
+    const prefix = '/bytes/'
+    const lease = await store.grantLease(60)
+    await store.put(`${prefix}a`, 'é one', {lease})
+    await store.put(`${prefix}b`, '')
+    await store.put(`${prefix}b`, 'two')
+    // The built store, with the bundled client (dist/vendor/etcd3.cjs) that carries its own
+    // copy of range-response.ts: the mark the store reads pages by must cross between them.
+    const script = `
+      const {openStore} = await import('./dist/store/index.js')
+      const {rangePage, toStoredValue} = await import('./dist/store/range-response.js')
+      const store = await openStore({endpoints: [process.argv[1]]})
+      const reply = await store.client.kv.range({key: Buffer.from('${prefix}'), range_end: Buffer.from('/bytes0')})
+      const marked = Object.getOwnPropertySymbols(reply).map(String)
+      const page = rangePage(reply)
+      const fromBytes = Array.from({length: page.length}, (_, i) => page.item(i))
+      const kvsUnread = typeof Object.getOwnPropertyDescriptor(reply, 'kvs').get === 'function'
+      console.log(JSON.stringify({marked, kvsUnread, fromBytes, fromKvs: reply.kvs.map(toStoredValue), listed: (await store.list('${prefix}')).items}))
+      await store.close()`
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, member.endpoint], {encoding: 'utf8'})) as Record<string, unknown>
+    expect(out.marked).toEqual(['Symbol(cnet.store.rangeResponse.keyValueSpans)'])
+    expect(out.kvsUnread).toBe(true)
+    expect(out.fromBytes).toEqual(out.fromKvs)
+    expect(out.fromBytes).toEqual([expect.objectContaining({key: `${prefix}a`, value: 'é one', version: 1, lease}), expect.objectContaining({key: `${prefix}b`, value: 'two', version: 2, lease: null})])
+    expect(out.listed).toEqual(out.fromBytes)
+    // the store the tests load (without the bundle) reads the same
+    expect((await store.list(prefix)).items).toEqual(out.fromBytes)
+    await store.revokeLease(lease)
+    await store.deletePrefix(prefix)
+  })
+
   it('lists a prefix of more than gRPC\'s default 4 MB in pages of the default size', async () => {
     const prefix = '/wide/'
     const value = 'v'.repeat(2000)

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {type EtcdProtoJson, type MethodDefinition, jsonPathFor, loadSync, packageDefinition} from '../../src/store/etcd-proto-package.js'
+import {type WireKeyValue, rangePage, toStoredValue} from '../../src/store/range-response.js'
 
 /**
  * The bundled etcd client gets its gRPC service definitions from JSON made at build time
@@ -91,6 +92,32 @@ describe('etcd service definitions from JSON made at build time', () => {
     const range = reference['etcdserverpb.KV']!.Range!
     const bytes = range.responseSerialize(response)
     expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
+  })
+
+  // A list reads a page's items straight from the reply's bytes (rangePage), never making its kvs.
+  it.each(rangeReplies)('gives a list the items of a Range reply from its bytes, as the store made them from kvs: %s', (_label, response) => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    const bytes = range.responseSerialize(response)
+    const expected = (range.responseDeserialize(bytes) as {kvs: WireKeyValue[]}).kvs
+    const reply = mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes) as {kvs: WireKeyValue[]}
+    const page = rangePage(reply)
+    expect(page.length).toBe(expected.length)
+    expect(Array.from({length: page.length}, (_, i) => page.item(i))).toEqual(expected.map(toStoredValue))
+    expect(page.lastKey()).toEqual(expected.at(-1)?.key)
+    // what the next page's limit is scaled from: the key-values' share of the reply, give or take their framing
+    expect(page.bytes).toBeLessThanOrEqual(bytes.length + 4 * page.length)
+    if (page.length > 0) expect(page.bytes).toBeGreaterThanOrEqual(expected.reduce((sum, kv) => sum + kv.key.length + kv.value.length, 0))
+    // and its kvs were never made: the reply still has them to make on first read, as the loader's
+    expect(Object.getOwnPropertyDescriptor(reply, 'kvs')?.get).toBeDefined()
+    expect(reply.kvs).toEqual(expected)
+    expect(Object.getOwnPropertyDescriptor(reply, 'kvs')?.get).toBeUndefined()
+  })
+
+  it('reads a page of a reply made elsewhere (a test\'s) from its kvs', () => {
+    const kvs: WireKeyValue[] = [{key: Buffer.from('/p/a'), value: Buffer.from('v'), create_revision: '2', mod_revision: '3', version: '1', lease: '0'}]
+    const page = rangePage({kvs})
+    expect([page.length, page.bytes, page.lastKey()]).toEqual([1, 4 + 1 + 40, kvs[0]!.key])
+    expect(page.item(0)).toEqual({key: '/p/a', value: 'v', createRevision: 2, modRevision: 3, version: 1, lease: null})
   })
 
   it('skips fields it does not know in a Range reply, of every wire type and in a group, as protobufjs does', () => {
