@@ -1,6 +1,6 @@
 import type {Keys} from '../store/keys.js'
 import type {Store} from '../store/store.js'
-import {type HealthRecord, type HealthStatus, type Maintenance, type ServiceRegistration, effectiveStatus, parseHealth, parseRegistration} from './model.js'
+import {type HealthRecord, type HealthStatus, type Maintenance, type ServiceRegistration, type StoredHealth, type StoredRegistration, effectiveStatus, parseHealth, parseRegistration, parseStoredHealth, parseStoredRegistration} from './model.js'
 import {SCHEMA_VERSION, schemaVersion} from './node-index.js'
 
 /** One instance as `svc list`, `show`, `resolve` and `watch` show it: registration plus effective health. */
@@ -57,8 +57,8 @@ export function matches(row: InstanceRow, filter: InstanceFilter): boolean {
  * node's index entries and one health read per instance instead.
  */
 export async function listInstances(store: Store, keys: Keys, filter: InstanceFilter = {}): Promise<InstanceRow[]> {
-  const joined = filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION ? await readNode(store, keys, filter.node) : await readScope(store, keys, filter)
-  const rows = joined.map(([registration, health]) => toRow(registration, health)).filter((row) => matches(row, filter))
+  const joined = filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION ? (await readNode(store, keys, filter.node)).map(([registration, health]) => toRow(registration, health)) : await readScope(store, keys, filter)
+  const rows = joined.filter((row) => matches(row, filter))
   // Code-unit order, as etcd keeps keys (names are DNS labels): the same order for them, without ICU collation's cost per comparison.
   return rows.sort((a, b) => byService(a, b) || byText(a.id, b.id))
 }
@@ -70,19 +70,24 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 /** Rows by namespace, then name, in code-unit order: listInstances' order before the id. */
 export const byService = (a: InstanceRow, b: InstanceRow): number => byText(a.namespace, b.namespace) || byText(a.name, b.name)
 
-/** Both listings at once, each page parsed as it arrives (while etcd reads the next), then joined. */
-async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Promise<Joined[]> {
+/**
+ * Both listings at once, each page parsed as it arrives (while etcd reads the next), then
+ * joined. Each registration becomes its row at once, and its health is filled in at the
+ * join: at 100,000 instances, keeping the parsed registrations until then made the
+ * collector copy them out of the young generation, only to drop them at the join.
+ */
+async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Promise<InstanceRow[]> {
   const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
-  let records = new Map<string, HealthRecord>()
-  let registrations: [string, ServiceRegistration][] = []
+  let records = new Map<string, StoredHealth>()
+  let rows: [string, InstanceRow, boolean][] = []
   await Promise.all([
     store.list(keys.servicesPrefix(namespace, name), {
       onPage: (items, first) => {
-        if (first) registrations = []
+        if (first) rows = []
         for (const item of items) {
-          const registration = parseRegistration(item.value)
+          const registration = parseStoredRegistration(item.value)
           const id = keys.instanceIdentOf(item.key)
-          if (registration && id) registrations.push([id, registration])
+          if (registration && id) rows.push([id, rowOf(registration), registration.check !== undefined])
         }
       },
     }),
@@ -90,14 +95,14 @@ async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Prom
       onPage: (items, first) => {
         if (first) records = new Map()
         for (const item of items) {
-          const record = parseHealth(item.value)
+          const record = parseStoredHealth(item.value)
           const id = keys.instanceIdentOf(item.key)
           if (record && id) records.set(id, record)
         }
       },
     }),
   ])
-  return registrations.map(([id, registration]) => [registration, records.get(id)])
+  return rows.map(([id, row, checked]) => withHealth(row, checked, records.get(id)))
 }
 
 const PARALLEL_READS = 32
@@ -114,11 +119,16 @@ async function readNode(store: Store, keys: Keys, node: string): Promise<Joined[
 }
 
 export function toRow(registration: ServiceRegistration, health: HealthRecord | undefined): InstanceRow {
-  const status = effectiveStatus(registration, health)
-  const checked = registration.check !== undefined
-  let output = health?.output ?? ''
-  if (!checked) output = 'no check: passing'
-  else if (!health) output = 'no fresh result (never probed, or its prober is gone)'
+  return withHealth(rowOf(registration), registration.check !== undefined, health)
+}
+
+/**
+ * A registration's row as if it had no health record; withHealth then sets what its
+ * health decides. From the registration as stored: a field it lacks gets
+ * parseRegistration's default.
+ */
+function rowOf(registration: StoredRegistration): InstanceRow {
+  const check = registration.check
   return {
     namespace: registration.namespace,
     name: registration.name,
@@ -126,17 +136,28 @@ export function toRow(registration: ServiceRegistration, health: HealthRecord | 
     address: registration.address,
     port: registration.port,
     portName: registration.portName ?? null,
-    protocol: registration.protocol,
-    tags: registration.tags,
-    meta: registration.meta,
-    weight: registration.weight,
-    node: registration.node,
-    check: registration.check?.type ?? null,
-    status,
+    protocol: registration.protocol ?? 'tcp',
+    tags: registration.tags ?? [],
+    meta: registration.meta ?? {},
+    weight: registration.weight ?? 1,
+    node: registration.node ?? '',
+    check: check?.type ?? null,
+    status: registration.maintenance ? 'critical' : check ? 'critical' : 'passing',
     maintenance: registration.maintenance ?? null,
-    output,
-    since: checked ? (health?.since ?? null) : null,
-    checkedAt: checked ? (health?.checkedAt ?? null) : null,
-    prober: checked ? (health?.prober ?? null) : null,
+    output: check ? 'no fresh result (never probed, or its prober is gone)' : 'no check: passing',
+    since: null,
+    checkedAt: null,
+    prober: null,
   }
+}
+
+/** Sets the fields of a row that its health record decides (effectiveStatus's rules); returns the row. */
+function withHealth(row: InstanceRow, checked: boolean, health: StoredHealth | undefined): InstanceRow {
+  if (!health || !checked) return row
+  if (!row.maintenance) row.status = health.status
+  row.output = health.output ?? ''
+  row.since = health.since ?? ''
+  row.checkedAt = health.checkedAt ?? ''
+  row.prober = health.prober ?? ''
+  return row
 }

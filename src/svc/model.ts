@@ -163,12 +163,15 @@ export function parseHealthStatus(text: string): HealthStatus | undefined {
   return parseStoredHealth(text)?.status
 }
 
-function parseStoredHealth(text: string): Partial<HealthRecord> & {status: HealthStatus} | undefined {
+/** A health record as stored: parseHealth's checks, without the copy that fills in the fields it may lack. */
+export type StoredHealth = Partial<HealthRecord> & {status: HealthStatus}
+
+export function parseStoredHealth(text: string): StoredHealth | undefined {
   try {
     const value = JSON.parse(text) as unknown
     if (!isObject(value) || !HEALTH_STATUSES.includes(value.status as HealthStatus)) return undefined
     if (!optional(value, HEALTH_OPTIONALS)) return undefined
-    return value as Partial<HealthRecord> & {status: HealthStatus}
+    return value as StoredHealth
   } catch {
     return undefined
   }

@@ -163,6 +163,32 @@ describe('listing, show and resolve', () => {
     expect((await listInstances(store, keys, filter)).map((r) => r.id)).toEqual(ids)
   })
 
+  it('joins each registration with its health record into one row, as stored or with defaults for what a record lacks', async () => {
+    const store = newStore()
+    const checked = {type: 'tcp', address: '10.0.0.9:80', intervalMs: 10_000, timeoutMs: 2000, successBeforePassing: 1, failuresBeforeCritical: 1}
+    const put = (id: string, registration: object, health?: object) =>
+      Promise.all([store.put(keys.service('default', 'web', id), JSON.stringify({id, name: 'web', namespace: 'default', address: `10.0.0.${id.length}`, port: 80, ...registration})), health && store.put(keys.health('default', 'web', id), JSON.stringify(health))])
+    // the fields parseRegistration fills in are left out of each registration here
+    await put('bare', {})
+    await put('fresh', {check: checked, node: 'n1'}, {status: 'passing', output: 'ok', since: 's1', checkedAt: 'c1', prober: 'n1'})
+    await put('stale', {check: checked})
+    await put('sparse', {check: checked}, {status: 'warning'})
+    await put('maint', {check: checked, maintenance: {reason: 'r', since: 's'}}, {status: 'passing', output: 'ok', since: 's1', checkedAt: 'c1', prober: 'n1'})
+    await put('unchecked', {}, {status: 'critical', output: 'left over', since: 's', checkedAt: 'c', prober: 'p'})
+    const base = {namespace: 'default', name: 'web', port: 80, portName: null, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: '', maintenance: null}
+    const rows = await listInstances(store, keys)
+    expect(Object.fromEntries(rows.map((r) => [r.id, r]))).toEqual({
+      bare: {...base, id: 'bare', address: '10.0.0.4', check: null, status: 'passing', output: 'no check: passing', since: null, checkedAt: null, prober: null},
+      fresh: {...base, id: 'fresh', address: '10.0.0.5', node: 'n1', check: 'tcp', status: 'passing', output: 'ok', since: 's1', checkedAt: 'c1', prober: 'n1'},
+      stale: {...base, id: 'stale', address: '10.0.0.5', check: 'tcp', status: 'critical', output: 'no fresh result (never probed, or its prober is gone)', since: null, checkedAt: null, prober: null},
+      sparse: {...base, id: 'sparse', address: '10.0.0.6', check: 'tcp', status: 'warning', output: '', since: '', checkedAt: '', prober: ''},
+      maint: {...base, id: 'maint', address: '10.0.0.5', check: 'tcp', status: 'critical', maintenance: {reason: 'r', since: 's'}, output: 'ok', since: 's1', checkedAt: 'c1', prober: 'n1'},
+      unchecked: {...base, id: 'unchecked', address: '10.0.0.9', check: null, status: 'passing', output: 'no check: passing', since: null, checkedAt: null, prober: null},
+    })
+    // every row has its fields in one order (the JSON output's)
+    for (const row of rows) expect(Object.keys(row)).toEqual(Object.keys(rows[0]!))
+  })
+
   it('a node filter without a complete index reads the registrations', async () => {
     const store = await seed()
     expect(await schemaVersion(store, keys)).toBe(1)
