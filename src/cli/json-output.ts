@@ -5,8 +5,12 @@
  * array is stringified ITEMS_PER_PIECE items at a time, as an array of its own: its
  * items are indented just as they are in the whole, so the pieces between its "[\n" and
  * "\n]" are the whole's bytes.
+ *
+ * A piece stays small (some 50 KB for 100 instances): V8 puts a string much larger in a
+ * space of its own, fresh memory each time, and writing 1,000 instances at a time spent
+ * most of its time faulting those pages in (190 ms of 300 for 100,000 instances).
  */
-export const ITEMS_PER_PIECE = 1000
+export const ITEMS_PER_PIECE = 100
 
 export function* jsonChunks(value: unknown): Generator<Buffer> {
   if (!Array.isArray(value) || value.length === 0) {
