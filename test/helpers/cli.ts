@@ -24,15 +24,16 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    // Decoded once at the end: a character split between two reads stays whole.
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => stdout.push(d))
+    child.stderr.on('data', (d: Buffer) => stderr.push(d))
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({stdout, stderr, exitCode: code ?? (signal ? 128 : 1), durationMs: Date.now() - started})
+      resolve({stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), exitCode: code ?? (signal ? 128 : 1), durationMs: Date.now() - started})
     })
     child.stdin.end(options.input ?? '')
   })
