@@ -15,7 +15,7 @@
  * picks the parts; BENCH_SKIP_VXLAN=1 leaves the kernel part out (no root).
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {Resolver} from 'node:dns/promises'
 import type {AddressInfo} from 'node:net'
@@ -218,31 +218,61 @@ async function newInstanceAnsweredMs(setup: Setup, port: number, n: number): Pro
   return performance.now() - started
 }
 
-async function cliTimes(setup: Setup, args: string[], runs: number, check: (stdout: string) => void): Promise<number> {
+/**
+ * The CLI's median time over runs, spawn to exit, its stdout going to a file (as
+ * `cnet svc list --json > fleet.json`), then checked. Through a pipe, the reader's
+ * own pace is part of the time: 50 MB of JSON read by this process as a string took
+ * 0.4 s more than as buffers, on the same runs (cliPipeTimes gives that figure apart).
+ */
+async function cliTimes(setup: Setup, dir: string, args: string[], runs: number, check: (stdout: string) => void): Promise<number> {
+  const times: number[] = []
+  const out = join(dir, 'stdout')
+  for (let i = 0; i < runs; i++) {
+    const file = openSync(out, 'w')
+    const started = Date.now()
+    const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, NO_COLOR: '1', ...setup.env}, stdio: ['ignore', file, 'pipe']})
+    let stderr = ''
+    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject)
+      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)))
+    })
+    const ms = Date.now() - started
+    closeSync(file)
+    if (exitCode !== 0) throw new Error(`cnet ${args.join(' ')} exited ${exitCode}: ${stderr.slice(0, 500)}`)
+    check(readFileSync(out, 'utf8'))
+    times.push(ms)
+  }
+  rmSync(out, {force: true})
+  return median(times)
+}
+
+/** As cliTimes, with stdout read through a pipe by this process (as `cnet ... | jq` reads it, at this reader's pace). */
+async function cliPipeTimes(setup: Setup, args: string[], runs: number): Promise<number> {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const result = await runCli(args, {env: setup.env, timeoutMs: 120_000})
     if (result.exitCode !== 0) throw new Error(`cnet ${args.join(' ')} exited ${result.exitCode}: ${result.stderr.slice(0, 500)}`)
-    check(result.stdout)
     times.push(result.durationMs)
   }
   return median(times)
 }
 
-async function measureCli(setup: Setup): Promise<void> {
+async function measureCli(setup: Setup, dir: string): Promise<void> {
   const instances = setup.size.services * setup.size.perService
   await attempt(setup, 'svc list --json', async () => {
-    setup.figures.svcListMs = await cliTimes(setup, ['svc', 'list', '--json'], 3, (stdout) => {
+    setup.figures.svcListMs = await cliTimes(setup, dir, ['svc', 'list', '--json'], 3, (stdout) => {
       const rows = JSON.parse(stdout) as unknown[]
       setup.figures.svcListRows = rows.length
       if (rows.length < instances) throw new Error(`svc list --json: ${rows.length} rows, not ${instances}`)
     })
+    setup.figures.svcListPipeMs = await cliPipeTimes(setup, ['svc', 'list', '--json'], 3)
   })
   await attempt(setup, 'svc resolve', async () => {
-    setup.figures.svcResolveMs = await cliTimes(setup, ['svc', 'resolve', serviceName({}, 123), '--json'], 5, (stdout) => void JSON.parse(stdout))
+    setup.figures.svcResolveMs = await cliTimes(setup, dir, ['svc', 'resolve', serviceName({}, 123), '--json'], 5, (stdout) => void JSON.parse(stdout))
   })
   await attempt(setup, 'subnet list --json', async () => {
-    setup.figures.subnetListMs = await cliTimes(setup, ['subnet', 'list', '--json'], 3, (stdout) => {
+    setup.figures.subnetListMs = await cliTimes(setup, dir, ['subnet', 'list', '--json'], 3, (stdout) => {
       const rows = JSON.parse(stdout) as unknown[]
       setup.figures.subnetListRows = rows.length
       if (rows.length < setup.size.subnets) throw new Error(`subnet list --json: ${rows.length} rows, not ${setup.size.subnets}`)
@@ -250,7 +280,7 @@ async function measureCli(setup: Setup): Promise<void> {
   })
   // What --expiry adds: one LeaseTimeToLive per lease. No target: the budget is for the listing.
   await attempt(setup, 'subnet list --json --expiry', async () => {
-    setup.figures.subnetListExpiryMs = await cliTimes(setup, ['subnet', 'list', '--json', '--expiry'], 3, (stdout) => {
+    setup.figures.subnetListExpiryMs = await cliTimes(setup, dir, ['subnet', 'list', '--json', '--expiry'], 3, (stdout) => {
       const rows = JSON.parse(stdout) as {expiresInSeconds?: number | null}[]
       if (rows.length < setup.size.subnets || rows.some((r) => !((r.expiresInSeconds ?? 0) > 0))) throw new Error('subnet list --json --expiry: a row without its time left')
     })
@@ -448,7 +478,7 @@ async function main(): Promise<void> {
       await stopChild(servers[i]!.child)
     }
 
-    if (STEPS.has('cli')) for (const setup of setups) await measureCli(setup)
+    if (STEPS.has('cli')) for (const setup of setups) await measureCli(setup, dir)
     if (STEPS.has('health')) for (const setup of setups) await attempt(setup, 'health run --node', () => measureHealth(setup))
     if (!SKIP_VXLAN) for (const setup of setups) await attempt(setup, 'vxlan up', () => measureVxlan(setup, dir))
 
@@ -476,6 +506,7 @@ async function main(): Promise<void> {
       ...row('dns new instance answered (median of 5)', 'dnsNewInstanceMs', 'ms', '< 1000', (v) => v < 1000),
       ...row('dns new instance answered (max of 5)', 'dnsNewInstanceMaxMs', 'ms', '< 1000', (v) => v < 1000),
       ...row('svc list --json', 'svcListMs', 'ms', '< 3000', (v) => v < 3000),
+      ...row('svc list --json, read through a pipe', 'svcListPipeMs', 'ms'),
       ...row('svc resolve NAME', 'svcResolveMs', 'ms', '< 500', (v) => v < 500),
       ...row('subnet list --json', 'subnetListMs', 'ms', '< 1000', (v) => v < 1000),
       ...row('subnet list --json --expiry', 'subnetListExpiryMs', 'ms'),
