@@ -60,7 +60,10 @@ export async function listInstances(store: Store, keys: Keys, filter: InstanceFi
   const joined = filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION ? (await readNode(store, keys, filter.node)).map(([registration, health]) => toRow(registration, health)) : await readScope(store, keys, filter)
   const rows = joined.filter((row) => matches(row, filter))
   // Code-unit order, as etcd keeps keys (names are DNS labels): the same order for them, without ICU collation's cost per comparison.
-  return rows.sort((a, b) => byService(a, b) || byText(a.id, b.id))
+  // A listing is in that order already unless a name is another's start followed by "-" (sorted before "/" in a key): checked first, it is seldom sorted again.
+  const order = (a: InstanceRow, b: InstanceRow) => byService(a, b) || byText(a.id, b.id)
+  for (let i = 1; i < rows.length; i++) if (order(rows[i - 1]!, rows[i]!) > 0) return rows.sort(order)
+  return rows
 }
 
 type Joined = [ServiceRegistration, HealthRecord | undefined]

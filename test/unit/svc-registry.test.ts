@@ -189,6 +189,13 @@ describe('listing, show and resolve', () => {
     for (const row of rows) expect(Object.keys(row)).toEqual(Object.keys(rows[0]!))
   })
 
+  it('lists by namespace, name and id, though etcd keeps "web-a/" before "web/"', async () => {
+    const store = newStore()
+    await registerInstances(store, keys, [plan({name: 'web-a', id: 'x1'}), plan({name: 'web', id: 'y2'}), plan({name: 'web', id: 'y1'}), plan({name: 'web0', id: 'z'})])
+    expect((await store.list(keys.servicesPrefix())).items.map((i) => keys.instanceOf(i.key)?.name)).toEqual(['web-a', 'web', 'web', 'web0'])
+    expect((await listInstances(store, keys)).map((r) => `${r.name}/${r.id}`)).toEqual(['web/y1', 'web/y2', 'web-a/x1', 'web0/z'])
+  })
+
   it('a node filter without a complete index reads the registrations', async () => {
     const store = await seed()
     expect(await schemaVersion(store, keys)).toBe(1)
