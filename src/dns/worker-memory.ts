@@ -13,9 +13,9 @@
  * every socket read in a mapping of its own.
  *
  * V8's young generation is the other such memory. Reading a listing allocates fast, and
- * V8 grows each semi-space to its largest (16 MB) for it; all three of the young
- * generation's spaces then stay resident, some 30 MB per worker, until V8 sees
- * allocation stay low for seconds (about 40 s after a load, as measured). Capped at
+ * V8 grows its semi-spaces to their largest (16 MB) for it; the young generation then
+ * stays resident at that size, some 30 MB per worker, until V8 sees allocation stay low
+ * for seconds (about 40 s after a load, as measured). Capped at
  * WORKER_SEMI_SPACE_MB, the young generation stays a few MB; what a query allocates dies
  * young just the same, only collected more often.
  *
