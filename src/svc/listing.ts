@@ -145,7 +145,7 @@ function rowOf(registration: StoredRegistration): InstanceRow {
     weight: registration.weight ?? 1,
     node: registration.node ?? '',
     check: check?.type ?? null,
-    status: registration.maintenance ? 'critical' : check ? 'critical' : 'passing',
+    status: effectiveStatus(registration, undefined),
     maintenance: registration.maintenance ?? null,
     output: check ? 'no fresh result (never probed, or its prober is gone)' : 'no check: passing',
     since: null,
@@ -154,10 +154,10 @@ function rowOf(registration: StoredRegistration): InstanceRow {
   }
 }
 
-/** Sets the fields of a row that its health record decides (effectiveStatus's rules); returns the row. */
+/** Sets the fields of a row that its health record decides; returns the row. */
 function withHealth(row: InstanceRow, checked: boolean, health: StoredHealth | undefined): InstanceRow {
   if (!health || !checked) return row
-  if (!row.maintenance) row.status = health.status
+  row.status = effectiveStatus({maintenance: row.maintenance, check: checked}, health)
   row.output = health.output ?? ''
   row.since = health.since ?? ''
   row.checkedAt = health.checkedAt ?? ''

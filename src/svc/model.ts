@@ -67,7 +67,7 @@ export interface HealthRecord {
  * passing; one with a check is what its latest fresh result says, and critical when
  * there is none (never probed, or the prober died and its lease took the result with it).
  */
-export function effectiveStatus(registration: Pick<ServiceRegistration, 'maintenance' | 'check'>, health: HealthRecord | undefined): HealthStatus {
+export function effectiveStatus(registration: {maintenance?: Maintenance | null; check?: unknown}, health: StoredHealth | undefined): HealthStatus {
   if (registration.maintenance) return 'critical'
   if (!registration.check) return 'passing'
   return health?.status ?? 'critical'
