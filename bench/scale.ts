@@ -15,7 +15,7 @@
  * picks the parts; BENCH_SKIP_VXLAN=1 leaves the kernel part out (no root).
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
-import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {Resolver} from 'node:dns/promises'
 import type {AddressInfo} from 'node:net'
@@ -219,42 +219,21 @@ async function newInstanceAnsweredMs(setup: Setup, port: number, n: number): Pro
 }
 
 /**
- * The CLI's median time over runs, spawn to exit, its stdout going to a file (as
- * `cnet svc list --json > fleet.json`), then checked. Through a pipe, the reader's
- * own pace is part of the time: 50 MB of JSON read by this process as a string took
- * 0.4 s more than as buffers, on the same runs (cliPipeTimes gives that figure apart).
+ * The CLI's median time over runs, spawn to exit, then its stdout checked. With a
+ * directory, stdout goes to a file there (as `cnet svc list --json > fleet.json`);
+ * without, this process reads it through a pipe (as `cnet ... | jq` reads it), at its own
+ * pace: 50 MB of JSON read as a string took 0.4 s more than as buffers on the same runs.
  */
-async function cliTimes(setup: Setup, dir: string, args: string[], runs: number, check: (stdout: string) => void): Promise<number> {
+async function cliTimes(setup: Setup, dir: string | undefined, args: string[], runs: number, check: (stdout: string) => void = () => {}): Promise<number> {
   const times: number[] = []
-  const out = join(dir, 'stdout')
+  const stdoutFile = dir === undefined ? undefined : join(dir, 'stdout')
   for (let i = 0; i < runs; i++) {
-    const file = openSync(out, 'w')
-    const started = Date.now()
-    const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, NO_COLOR: '1', ...setup.env}, stdio: ['ignore', file, 'pipe']})
-    let stderr = ''
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
-    const exitCode = await new Promise<number>((resolve, reject) => {
-      child.on('error', reject)
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)))
-    })
-    const ms = Date.now() - started
-    closeSync(file)
-    if (exitCode !== 0) throw new Error(`cnet ${args.join(' ')} exited ${exitCode}: ${stderr.slice(0, 500)}`)
-    check(readFileSync(out, 'utf8'))
-    times.push(ms)
-  }
-  rmSync(out, {force: true})
-  return median(times)
-}
-
-/** As cliTimes, with stdout read through a pipe by this process (as `cnet ... | jq` reads it, at this reader's pace). */
-async function cliPipeTimes(setup: Setup, args: string[], runs: number): Promise<number> {
-  const times: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const result = await runCli(args, {env: setup.env, timeoutMs: 120_000})
+    const result = await runCli(args, {env: setup.env, timeoutMs: 120_000, stdoutFile})
     if (result.exitCode !== 0) throw new Error(`cnet ${args.join(' ')} exited ${result.exitCode}: ${result.stderr.slice(0, 500)}`)
+    check(result.stdout)
     times.push(result.durationMs)
   }
+  if (stdoutFile) rmSync(stdoutFile, {force: true})
   return median(times)
 }
 
@@ -266,7 +245,7 @@ async function measureCli(setup: Setup, dir: string): Promise<void> {
       setup.figures.svcListRows = rows.length
       if (rows.length < instances) throw new Error(`svc list --json: ${rows.length} rows, not ${instances}`)
     })
-    setup.figures.svcListPipeMs = await cliPipeTimes(setup, ['svc', 'list', '--json'], 3)
+    setup.figures.svcListPipeMs = await cliTimes(setup, undefined, ['svc', 'list', '--json'], 3)
   })
   await attempt(setup, 'svc resolve', async () => {
     setup.figures.svcResolveMs = await cliTimes(setup, dir, ['svc', 'resolve', serviceName({}, 123), '--json'], 5, (stdout) => void JSON.parse(stdout))

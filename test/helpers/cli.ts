@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {closeSync, openSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 export const CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
@@ -16,27 +17,32 @@ export interface CliOptions {
   timeoutMs?: number
   /** Run inside a network namespace (ip netns exec). */
   netns?: string
+  /** Write stdout to this file, as `> FILE` does, and read it back after the exit (no pipe's pace in the time). */
+  stdoutFile?: string
 }
 
 /** Runs the built `cnet` as a user would: a separate process, its exit code, its streams. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const started = Date.now()
   const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+  const file = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'w')
+  return new Promise<CliResult>((resolve, reject) => {
+    const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['pipe', file ?? 'pipe', 'pipe']})
     // Decoded once at the end: a character split between two reads stays whole.
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []
-    child.stdout.on('data', (d: Buffer) => stdout.push(d))
-    child.stderr.on('data', (d: Buffer) => stderr.push(d))
+    child.stdout?.on('data', (d: Buffer) => stdout.push(d))
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d))
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), exitCode: code ?? (signal ? 128 : 1), durationMs: Date.now() - started})
+      const durationMs = Date.now() - started
+      const out = options.stdoutFile === undefined ? Buffer.concat(stdout).toString() : readFileSync(options.stdoutFile, 'utf8')
+      resolve({stdout: out, stderr: Buffer.concat(stderr).toString(), exitCode: code ?? (signal ? 128 : 1), durationMs})
     })
-    child.stdin.end(options.input ?? '')
-  })
+    child.stdin!.end(options.input ?? '')
+  }).finally(() => file !== undefined && closeSync(file))
 }
 
 /** CLI environment pointing at an etcd and at key roots of the test's own. */
