@@ -31,7 +31,7 @@ try {
     store = await openStore(spec.storeOptions)
     const index = new ServiceIndex(store, keys)
     index.start(logger).catch(() => {}) // awaited by the server; listing begins now
-    const {runDnsWorker} = await import('../dns/server.js')
+    const {runDnsWorker} = await import('../dns/serve-in-process.js')
     await runDnsWorker(store, keys, logger, spec.settings, {commandLine: {}, logFormat: spec.log.format}, stop, index)
   })
   await store?.close().catch(() => {})

@@ -1,14 +1,12 @@
 import cluster, {type Worker} from 'node:cluster'
 import type http from 'node:http'
-import {type Counter, Registry} from 'prom-client'
+import type {Counter} from 'prom-client'
 import {sleepUnlessAborted, untilAborted} from '../lib/abort.js'
 import {CnetError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {Backoff, DEFAULT_RETRY, type RetryPolicy} from '../lib/retry.js'
-import {type HttpEndpoints, type MetricsSource, startHttpEndpoints} from './http.js'
-import {reloadCounter, workersServingGauge} from './metrics.js'
+import {type HttpEndpoints, startHttpEndpoints} from './http.js'
 import {workerMemoryEnv} from './worker-memory.js'
-import {collectWorkerMetrics} from './worker-metrics.js'
 import type {ServeSettings} from './serve-options.js'
 import {WORKER_SPEC_ENV, type WorkerLaunch, type WorkerSpec} from './worker-spec.js'
 
@@ -116,17 +114,18 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   }
   fork()
 
-  const readiness = () => workerReadiness([...states.values()], count)
-  const own = new Registry()
-  const reloads = reloadCounter(own)
-  workersServingGauge(own, () => [...states.values()].filter((r) => r.listening).length)
   let servers: http.Server[] = []
   try {
+    // Loaded once the first worker is on its way: prom-client alone took a tenth of a
+    // second of the primary's start, and every worker's start waited for it.
+    const {PoolMetrics} = await import('./pool-metrics.js')
+    const metrics = new PoolMetrics(() => [...states.values()].filter((r) => r.listening).length)
+    const readiness = () => workerReadiness([...states.values()], count)
     await waitUntilServing(count, states, stop)
-    servers = await startHttpEndpoints(options.http, readiness, async () => combined(await collectWorkerMetrics([...workers].filter((w) => states.get(w.id)?.listening && w.isConnected())), await own.metrics()))
+    servers = await startHttpEndpoints(options.http, readiness, () => metrics.source([...workers].filter((w) => states.get(w.id)?.listening && w.isConnected())))
     logger.info('serving DNS', {workers: count})
     options.onServing?.({
-      reloads,
+      reloads: metrics.reloads,
       reload(next) {
         settings = next
         for (const worker of workers) if (worker.isConnected()) worker.send({cnetDns: 'reload', settings} satisfies WorkerReload)
@@ -195,9 +194,4 @@ async function stopAll(workers: Worker[]): Promise<void> {
         }),
     ),
   )
-}
-
-/** The workers' metrics, already added up by prom-client, and the primary's own after them. */
-function combined(workersText: string, ownText: string): MetricsSource {
-  return {contentType: Registry.PROMETHEUS_CONTENT_TYPE, metrics: async () => `${workersText.trimEnd()}\n${ownText}`}
 }
