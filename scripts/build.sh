@@ -10,8 +10,9 @@ esbuild dist/store/etcd3-vendor.js --bundle --minify --keep-names --platform=nod
   --alias:@grpc/proto-loader=./dist/store/etcd-proto-package.js --alias:net=./dist/store/net-fast.js --outfile=dist/vendor/etcd3.cjs
 mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
 node scripts/etcd-proto-json.cjs dist/proto dist/proto/rpc.json
-# V8's code cache of the bundle, made by loading it once: every CLI call compiles less.
-node -e 'import("./dist/store/code-cache.js").then((m) => m.writeCodeCache("dist/vendor/etcd3.cjs", "dist/vendor/etcd3.v8-cache"))'
+# V8's code cache of the bundle, made by loading it once: every CLI call compiles less
+# (one cache for the CLI's node options, one for dns serve's workers').
+node scripts/write-code-caches.mjs dist/vendor/etcd3.cjs
 # The CNI plugin's own entry (bin/cnet-cni.cjs) loads one file instead of resolving and
 # reading each of its modules: every container start pays for that.
 esbuild dist/cni/main.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/cni-plugin.cjs

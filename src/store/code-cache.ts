@@ -11,13 +11,50 @@ import {Script} from 'node:vm'
  * use (another Node, other flags, another build of the file) is ignored and the file
  * compiled as usual, so a stale cache costs time, never correctness.
  */
-export function requireWithCodeCache(file: string, cacheFile: string): unknown {
-  return load(file, existsSync(cacheFile) ? readFileSync(cacheFile) : undefined).exports
+export function requireWithCodeCache(file: string, options = nodeOptionsOf(process)): unknown {
+  return loadWithCodeCache(file, options).exports
 }
 
-/** For the build: loads the file and writes its code cache (after loading, so the functions it ran are in it). */
-export function writeCodeCache(file: string, cacheFile: string): void {
+/**
+ * requireWithCodeCache, telling which cache it read and whether V8 refused it (undefined:
+ * there was none): the cache made under these options, else the one made under none.
+ */
+export function loadWithCodeCache(file: string, options: readonly string[]): {exports: unknown; cacheFile?: string; cacheRejected?: boolean} {
+  const cacheFile = [codeCacheFile(file, options), codeCacheFile(file, [])].find((candidate) => existsSync(candidate))
+  const {exports, script} = load(file, cacheFile ? readFileSync(cacheFile) : undefined)
+  return {exports, cacheFile, cacheRejected: cacheFile ? script.cachedDataRejected : undefined}
+}
+
+/** For the build: loads the file and writes its code cache for this process's options (after loading, so the functions it ran are in it). */
+export function writeCodeCache(file: string, options = nodeOptionsOf(process)): string {
+  const cacheFile = codeCacheFile(file, options)
   writeFileSync(cacheFile, load(file, undefined).script.createCachedData())
+  return cacheFile
+}
+
+/**
+ * Where the code cache of `file` made under these options is: V8 takes a cache only
+ * under the flags it was made with, and `dns serve`'s workers run with their own
+ * (src/dns/worker-memory.ts), so they get a cache of their own. Without options, the
+ * file beside the bundle (`etcd3.v8-cache`); with some, one named by their digest.
+ */
+export function codeCacheFile(file: string, options: readonly string[]): string {
+  const base = file.replace(/\.c?js$/, '')
+  if (!options.length) return `${base}.v8-cache`
+  return `${base}.${fnv1a([...options].sort().join('\n'))}.v8-cache`
+}
+
+/** A short digest of a text (FNV-1a, 32 bits, hex): names a file, guards nothing (V8 checks the cache itself). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return (hash >>> 0).toString(16).padStart(8, '0')
+}
+
+/** Node's options for a process: its command line's and NODE_OPTIONS', each spelled with dashes. */
+export function nodeOptionsOf(proc: {execArgv: readonly string[]; env: NodeJS.ProcessEnv}): string[] {
+  const given = [...proc.execArgv, ...(proc.env.NODE_OPTIONS ?? '').split(/\s+/)].filter(Boolean)
+  return given.map((option) => option.replace(/^(--[^=]*)/, (name) => name.replaceAll('_', '-')))
 }
 
 function load(relativeOrAbsolute: string, cachedData: Buffer | undefined): {exports: unknown; script: Script} {

@@ -7,12 +7,9 @@ type Vendor = typeof import('./etcd3-vendor.js')
 
 const require = createRequire(import.meta.url)
 const bundled = new URL('../vendor/etcd3.cjs', import.meta.url).pathname
-/** Written by the build next to the bundle (scripts/build.sh). */
-export const BUNDLE_CODE_CACHE = bundled.replace(/\.cjs$/, '.v8-cache')
-
-/** The bundled etcd3 when the build made one (with its code cache), else the packages themselves (tests, dev). */
+/** The bundled etcd3 when the build made one (with its code cache, written next to it by scripts/build.sh), else the packages themselves (tests, dev). */
 export const vendor: Vendor = existsSync(bundled)
-  ? (requireWithCodeCache(bundled, BUNDLE_CODE_CACHE) as Vendor)
+  ? (requireWithCodeCache(bundled) as Vendor)
   : {...require('etcd3'), ...require('cockatiel'), ...require('etcd3/lib/watch.js')}
 
 guardWatchManager(vendor.WatchManager.prototype as unknown as Record<string | symbol, unknown>)

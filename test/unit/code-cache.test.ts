@@ -1,37 +1,75 @@
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {requireWithCodeCache, writeCodeCache} from '../../src/store/code-cache.js'
+import {codeCacheFile, loadWithCodeCache, nodeOptionsOf, requireWithCodeCache, writeCodeCache} from '../../src/store/code-cache.js'
 
 /** The bundled etcd client is loaded with V8's code cache: it must load exactly as require would, with or without a usable cache. */
 describe('requireWithCodeCache', () => {
   let dir: string
   let file: string
-  let cache: string
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cnet-code-cache-'))
     file = join(dir, 'bundle.cjs')
-    cache = join(dir, 'bundle.v8-cache')
     writeFileSync(file, "'use strict'\nconst path = require('node:path')\nexports.where = path.basename(__dirname) + '/' + path.basename(__filename)\nmodule.exports.twice = (n) => n * 2\n")
   })
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  const twice = (loaded: unknown) => (loaded as {twice(n: number): number}).twice
 
   it('without a cache: the file loads as require loads it (exports, module, require, its paths)', () => {
-    const loaded = requireWithCodeCache(file, cache) as {where: string; twice(n: number): number}
+    const loaded = requireWithCodeCache(file, []) as {where: string; twice(n: number): number}
     expect(loaded.where).toBe(`${join(dir).split('/').pop()}/bundle.cjs`)
     expect(loaded.twice(21)).toBe(42)
+    expect(loadWithCodeCache(file, []).cacheFile).toBeUndefined()
   })
 
-  it('the build writes a cache, and the file loads the same from it', () => {
-    writeCodeCache(file, cache)
-    expect(statSync(cache).size).toBeGreaterThan(0)
-    expect((requireWithCodeCache(file, cache) as {twice(n: number): number}).twice(4)).toBe(8)
+  it('the build writes a cache beside the file, and the file loads the same from it', () => {
+    expect(writeCodeCache(file, [])).toBe(join(dir, 'bundle.v8-cache'))
+    expect(statSync(join(dir, 'bundle.v8-cache')).size).toBeGreaterThan(0)
+    const loaded = loadWithCodeCache(file, [])
+    expect(twice(loaded.exports)(4)).toBe(8)
+    expect(loaded).toMatchObject({cacheFile: join(dir, 'bundle.v8-cache'), cacheRejected: false})
+  })
+
+  it('options without a cache of their own read the one made under none', () => {
+    expect(loadWithCodeCache(file, ['--enable-source-maps']).cacheFile).toBe(join(dir, 'bundle.v8-cache'))
   })
 
   it('a cache V8 cannot use is ignored, not an error', () => {
-    writeFileSync(cache, Buffer.from('not a code cache'))
-    expect((requireWithCodeCache(file, cache) as {twice(n: number): number}).twice(5)).toBe(10)
-    expect(readFileSync(cache, 'utf8')).toBe('not a code cache')
+    const broken = join(dir, 'broken.cjs')
+    writeFileSync(broken, readFileSync(file))
+    writeFileSync(codeCacheFile(broken, []), Buffer.from('not a code cache'))
+    const loaded = loadWithCodeCache(broken, [])
+    expect(twice(loaded.exports)(5)).toBe(10)
+    expect(loaded.cacheRejected).toBe(true)
+    expect(readFileSync(codeCacheFile(broken, []), 'utf8')).toBe('not a code cache')
+  })
+
+  // dns serve's workers run with V8's semi-spaces capped; V8 refused the CLI's cache under that flag, so each worker compiled the etcd client in full.
+  it('a cache made under V8 flags is taken under those flags, where the one made under none is refused', () => {
+    const code = "const m = await import(process.argv[1]); const r = m.loadWithCodeCache(process.argv[2], JSON.parse(process.argv[3])); console.log(JSON.stringify({file: r.cacheFile, rejected: r.cacheRejected}))"
+    const source = join(process.cwd(), 'src/store/code-cache.ts')
+    const run = (flags: string[], options: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code, source, file, JSON.stringify(options)], {encoding: 'utf8'})) as {file: string; rejected: boolean}
+    const flag = ['--max-semi-space-size=2']
+    // Under the flag, with only the plain cache: V8 refuses it.
+    expect(run(flag, flag)).toEqual({file: join(dir, 'bundle.v8-cache'), rejected: true})
+    execFileSync(process.execPath, [...flag, '--import', 'tsx', '--input-type=module', '-e', 'const m = await import(process.argv[1]); m.writeCodeCache(process.argv[2], JSON.parse(process.argv[3]))', source, file, JSON.stringify(flag)])
+    const own = codeCacheFile(file, flag)
+    expect(existsSync(own)).toBe(true)
+    expect(run(flag, flag)).toEqual({file: own, rejected: false})
+    expect(run([], [])).toEqual({file: join(dir, 'bundle.v8-cache'), rejected: false})
+  })
+})
+
+describe('codeCacheFile and nodeOptionsOf', () => {
+  it('names a cache by its options, in any order and spelling node takes', () => {
+    expect(codeCacheFile('/d/etcd3.cjs', [])).toBe('/d/etcd3.v8-cache')
+    const one = codeCacheFile('/d/etcd3.cjs', ['--max-semi-space-size=2', '--cpu-prof'])
+    expect(one).toMatch(/^\/d\/etcd3\.[0-9a-f]{8}\.v8-cache$/)
+    expect(codeCacheFile('/d/etcd3.cjs', ['--cpu-prof', '--max-semi-space-size=2'])).toBe(one)
+    expect(codeCacheFile('/d/etcd3.cjs', ['--max-semi-space-size=4'])).not.toBe(codeCacheFile('/d/etcd3.cjs', ['--max-semi-space-size=2']))
+    expect(nodeOptionsOf({execArgv: ['--max_semi_space_size=2'], env: {NODE_OPTIONS: ' --cpu-prof  --title=a_b '}})).toEqual(['--max-semi-space-size=2', '--cpu-prof', '--title=a_b'])
+    expect(nodeOptionsOf({execArgv: [], env: {}})).toEqual([])
   })
 })
