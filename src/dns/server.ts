@@ -6,8 +6,6 @@ import type {Store} from '../store/store.js'
 import {type ServeRequest, loadSettings, reloadSettings, withReloadSignal} from './serve-settings.js'
 import {type WorkerPool, runWorkers} from './workers.js'
 
-export type {ServeRequest} from './serve-settings.js'
-
 /**
  * Runs the DNS server until `stop` fires: in this process, or in workers. Reads the
  * config (a ConfigError for a bad file, InvalidValueError for a bad setting), and
