@@ -7,8 +7,8 @@ import {execFileSync} from 'node:child_process'
 
 const [bundle] = process.argv.slice(2)
 if (!bundle) throw new Error('usage: write-code-caches.mjs <bundle.cjs>')
-const {WORKER_SEMI_SPACE_MB} = await import('../dist/dns/worker-memory.js')
-const optionSets = [[], [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`]]
+const {WORKER_SEMI_SPACE_OPTION} = await import('../dist/dns/worker-memory.js')
+const optionSets = [[], [WORKER_SEMI_SPACE_OPTION]]
 const env = {...process.env}
 delete env.NODE_OPTIONS
 // The options are named to writeCodeCache: the writer's own command line has -e besides.

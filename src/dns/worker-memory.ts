@@ -29,6 +29,9 @@ export const WORKER_MMAP_THRESHOLD = 1 << 20
 /** The largest semi-space of a worker's V8 young generation, in MB (V8's own default: 16). */
 export const WORKER_SEMI_SPACE_MB = 2
 
+/** How a worker's node is told WORKER_SEMI_SPACE_MB (also the options the build makes a code cache for: scripts/write-code-caches.mjs). */
+export const WORKER_SEMI_SPACE_OPTION = `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`
+
 const SEMI_SPACE_FLAG = /(^|\s)--max[-_]semi[-_]space[-_]size(=|\s|$)/
 
 /**
@@ -40,6 +43,6 @@ export function workerMemoryEnv(env: NodeJS.ProcessEnv, execArgv: readonly strin
   const tunables = env.GLIBC_TUNABLES ?? ''
   if (!/(^|:)glibc\.malloc\.mmap_threshold=/.test(tunables)) added.GLIBC_TUNABLES = [tunables, `glibc.malloc.mmap_threshold=${WORKER_MMAP_THRESHOLD}`].filter(Boolean).join(':')
   const nodeOptions = env.NODE_OPTIONS ?? ''
-  if (!SEMI_SPACE_FLAG.test(nodeOptions) && !execArgv.some((arg) => SEMI_SPACE_FLAG.test(arg))) added.NODE_OPTIONS = [nodeOptions, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`].filter(Boolean).join(' ')
+  if (!SEMI_SPACE_FLAG.test(nodeOptions) && !execArgv.some((arg) => SEMI_SPACE_FLAG.test(arg))) added.NODE_OPTIONS = [nodeOptions, WORKER_SEMI_SPACE_OPTION].filter(Boolean).join(' ')
   return added
 }

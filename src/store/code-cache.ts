@@ -25,8 +25,8 @@ export function loadWithCodeCache(file: string, options: readonly string[]): {ex
   return {exports, cacheFile, cacheRejected: cacheFile ? script.cachedDataRejected : undefined}
 }
 
-/** For the build: loads the file and writes its code cache for this process's options (after loading, so the functions it ran are in it). */
-export function writeCodeCache(file: string, options = nodeOptionsOf(process)): string {
+/** For the build: loads the file and writes its code cache for these options, the ones this process runs with (after loading, so the functions it ran are in it). */
+export function writeCodeCache(file: string, options: readonly string[]): string {
   const cacheFile = codeCacheFile(file, options)
   writeFileSync(cacheFile, load(file, undefined).script.createCachedData())
   return cacheFile

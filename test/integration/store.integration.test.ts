@@ -1,8 +1,12 @@
 import {execFileSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer as createHttpServer, type Server as HttpServer} from 'node:http'
 import {createServer as createHttp2Server, type Http2Server} from 'node:http2'
 import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {workerMemoryEnv} from '../../src/dns/worker-memory.js'
 import type {EtcdStore} from '../../src/store/etcd-store.js'
 import {MAX_REPLY_BYTES} from '../../src/store/etcd-errors.js'
 import {openStore} from '../../src/store/index.js'
@@ -55,6 +59,28 @@ describe('store against its own etcd member', () => {
       etcd.client.kv.range = range
     }
     await store.deletePrefix(prefix)
+  })
+
+  // A worker that compiled the client in full would start no less correctly, only slower: nothing else would catch a build whose caches no longer match the workers' options.
+  it('the built client loads from a code cache V8 takes, under the CLI\'s options and under dns serve\'s workers\'', () => {
+    // A file of its own, so that the child's options are only what NODE_OPTIONS gives (node -e would be one more).
+    const dir = mkdtempSync(join(tmpdir(), 'cnet-code-cache-'))
+    try {
+      const script = join(dir, 'load.mjs')
+      writeFileSync(
+        script,
+        `const {loadWithCodeCache, nodeOptionsOf} = await import(${JSON.stringify(join(process.cwd(), 'dist/store/code-cache.js'))})
+        const r = loadWithCodeCache(${JSON.stringify(join(process.cwd(), 'dist/vendor/etcd3.cjs'))}, nodeOptionsOf(process))
+        console.log(JSON.stringify({file: r.cacheFile.split('/').pop(), rejected: r.cacheRejected}))`,
+      )
+      const load = (nodeOptions: string) => JSON.parse(execFileSync(process.execPath, [script], {encoding: 'utf8', env: {...process.env, NODE_OPTIONS: nodeOptions}})) as {file: string; rejected: boolean}
+      expect(load('')).toEqual({file: 'etcd3.v8-cache', rejected: false})
+      const worker = load(workerMemoryEnv({}).NODE_OPTIONS!)
+      expect(worker.file).toMatch(/^etcd3\.[0-9a-f]{8}\.v8-cache$/)
+      expect(worker.rejected).toBe(false)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('reads a list\'s pages from the replies\' bytes through the built client (as the CLI runs it), as from its kvs', async () => {
