@@ -3,8 +3,8 @@ import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
 import type {Store, StoredValue, Watch, WatchEvent, WatchHandlers} from '../store/store.js'
-import {type HealthStatus, parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
-import {ListedInstances, Registry, type RegistryChange, emptyChange} from './registry.js'
+import {parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
+import {type HealthCode, ListedInstances, Registry, type RegistryChange, emptyChange, healthCode} from './registry.js'
 import {releaseMemory} from './release-memory.js'
 
 /** A listing this big is followed by a full collection (see release-memory.ts). */
@@ -22,7 +22,7 @@ const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
 /** One listing of a prefix as it is read: compact instances, or health by ident. */
 class Staged {
   readonly instances = new ListedInstances()
-  readonly health: [string, HealthStatus][] = []
+  readonly health = new Map<string, HealthCode>()
   constructor(readonly kind: 'services' | 'health') {}
 }
 
@@ -181,7 +181,7 @@ export class ServiceIndex {
         if (registration) staged.instances.add(ident, registration)
       } else {
         const status = parseHealthStatus(item.value)
-        if (status) staged.health.push([ident, status])
+        if (status) staged.health.set(ident, healthCode(status))
       }
     }
     return count

@@ -11,7 +11,9 @@ import {type HealthRecord, type HealthStatus, type StoredRegistration, effective
 /** Health as a small number: 0 no record, then passing, warning, critical. */
 export type HealthCode = 0 | 1 | 2 | 3
 const STATUS_CODE: Record<HealthStatus, HealthCode> = {passing: 1, warning: 2, critical: 3}
-const STATUS_OF: HealthStatus[] = ['passing', 'passing', 'warning', 'critical']
+
+/** A status as its HealthCode (1, 2 or 3). */
+export const healthCode = (status: HealthStatus): HealthCode => STATUS_CODE[status]
 
 /** What DNS needs of one instance; everything else of the registration is dropped. */
 export interface DnsInstance {
@@ -203,7 +205,7 @@ class Indexes {
 export class Registry {
   private indexes = new Indexes()
   /** Health records whose registration is not (yet, or no longer) here. */
-  private readonly orphanHealth = new Map<string, HealthCode>()
+  private orphanHealth = new Map<string, HealthCode>()
   /** Shared strings; started afresh with each full listing, so it holds only what is in use. */
   private interned = new Interned()
 
@@ -281,24 +283,35 @@ export class Registry {
     for (const [ident, instance] of this.indexes.instances) if (instance.health) health.set(ident, instance.health)
     this.indexes = listed.indexes
     this.interned = listed.interned
+    // The few left over go in a map of their own, rather than deleting from this one every
+    // health record that found its instance (at a fleet's first load, all 100,000 of them).
+    const orphans = new Map<string, HealthCode>()
     for (const [ident, code] of health) {
       const instance = this.indexes.instances.get(ident)
-      if (!instance) continue
-      instance.health = code
-      health.delete(ident)
+      if (instance) instance.health = code
+      else orphans.set(ident, code)
     }
+    this.orphanHealth = orphans
     for (const group of this.indexes.groups.values()) group.stale()
     change.all = true
   }
 
-  /** Every health record now, replacing what was known. */
-  replaceHealth(items: Iterable<[string, HealthStatus]>, change: RegistryChange): void {
-    this.orphanHealth.clear()
+  /**
+   * Every health record now, by ident, replacing what was known. The registry takes the
+   * map over (the caller must not change it after): before the first registrations are
+   * in, at a fleet's first load, it becomes the orphans' map whole.
+   */
+  replaceHealth(codes: Map<string, HealthCode>, change: RegistryChange): void {
     for (const instance of this.indexes.instances.values()) instance.health = 0
-    for (const [ident, status] of items) {
-      const instance = this.indexes.instances.get(ident)
-      if (instance) instance.health = STATUS_CODE[status]
-      else this.orphanHealth.set(ident, STATUS_CODE[status])
+    if (this.indexes.instances.size) {
+      this.orphanHealth = new Map()
+      for (const [ident, code] of codes) {
+        const instance = this.indexes.instances.get(ident)
+        if (instance) instance.health = code
+        else this.orphanHealth.set(ident, code)
+      }
+    } else {
+      this.orphanHealth = codes
     }
     for (const group of this.indexes.groups.values()) group.stale()
     change.all = true

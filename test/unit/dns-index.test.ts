@@ -1,6 +1,6 @@
 import {describe, expect, it} from '@jest/globals'
 import {ServiceIndex} from '../../src/dns/index.js'
-import {ListedInstances, Registry, type RegistryChange, emptyChange, statusOf, toDnsInstance} from '../../src/dns/registry.js'
+import {ListedInstances, Registry, type RegistryChange, emptyChange, healthCode, statusOf, toDnsInstance} from '../../src/dns/registry.js'
 import {Keys} from '../../src/store/keys.js'
 import type {HealthStatus, ServiceRegistration} from '../../src/svc/model.js'
 import {MemoryStore} from '../helpers/memory-store.js'
@@ -100,8 +100,29 @@ describe('Registry', () => {
     registry.replaceRegistrations(listed, change)
     expect(change.all).toBe(true)
     expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'z'])
-    registry.replaceHealth([['default/web/z', 'critical']], emptyChange())
+    registry.replaceHealth(new Map([['default/web/z', healthCode('critical')]]), emptyChange())
     expect(registry.healthy('web.default', false)).toBeUndefined()
+  })
+
+  // A fleet's first load: the health listing (the smaller prefix) usually ends first, and its map becomes the orphans' whole.
+  it('health listed before any registration is joined when the registrations are, and what is left over waits for its own', () => {
+    const registry = new Registry()
+    const health = new Map([['default/web/a', healthCode('passing')], ['default/web/b', healthCode('critical')], ['default/web/later', healthCode('passing')]])
+    registry.replaceHealth(health, emptyChange())
+    const listed = new ListedInstances()
+    listed.add('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}))
+    listed.add('default/web/b', registration('b', '10.0.0.2', {check: ttlCheck}))
+    listed.add('default/web/c', registration('c', '10.0.0.3', {check: ttlCheck}))
+    registry.replaceRegistrations(listed, emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a'])
+    expect(statusOf(registry.get('default/web/b')!)).toBe(3)
+    expect(statusOf(registry.get('default/web/c')!)).toBe(3) // a check and no record: critical
+    // the record without a registration stayed an orphan, and its registration finds it
+    registry.putRegistration('default/web/later', registration('later', '10.0.0.4', {check: ttlCheck}), emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'later'])
+    // a second health listing with instances present replaces every instance's health
+    registry.replaceHealth(new Map([['default/web/c', healthCode('passing')]]), emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['c'])
   })
 })
 
