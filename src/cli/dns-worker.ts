@@ -29,7 +29,7 @@ let store: Store | undefined
 try {
   await runUntilSignal(logger, async (stop) => {
     store = await openStore(spec.storeOptions)
-    const index = new ServiceIndex(store, keys)
+    const index = new ServiceIndex(store, keys, {parseLazily: !spec.joinsServingPool})
     index.start(logger).catch(() => {}) // awaited by the server; listing begins now
     const {runDnsWorker} = await import('../dns/serve-in-process.js')
     await runDnsWorker(store, keys, logger, spec.settings, {commandLine: {}, logFormat: spec.log.format}, stop, index)

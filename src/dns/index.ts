@@ -10,6 +10,9 @@ import {releaseMemory} from './release-memory.js'
 /** A listing this big is followed by a full collection (see release-memory.ts). */
 const COLLECT_AFTER_LISTING = 10_000
 
+/** How long each turn of the background parsing may hold the event loop: queries wait at most this. */
+const PARSE_SLICE_MS = 5
+
 /** Retried from 0.5 s up to every 5 s while etcd is away at start. */
 const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
 
@@ -21,9 +24,21 @@ const LOAD_RETRY = {initialMs: 500, maxMs: 5000}
  */
 /** One listing of a prefix as it is read: compact instances, or health by ident. */
 class Staged {
-  readonly instances = new ListedInstances()
+  readonly instances: ListedInstances
   readonly health = new Map<string, HealthCode>()
-  constructor(readonly kind: 'services' | 'health') {}
+  constructor(readonly kind: 'services' | 'health', parseLazily: boolean) {
+    this.instances = new ListedInstances(parseLazily)
+  }
+}
+
+export interface ServiceIndexOptions {
+  /**
+   * Registrations listed are parsed when a query first needs them, and the rest in the
+   * background once the server answers (the default: the first answer comes sooner);
+   * false parses each as it is read (a lower peak of memory, for a worker that joins a
+   * pool already answering).
+   */
+  parseLazily?: boolean
 }
 
 export class ServiceIndex {
@@ -38,8 +53,14 @@ export class ServiceIndex {
   /** Keys listed since the last full collection was asked for. */
   private listedSinceCollection = 0
   private logger: Logger | undefined
+  /** The next turn of the background parsing, while one is due. */
+  private parsingTurn: NodeJS.Immediate | undefined
 
-  constructor(private readonly store: Store, private readonly keys: Keys) {}
+  private readonly parseLazily: boolean
+
+  constructor(private readonly store: Store, private readonly keys: Keys, options: ServiceIndexOptions = {}) {
+    this.parseLazily = options.parseLazily ?? true
+  }
 
   /** Both watches connected: the registry is current. */
   get inSync(): boolean {
@@ -87,6 +108,7 @@ export class ServiceIndex {
 
   async close(): Promise<void> {
     this.stopping.abort()
+    if (this.parsingTurn) clearImmediate(this.parsingTurn)
     await this.retrying
     await Promise.all(this.watches.map((watch) => watch.close().catch(() => {})))
   }
@@ -102,12 +124,35 @@ export class ServiceIndex {
         this.followed.health ? undefined : this.follow('health', this.keys.healthPrefix()),
       ])
     } finally {
-      // One collection once both are in (or one failed), not one per listing in the middle of the other.
-      if (this.listedSinceCollection >= COLLECT_AFTER_LISTING) {
-        this.listedSinceCollection = 0
-        setImmediate(releaseMemory)
-      }
+      // One collection once both are in (or one failed), not one per listing in the middle of
+      // the other; when registrations are left to parse, once they are (the values listed
+      // are garbage only then), and not before the first answer.
+      const collect = this.listedSinceCollection >= COLLECT_AFTER_LISTING
+      this.listedSinceCollection = 0
+      if (!this.parseInBackground(collect) && collect) setImmediate(releaseMemory)
     }
+  }
+
+  /**
+   * Parses the registrations no query has asked for yet, a few milliseconds per turn of
+   * the event loop so queries are answered in between; started once both listings are
+   * in, so it never delays the first answer. A big registry's listed values are let go
+   * with a collection when it is done (or when `collect` asks for one). Returns whether
+   * it is under way.
+   */
+  private parseInBackground(collect = false): boolean {
+    if (!this.loaded || !this.registry.parsing) return false
+    if (this.parsingTurn) return true
+    collect ||= this.registry.unparsedCount >= COLLECT_AFTER_LISTING
+    const turn = (): void => {
+      const change = emptyChange()
+      const more = this.registry.parseSome(PARSE_SLICE_MS, change)
+      this.notify(change)
+      this.parsingTurn = more && !this.stopping.signal.aborted ? setImmediate(turn) : undefined
+      if (!more && collect) releaseMemory()
+    }
+    this.parsingTurn = setImmediate(turn)
+    return true
   }
 
   /** Lists and then watches one prefix. */
@@ -126,22 +171,23 @@ export class ServiceIndex {
 
   /**
    * The watch's handlers. A resync (the watch's place was compacted away) reads the
-   * prefix again page by page into a staging of its own, as the first listing did, so a
-   * fleet's registry is never held as raw values to resync. (Made here, apart from the
-   * first listing's staging, so as not to keep it alive.)
+   * prefix again page by page into a staging of its own, parsed as it is read: the
+   * server answers from what it knew meanwhile, so there is no first answer to hurry,
+   * and no listed value is held. (Made here, apart from the first listing's staging, so
+   * as not to keep it alive.)
    */
   private watchHandlers(kind: 'services' | 'health'): WatchHandlers {
-    let restaged = new Staged(kind)
+    let restaged = new Staged(kind, false)
     let keys = 0
     return {
       onEvents: (events) => this.apply(kind, events),
       onResyncPage: (items, first) => {
-        if (first) [restaged, keys] = [new Staged(kind), 0]
+        if (first) [restaged, keys] = [new Staged(kind, false), 0]
         keys += this.stage(restaged, items)
       },
       onResync: () => {
         this.replace(restaged)
-        restaged = new Staged(kind)
+        restaged = new Staged(kind, false)
         if (keys >= COLLECT_AFTER_LISTING) setImmediate(releaseMemory)
         keys = 0
       },
@@ -158,11 +204,11 @@ export class ServiceIndex {
    * keep it alive.)
    */
   private async listStaged(kind: 'services' | 'health', prefix: string): Promise<{staged: Staged; keys: number; revision: number}> {
-    let staged = new Staged(kind)
+    let staged = new Staged(kind, this.parseLazily)
     let keys = 0
     const {revision} = await this.store.list(prefix, {
       onPage: (items, first) => {
-        if (first) [staged, keys] = [new Staged(kind), 0]
+        if (first) [staged, keys] = [new Staged(kind, this.parseLazily), 0]
         keys += this.stage(staged, items)
       },
     })
@@ -177,8 +223,7 @@ export class ServiceIndex {
       const ident = this.keys.instanceIdentOf(item.key)
       if (!ident) continue
       if (staged.kind === 'services') {
-        const registration = parseStoredRegistration(item.value)
-        if (registration) staged.instances.add(ident, registration)
+        staged.instances.add(ident, item.value)
       } else {
         const status = parseHealthStatus(item.value)
         if (status) staged.health.set(ident, healthCode(status))

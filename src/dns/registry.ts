@@ -1,6 +1,6 @@
 import {isIP} from 'node:net'
 import {formatIp, parseIp} from '../net/ip.js'
-import {type HealthRecord, type HealthStatus, type StoredRegistration, effectiveStatus} from '../svc/model.js'
+import {type HealthRecord, type HealthStatus, type StoredRegistration, effectiveStatus, parseStoredRegistration} from '../svc/model.js'
 
 /**
  * The DNS server's in-memory registry: every instance, grouped by service as events
@@ -119,19 +119,88 @@ export function toDnsInstance(ident: string, registration: StoredRegistration, h
   }
 }
 
+/** "<name>.<namespace>", lower-cased, of an ident "<namespace>/<name>/<id>": the group its key names. */
+export function serviceOfIdent(ident: string): string {
+  const first = ident.indexOf('/')
+  const second = ident.indexOf('/', first + 1)
+  return `${ident.slice(first + 1, second)}.${ident.slice(0, first)}`.toLowerCase()
+}
+
+/** The registrations of one service as listed, not parsed yet: ident and value in turn. */
+interface UnparsedGroup {
+  readonly namespace: string
+  readonly entries: string[]
+}
+
 /**
- * A full listing of registrations turned into instances page by page, as the store reads
- * it, for replaceRegistrations: only the small records are kept, never a page of raw
- * values or parsed registrations. The registry's maps are built here too, while etcd
- * reads the next page, and the registry takes them over whole: built after the listing,
- * they were a quarter to half a second more before a worker served, at 100,000 instances.
+ * Registrations listed and not parsed yet, grouped by the service their keys name. A
+ * fleet's first listing is 100,000 registrations; parsing each and building its record
+ * was a third of a worker's time to its first answer. A group is parsed when a query
+ * first asks for its service, and the rest in the background once the server answers.
+ */
+export class Unparsed {
+  readonly groups = new Map<string, UnparsedGroup>()
+  /** Unparsed registrations per namespace (lower-cased): a namespace with some exists. */
+  readonly namespaces = new Map<string, number>()
+  /** "<namespace>/<name>/" of the last one added: a listing comes sorted by key, so a service's are in a row. */
+  private lastPrefix = ''
+  private last: UnparsedGroup | undefined
+  /** Registrations in all groups. */
+  count = 0
+
+  add(ident: string, value: string): void {
+    let group = this.last
+    if (!group || !ident.startsWith(this.lastPrefix)) {
+      const service = serviceOfIdent(ident)
+      group = this.groups.get(service)
+      if (!group) this.groups.set(service, (group = {namespace: ident.slice(0, ident.indexOf('/')).toLowerCase(), entries: []}))
+      this.last = group
+      this.lastPrefix = ident.slice(0, ident.lastIndexOf('/') + 1)
+    }
+    group.entries.push(ident, value)
+    this.count++
+    this.namespaces.set(group.namespace, (this.namespaces.get(group.namespace) ?? 0) + 1)
+  }
+
+  /** The group of a service, no longer unparsed; undefined when it has none. */
+  take(service: string): UnparsedGroup | undefined {
+    const group = this.groups.get(service)
+    if (!group) return undefined
+    this.groups.delete(service)
+    if (this.last === group) this.last = undefined
+    this.count -= group.entries.length / 2
+    const left = (this.namespaces.get(group.namespace) ?? 0) - group.entries.length / 2
+    if (left > 0) this.namespaces.set(group.namespace, left)
+    else this.namespaces.delete(group.namespace)
+    return group
+  }
+
+  /** Some service with an unparsed group, or undefined when all are parsed. */
+  anyService(): string | undefined {
+    for (const service of this.groups.keys()) return service
+    return undefined
+  }
+}
+
+/**
+ * A full listing of registrations as the store reads it, page by page, for
+ * replaceRegistrations. Lazy, each is kept as listed, grouped by the service its key
+ * names, and parsed when first needed (see Unparsed): the first answer comes sooner.
+ * Eager, each is parsed as it is read and only its small record kept, with the
+ * registry's maps built while etcd reads the next page: more work before serving, but
+ * a lower peak of memory, as no listed value is held.
  */
 export class ListedInstances {
   readonly interned = new Interned()
+  readonly unparsed = new Unparsed()
   readonly indexes = new Indexes()
 
-  add(ident: string, registration: StoredRegistration): void {
-    this.indexes.add(toDnsInstance(ident, registration, 0, this.interned))
+  constructor(readonly lazy = true) {}
+
+  add(ident: string, value: string): void {
+    if (this.lazy) return this.unparsed.add(ident, value)
+    const registration = parseStoredRegistration(value)
+    if (registration) this.indexes.add(toDnsInstance(ident, registration, 0, this.interned))
   }
 }
 
@@ -204,37 +273,98 @@ class Indexes {
 
 export class Registry {
   private indexes = new Indexes()
-  /** Health records whose registration is not (yet, or no longer) here. */
+  /** Registrations listed and not yet parsed (see Unparsed). */
+  private unparsed = new Unparsed()
+  /** Health records whose registration is not (yet, or no longer) here, or not parsed yet. */
   private orphanHealth = new Map<string, HealthCode>()
   /** Shared strings; started afresh with each full listing, so it holds only what is in use. */
   private interned = new Interned()
 
+  /** Registered instances (every registration parsed first). */
   get size(): number {
+    this.parseAll()
     return this.indexes.instances.size
+  }
+
+  /** Whether some listed registrations are not parsed yet. */
+  get parsing(): boolean {
+    return this.unparsed.groups.size > 0
+  }
+
+  /** How many listed registrations are not parsed yet. */
+  get unparsedCount(): number {
+    return this.unparsed.count
   }
 
   /** The healthy instances of "<name>.<namespace>" (lower-cased), sorted by id; undefined for none. */
   healthy(service: string, onlyPassing: boolean): readonly DnsInstance[] | undefined {
+    this.parse(service)
     const list = this.indexes.groups.get(service)?.healthyMembers(onlyPassing)
     return list?.length ? list : undefined
   }
 
   /** Every instance registered at an address (canonical text), healthy or not. */
   atAddress(address: string): readonly DnsInstance[] | undefined {
+    // Any unparsed registration may hold it: rare, as the rest are parsed moments after the listing.
+    this.parseAll()
     const found = this.indexes.byAddress.get(address)
     return found === undefined || Array.isArray(found) ? found : [found]
   }
 
+  /**
+   * Whether a namespace has instances. One with registrations not parsed yet counts, so a
+   * name in it is told apart from one in no namespace without parsing all of them; should
+   * none of them parse, it is known once the background parsing reaches them.
+   */
   hasNamespace(namespace: string): boolean {
-    return this.indexes.namespaces.has(namespace)
+    return this.indexes.namespaces.has(namespace) || this.unparsed.namespaces.has(namespace)
   }
 
   get(ident: string): DnsInstance | undefined {
+    this.parse(serviceOfIdent(ident))
     return this.indexes.instances.get(ident)
+  }
+
+  /**
+   * Parses unparsed groups for about `budgetMs`; true while some are left. The instances
+   * of a registration filed under another service than its key names are noted in
+   * `change` (nothing else was answered from them).
+   */
+  parseSome(budgetMs: number, change: RegistryChange): boolean {
+    const until = performance.now() + budgetMs
+    let service: string | undefined
+    while ((service = this.unparsed.anyService()) !== undefined) {
+      this.parse(service, change)
+      if (performance.now() >= until) break
+    }
+    return this.parsing
+  }
+
+  private parseAll(): void {
+    let service: string | undefined
+    while ((service = this.unparsed.anyService()) !== undefined) this.parse(service)
+  }
+
+  /** The unparsed registrations of a service parsed into instances, each with the health known for it. */
+  private parse(service: string, change?: RegistryChange): void {
+    const group = this.unparsed.take(service)
+    if (!group) return
+    const {entries} = group
+    for (let i = 0; i < entries.length; i += 2) {
+      const ident = entries[i]!
+      const registration = parseStoredRegistration(entries[i + 1]!)
+      if (!registration) continue
+      const health = this.orphanHealth.get(ident) ?? 0
+      if (health) this.orphanHealth.delete(ident)
+      const instance = toDnsInstance(ident, registration, health, this.interned)
+      this.indexes.add(instance)
+      if (change && instance.service !== service) noteChange(instance, change)
+    }
   }
 
   /** A registration put (undefined: deleted, or a value that is not a registration). */
   putRegistration(ident: string, registration: StoredRegistration | undefined, change: RegistryChange): void {
+    this.parse(serviceOfIdent(ident))
     const old = this.indexes.instances.get(ident)
     let health: HealthCode = 0
     if (old) {
@@ -259,6 +389,7 @@ export class Registry {
     const code: HealthCode = status ? STATUS_CODE[status] : 0
     const instance = this.indexes.instances.get(ident)
     if (!instance) {
+      // Not registered, or not parsed yet: its registration finds it here (no answer was built from it).
       if (code) this.orphanHealth.set(ident, code)
       else this.orphanHealth.delete(ident)
       return
@@ -274,32 +405,37 @@ export class Registry {
 
   /**
    * Everything registered now, replacing what was known (a listing, or a resync): the
-   * instances of a Listed staging with the maps built with them, and its own Interned,
-   * which the registry adopts. Each keeps the health known for it.
+   * listing's instances and the maps built with them, or its registrations to parse when
+   * first needed, and its own Interned, which the registry adopts. Each keeps the health
+   * known for it; an unparsed one's waits with the orphans' until it is parsed.
    */
   replaceRegistrations(listed: ListedInstances, change: RegistryChange): void {
-    // Health known now, by ident: the orphans' and the instances'; what is left over stays orphaned.
     const health = this.orphanHealth
     for (const [ident, instance] of this.indexes.instances) if (instance.health) health.set(ident, instance.health)
     this.indexes = listed.indexes
+    this.unparsed = listed.unparsed
     this.interned = listed.interned
-    // The few left over go in a map of their own, rather than deleting from this one every
-    // health record that found its instance (at a fleet's first load, all 100,000 of them).
-    const orphans = new Map<string, HealthCode>()
-    for (const [ident, code] of health) {
-      const instance = this.indexes.instances.get(ident)
-      if (instance) instance.health = code
-      else orphans.set(ident, code)
+    if (!this.indexes.instances.size) {
+      this.orphanHealth = health
+    } else {
+      // The few left over go in a map of their own, rather than deleting from this one every
+      // health record that found its instance (at a fleet's first load, all 100,000 of them).
+      const orphans = new Map<string, HealthCode>()
+      for (const [ident, code] of health) {
+        const instance = this.indexes.instances.get(ident)
+        if (instance) instance.health = code
+        else orphans.set(ident, code)
+      }
+      this.orphanHealth = orphans
+      for (const group of this.indexes.groups.values()) group.stale()
     }
-    this.orphanHealth = orphans
-    for (const group of this.indexes.groups.values()) group.stale()
     change.all = true
   }
 
   /**
    * Every health record now, by ident, replacing what was known. The registry takes the
-   * map over (the caller must not change it after): before the first registrations are
-   * in, at a fleet's first load, it becomes the orphans' map whole.
+   * map over (the caller must not change it after): with no instance parsed yet, as at a
+   * fleet's first load, it becomes the orphans' map whole.
    */
   replaceHealth(codes: Map<string, HealthCode>, change: RegistryChange): void {
     for (const instance of this.indexes.instances.values()) instance.health = 0

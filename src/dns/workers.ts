@@ -90,7 +90,8 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
   const memoryEnv = workerMemoryEnv(process.env, process.execArgv)
   let othersStarted = count === 1
   const fork = () => {
-    const worker = cluster.fork({...memoryEnv, [WORKER_SPEC_ENV]: JSON.stringify({...launch, settings} satisfies WorkerSpec)})
+    const joinsServingPool = [...states.values()].some((report) => report.listening)
+    const worker = cluster.fork({...memoryEnv, [WORKER_SPEC_ENV]: JSON.stringify({...launch, settings, joinsServingPool} satisfies WorkerSpec)})
     const startedAt = Date.now()
     workers.add(worker)
     worker.on('message', (message: unknown) => {

@@ -95,8 +95,8 @@ describe('Registry', () => {
     registry.putHealth('default/web/z', 'passing', emptyChange())
     const change = emptyChange()
     const listed = new ListedInstances()
-    listed.add('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}))
-    listed.add('default/web/z', registration('z', '10.0.0.26', {check: ttlCheck}))
+    listed.add('default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
+    listed.add('default/web/z', JSON.stringify(registration('z', '10.0.0.26', {check: ttlCheck})))
     registry.replaceRegistrations(listed, change)
     expect(change.all).toBe(true)
     expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'z'])
@@ -110,9 +110,9 @@ describe('Registry', () => {
     const health = new Map([['default/web/a', healthCode('passing')], ['default/web/b', healthCode('critical')], ['default/web/later', healthCode('passing')]])
     registry.replaceHealth(health, emptyChange())
     const listed = new ListedInstances()
-    listed.add('default/web/a', registration('a', '10.0.0.1', {check: ttlCheck}))
-    listed.add('default/web/b', registration('b', '10.0.0.2', {check: ttlCheck}))
-    listed.add('default/web/c', registration('c', '10.0.0.3', {check: ttlCheck}))
+    listed.add('default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
+    listed.add('default/web/b', JSON.stringify(registration('b', '10.0.0.2', {check: ttlCheck})))
+    listed.add('default/web/c', JSON.stringify(registration('c', '10.0.0.3', {check: ttlCheck})))
     registry.replaceRegistrations(listed, emptyChange())
     expect(ids(registry.healthy('web.default', false))).toEqual(['a'])
     expect(statusOf(registry.get('default/web/b')!)).toBe(3)
@@ -123,6 +123,76 @@ describe('Registry', () => {
     // a second health listing with instances present replaces every instance's health
     registry.replaceHealth(new Map([['default/web/c', healthCode('passing')]]), emptyChange())
     expect(ids(registry.healthy('web.default', false))).toEqual(['c'])
+  })
+})
+
+describe('Registry: a listing parsed when first needed', () => {
+  const listing = (entries: [string, string][]) => {
+    const listed = new ListedInstances()
+    for (const [ident, value] of entries) listed.add(ident, value)
+    return listed
+  }
+  const value = (id: string, address: string, overrides: Partial<ServiceRegistration> = {}) => JSON.stringify(registration(id, address, overrides))
+
+  it('parses only the service a query asks for, and the rest when asked to', () => {
+    const registry = new Registry()
+    const web = (id: string, address: string) => [`default/web/${id}`, value(id, address)] as [string, string]
+    registry.replaceRegistrations(listing([web('a', '10.0.0.1'), web('b', '10.0.0.2'), ['prod/api/x', value('x', '10.0.1.1', {name: 'api', namespace: 'prod'})]]), emptyChange())
+    expect([registry.parsing, registry.unparsedCount]).toEqual([true, 3])
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'b'])
+    expect(registry.unparsedCount).toBe(1) // api.prod is still as listed
+    expect([registry.hasNamespace('prod'), registry.hasNamespace('default'), registry.hasNamespace('staging')]).toEqual([true, true, false])
+    expect(registry.parseSome(50, emptyChange())).toBe(false)
+    expect([registry.parsing, registry.unparsedCount, registry.size]).toEqual([false, 0, 3])
+    expect(ids(registry.healthy('api.prod', false))).toEqual(['x'])
+  })
+
+  it('a reverse lookup finds an instance not parsed yet', () => {
+    const registry = new Registry()
+    registry.replaceRegistrations(listing([['default/web/a', value('a', '10.0.0.1')]]), emptyChange())
+    expect(registry.atAddress('10.0.0.1')?.map((i) => i.ident)).toEqual(['default/web/a'])
+    expect(registry.parsing).toBe(false)
+  })
+
+  it('health and events that reach an instance not parsed yet are not lost', () => {
+    const registry = new Registry()
+    registry.replaceRegistrations(listing([['default/web/a', value('a', '10.0.0.1', {check: ttlCheck})], ['default/web/b', value('b', '10.0.0.2')]]), emptyChange())
+    // health for an unparsed instance waits for it; nothing was answered from it, so no change
+    const healthChange = emptyChange()
+    registry.putHealth('default/web/a', 'passing', healthChange)
+    expect(healthChange.services.size).toBe(0)
+    // a put replaces the listed registration: the old one is parsed first, so its address is told as changed
+    const moved = emptyChange()
+    registry.putRegistration('default/web/b', registration('b', '10.0.0.9'), moved)
+    expect([...moved.addresses].sort()).toEqual(['10.0.0.2', '10.0.0.9'])
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'b'])
+    expect(registry.atAddress('10.0.0.2')).toBeUndefined()
+  })
+
+  it('a value that is not a registration is dropped when parsed; its namespace is gone once parsing reaches it', () => {
+    const registry = new Registry()
+    registry.replaceRegistrations(listing([['junk/web/a', 'not json'], ['default/web/b', value('b', '10.0.0.2')]]), emptyChange())
+    expect(registry.hasNamespace('junk')).toBe(true) // not parsed yet: counted
+    expect(registry.healthy('web.junk', false)).toBeUndefined()
+    expect([registry.hasNamespace('junk'), registry.size]).toEqual([false, 1])
+  })
+
+  it('a registration whose key names another service is told as a change when the background parsing files it', () => {
+    const registry = new Registry()
+    registry.replaceRegistrations(listing([['default/old/a', value('a', '10.0.0.1', {name: 'new'})]]), emptyChange())
+    const change = emptyChange()
+    expect(registry.parseSome(50, change)).toBe(false)
+    expect([...change.services]).toEqual(['new.default'])
+    expect(ids(registry.healthy('new.default', false))).toEqual(['a'])
+  })
+
+  it('a second listing replaces the first, parsed or not, and keeps the health it knew', () => {
+    const registry = new Registry()
+    registry.replaceHealth(new Map([['default/web/a', healthCode('passing')]]), emptyChange())
+    registry.replaceRegistrations(listing([['default/web/a', value('a', '10.0.0.1', {check: ttlCheck})]]), emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a'])
+    registry.replaceRegistrations(listing([['default/web/a', value('a', '10.0.0.1', {check: ttlCheck})], ['default/web/c', value('c', '10.0.0.3')]]), emptyChange())
+    expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'c'])
   })
 })
 
@@ -189,6 +259,29 @@ describe('ServiceIndex', () => {
     await store.idle()
     expect(ids(index.registry.healthy('web.default', false))).toEqual(['d'])
     expect([index.registry.size, index.registry.get('default/web/c')]).toEqual([2, undefined]) // a (critical) and d
+    await index.close()
+  })
+
+  it('parses what no query asked for in the background once both listings are in', async () => {
+    const store = new MemoryStore({pageSize: 2})
+    for (let i = 0; i < 5; i++) await putService(store, registration(`i${i}`, `10.0.0.${i + 1}`, {name: `svc${i}`}))
+    const index = new ServiceIndex(store, keys)
+    await index.start()
+    expect(index.registry.parsing).toBe(true) // ready before any registration is parsed
+    for (let turn = 0; turn < 100 && index.registry.parsing; turn++) await new Promise((resolve) => setImmediate(resolve))
+    expect(index.registry.parsing).toBe(false)
+    expect(index.registry.size).toBe(5)
+    await index.close()
+  })
+
+  it('parses each registration as it is listed when asked to (a worker joining a pool that answers already)', async () => {
+    const store = new MemoryStore({pageSize: 2})
+    for (let i = 0; i < 3; i++) await putService(store, registration(`i${i}`, `10.0.0.${i + 1}`, {name: `svc${i}`}))
+    await store.put(keys.service('default', 'web', 'junk'), 'not json')
+    const index = new ServiceIndex(store, keys, {parseLazily: false})
+    await index.start()
+    expect([index.registry.parsing, index.registry.unparsedCount]).toEqual([false, 0])
+    expect([index.registry.size, index.registry.hasNamespace('default')]).toEqual([3, true])
     await index.close()
   })
 
