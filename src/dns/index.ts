@@ -2,7 +2,7 @@ import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
-import type {Store, StoredValue, Watch, WatchEvent, WatchHandlers} from '../store/store.js'
+import {type KeyValues, type Store, type Watch, type WatchEvent, type WatchHandlers, keyValuesOf} from '../store/store.js'
 import {parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
 import {type HealthCode, ListedInstances, Registry, type RegistryChange, emptyChange, healthCode} from './registry.js'
 import {releaseMemory} from './release-memory.js'
@@ -183,7 +183,7 @@ export class ServiceIndex {
       onEvents: (events) => this.apply(kind, events),
       onResyncPage: (items, first) => {
         if (first) [restaged, keys] = [new Staged(kind, false), 0]
-        keys += this.stage(restaged, items)
+        keys += this.stage(restaged, keyValuesOf(items))
       },
       onResync: () => {
         this.replace(restaged)
@@ -207,29 +207,26 @@ export class ServiceIndex {
     let staged = new Staged(kind, this.parseLazily)
     let keys = 0
     const {revision} = await this.store.list(prefix, {
-      onPage: (items, first) => {
+      onKeyValues: (page, first) => {
         if (first) [staged, keys] = [new Staged(kind, this.parseLazily), 0]
-        keys += this.stage(staged, items)
+        keys += this.stage(staged, page)
       },
     })
     return {staged, keys, revision}
   }
 
-  /** Parses listed items into the staging; what is not a registration (or health record) is left out. Returns how many it read. */
-  private stage(staged: Staged, items: Iterable<StoredValue>): number {
-    let count = 0
-    for (const item of items) {
-      count++
-      const ident = this.keys.instanceIdentOf(item.key)
-      if (!ident) continue
+  /** Stages listed items; what is not a registration (or health record) is left out. Returns how many it read. */
+  private stage(staged: Staged, page: KeyValues): number {
+    return page.forEach((key, value) => {
+      const ident = this.keys.instanceIdentOf(key)
+      if (!ident) return
       if (staged.kind === 'services') {
-        staged.instances.add(ident, item.value)
+        staged.instances.add(ident, value)
       } else {
-        const status = parseHealthStatus(item.value)
+        const status = parseHealthStatus(value)
         if (status) staged.health.set(ident, healthCode(status))
       }
-    }
-    return count
+    })
   }
 
   /** A whole listing, staged, in place of what was known. */

@@ -159,7 +159,7 @@ export class EtcdStore implements Store {
     const fixed = options.pageSize ?? this.pageSize
     for (let restarts = 0; ; restarts++) {
       try {
-        return await this.listOnce(prefix, fixed ?? DEFAULT_PAGE_SIZE, fixed === undefined, options.onPage)
+        return await this.listOnce(prefix, fixed ?? DEFAULT_PAGE_SIZE, fixed === undefined, options)
       } catch (error) {
         if (!isCompacted(error) || restarts >= MAX_LIST_RESTARTS) throw toStoreError(error, this.endpoints, `list ${prefix}`)
       }
@@ -171,7 +171,7 @@ export class EtcdStore implements Store {
    * converted (or handed to onPage), so etcd reads the next page while this process
    * works on the last one.
    */
-  private async listOnce(prefix: string, pageSize: number, adaptive: boolean, onPage: ListOptions['onPage']): Promise<Listing> {
+  private async listOnce(prefix: string, pageSize: number, adaptive: boolean, {onPage, onKeyValues}: ListOptions): Promise<Listing> {
     const end = prefixEnd(prefix)
     let revision = 0
     let limit = Math.max(1, pageSize)
@@ -204,11 +204,14 @@ export class EtcdStore implements Store {
         // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
         pending.catch(() => {})
       }
-      if (onPage) {
+      if (onPage || onKeyValues) {
         // An empty first page is handed on too: it tells a list started over that nothing is left.
         for (let from = 0; from === 0 || from < kvs.length; from += ITEMS_PER_TURN) {
           if (from > 0) await nextTurn()
-          onPage(storedValues(kvs, from, from + ITEMS_PER_TURN), page === 0 && from === 0)
+          const to = Math.min(from + ITEMS_PER_TURN, kvs.length)
+          const first = page === 0 && from === 0
+          if (onKeyValues) onKeyValues({forEach: (visit) => kvs.forEachKeyValue(from, to, visit)}, first)
+          else onPage!(storedValues(kvs, from, to), first)
         }
       } else {
         for (let i = 0; i < kvs.length; i++) items.push(kvs.item(i))

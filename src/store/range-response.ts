@@ -292,6 +292,8 @@ export interface RangePage {
   lastKey(): Buffer | undefined
   /** The i-th key-value as the store gives it, made anew at each call. */
   item(i: number): StoredValue
+  /** Calls `visit` with the key and value of each key-value from `from` to `to` (excluded); returns how many. */
+  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number
 }
 
 /**
@@ -321,6 +323,10 @@ class ObjectPage implements RangePage {
   }
   item(i: number): StoredValue {
     return toStoredValue(this.kvs[i]!)
+  }
+  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
+    for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value.toString())
+    return to - from
   }
 }
 
@@ -374,6 +380,30 @@ class RawPage implements RangePage {
       } else r.skip(0)
     }
     return {key, value, createRevision, modRevision, version, lease}
+  }
+  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
+    const {buf, spans} = this.raw
+    const r = this.reader
+    for (let i = from; i < to; i++) {
+      r.pos = spans[2 * i]!
+      r.end = spans[2 * i + 1]!
+      let key = ''
+      let value = ''
+      while (r.pos < r.end) {
+        const tag = r.uint32()
+        const field = tag >>> 3
+        const wireType = tag & 7
+        if (wireType === 2 && (field === 1 || field === 5)) {
+          const length = r.uint32()
+          const text = buf.toString('utf8', r.pos, r.pos + length)
+          r.pos += length
+          if (field === 1) key = text
+          else value = text
+        } else r.skip(wireType)
+      }
+      visit(key, value)
+    }
+    return to - from
   }
 }
 

@@ -36,6 +36,33 @@ export interface ListOptions {
    * drop what came before.
    */
   onPage?: (items: Iterable<StoredValue>, first: boolean) => void
+  /**
+   * As onPage, for a caller that needs only each item's key and value: no StoredValue is
+   * made, and the revisions and lease are not read. A fleet's listing is 200,000 items,
+   * and making each lease id's text and each item's object was a tenth of dns serve's
+   * start.
+   */
+  onKeyValues?: (page: KeyValues, first: boolean) => void
+}
+
+/** Part of a page of a list, for a reader that needs only keys and values. */
+export interface KeyValues {
+  /** Calls `visit` with each item's key and value, in key order; returns how many there were. Read it once. */
+  forEach(visit: (key: string, value: string) => void): number
+}
+
+/** Items as KeyValues, for a reader of both. */
+export function keyValuesOf(items: Iterable<StoredValue>): KeyValues {
+  return {
+    forEach(visit) {
+      let count = 0
+      for (const item of items) {
+        visit(item.key, item.value)
+        count++
+      }
+      return count
+    },
+  }
 }
 
 /** etcd's default --max-txn-ops: operations plus conditions in one transaction. */

@@ -85,23 +85,23 @@ async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Prom
   let rows: [string, InstanceRow, boolean][] = []
   await Promise.all([
     store.list(keys.servicesPrefix(namespace, name), {
-      onPage: (items, first) => {
+      onKeyValues: (page, first) => {
         if (first) rows = []
-        for (const item of items) {
-          const registration = parseStoredRegistration(item.value)
-          const id = keys.instanceIdentOf(item.key)
+        page.forEach((key, value) => {
+          const registration = parseStoredRegistration(value)
+          const id = keys.instanceIdentOf(key)
           if (registration && id) rows.push([id, rowOf(registration), registration.check !== undefined])
-        }
+        })
       },
     }),
     store.list(keys.healthPrefix(namespace, name), {
-      onPage: (items, first) => {
+      onKeyValues: (page, first) => {
         if (first) records = new Map()
-        for (const item of items) {
-          const record = parseStoredHealth(item.value)
-          const id = keys.instanceIdentOf(item.key)
+        page.forEach((key, value) => {
+          const record = parseStoredHealth(value)
+          const id = keys.instanceIdentOf(key)
           if (record && id) records.set(id, record)
-        }
+        })
       },
     }),
   ])

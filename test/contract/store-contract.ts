@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import type {Listing, Store, WatchEvent} from '../../src/store/store.js'
+import type {KeyValues, Listing, Store, WatchEvent} from '../../src/store/store.js'
 import {MAX_TRANSACTION_OPS} from '../../src/store/store.js'
 
 /**
@@ -220,6 +220,44 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         const restart = pages.map(([, first]) => first).lastIndexOf(true)
         expect(restart).toBeGreaterThan(0)
         expect(pages.slice(restart).flatMap(([items]) => items)).toEqual(['0=new', '1=old', '2=old', '3=old'])
+      })
+
+      it('hands keys and values alone to onKeyValues as onPage gets its items: in key order, pages marked, a restart after a compaction a first page again', async () => {
+        const p = fresh('on-key-values')
+        for (let i = 0; i < 7; i++) await h.other.put(`${p}${i}`, `v${i}`)
+        const read = (pages: [string[], boolean][]) => (page: KeyValues, first: boolean) => {
+          const items: string[] = []
+          const count = page.forEach((key, value) => items.push(`${key.slice(p.length)}=${value}`))
+          expect(count).toBe(items.length)
+          pages.push([items, first])
+        }
+        const pages: [string[], boolean][] = []
+        const listing = await h.store.list(p, {pageSize: 3, onKeyValues: read(pages)})
+        expect(pages).toEqual([
+          [['0=v0', '1=v1', '2=v2'], true],
+          [['3=v3', '4=v4', '5=v5'], false],
+          [['6=v6'], false],
+        ])
+        expect(listing.items).toEqual([])
+        const empty: [string[], boolean][] = []
+        await h.store.list(fresh('on-key-values-empty'), {onKeyValues: read(empty)})
+        expect(empty).toEqual([[[], true]])
+
+        let compacted = false
+        h.setBeforePage(async (prefix, page) => {
+          if (prefix !== p || page !== 1 || compacted) return
+          compacted = true
+          await h.compact(await h.other.put(`${p}0`, 'new'))
+        })
+        const again: [string[], boolean][] = []
+        try {
+          await h.store.list(p, {pageSize: 4, onKeyValues: read(again)})
+        } finally {
+          h.setBeforePage(undefined)
+        }
+        const restart = again.map(([, first]) => first).lastIndexOf(true)
+        expect(restart).toBeGreaterThan(0)
+        expect(again.slice(restart).flatMap(([items]) => items)).toEqual(['0=new', '1=v1', '2=v2', '3=v3', '4=v4', '5=v5', '6=v6'])
       })
 
       it('a prefix is a byte prefix: keys past it by one byte, or in multi-byte characters, are told apart', async () => {

@@ -331,14 +331,14 @@ export class MemoryStore implements Store {
     const pageSize = Math.max(1, options.pageSize ?? this.pageSize)
     for (let restarts = 0; ; restarts++) {
       try {
-        return await this.listOnce(prefix, pageSize, options.onPage)
+        return await this.listOnce(prefix, pageSize, options)
       } catch (error) {
         if (!(error instanceof MemoryCompactedError) || restarts >= 5) throw this.unavailableIfCompacted(error, `list ${prefix}`)
       }
     }
   }
 
-  private async listOnce(prefix: string, pageSize: number, onPage: ListOptions['onPage']): Promise<Listing> {
+  private async listOnce(prefix: string, pageSize: number, {onPage, onKeyValues}: ListOptions): Promise<Listing> {
     let start = prefix
     let revision = 0
     const end = prefixEnd(prefix)
@@ -352,7 +352,10 @@ export class MemoryStore implements Store {
       })
       revision = result.revision
       // One pass only, as the etcd store's pages are made as they are iterated.
-      if (onPage) onPage(result.items.values(), page === 0)
+      if (onKeyValues) {
+        const pageItems = result.items
+        onKeyValues({forEach: (visit) => pageItems.reduce((count, item) => (visit(item.key, item.value), count + 1), 0)}, page === 0)
+      } else if (onPage) onPage(result.items.values(), page === 0)
       else items.push(...result.items)
       const last = result.items.at(-1)
       if (!result.more || !last) return {items, revision}

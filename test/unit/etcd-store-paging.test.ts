@@ -68,6 +68,10 @@ describe('EtcdStore lists in pages', () => {
       {size: 500, first: false, requested: 2},
       {size: 3, first: false, requested: 2},
     ])
+    // keys and values alone come in the same turns
+    const turns: {size: number; first: boolean}[] = []
+    await store.list('/p/', {pageSize: ITEMS_PER_TURN * 2 + 500, onKeyValues: (page, first) => turns.push({size: page.forEach(() => {}), first})})
+    expect(turns).toEqual(calls.map(({size, first}) => ({size, first})))
   })
 
   it('without a page size, sizes each page after the first from the bytes per key seen', async () => {
