@@ -140,7 +140,7 @@ interface UnparsedGroup {
  */
 export class Unparsed {
   readonly groups = new Map<string, UnparsedGroup>()
-  /** Unparsed registrations per namespace (lower-cased): a namespace with some exists. */
+  /** Unparsed groups per namespace (lower-cased): a namespace with some exists. */
   readonly namespaces = new Map<string, number>()
   /** "<namespace>/<name>/" of the last one added: a listing comes sorted by key, so a service's are in a row. */
   private lastPrefix = ''
@@ -153,13 +153,15 @@ export class Unparsed {
     if (!group || !ident.startsWith(this.lastPrefix)) {
       const service = serviceOfIdent(ident)
       group = this.groups.get(service)
-      if (!group) this.groups.set(service, (group = {namespace: ident.slice(0, ident.indexOf('/')).toLowerCase(), entries: []}))
+      if (!group) {
+        this.groups.set(service, (group = {namespace: ident.slice(0, ident.indexOf('/')).toLowerCase(), entries: []}))
+        this.namespaces.set(group.namespace, (this.namespaces.get(group.namespace) ?? 0) + 1)
+      }
       this.last = group
       this.lastPrefix = ident.slice(0, ident.lastIndexOf('/') + 1)
     }
     group.entries.push(ident, value)
     this.count++
-    this.namespaces.set(group.namespace, (this.namespaces.get(group.namespace) ?? 0) + 1)
   }
 
   /** The group of a service, no longer unparsed; undefined when it has none. */
@@ -169,7 +171,7 @@ export class Unparsed {
     this.groups.delete(service)
     if (this.last === group) this.last = undefined
     this.count -= group.entries.length / 2
-    const left = (this.namespaces.get(group.namespace) ?? 0) - group.entries.length / 2
+    const left = (this.namespaces.get(group.namespace) ?? 0) - 1
     if (left > 0) this.namespaces.set(group.namespace, left)
     else this.namespaces.delete(group.namespace)
     return group

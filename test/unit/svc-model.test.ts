@@ -36,6 +36,43 @@ describe('a registration read from etcd', () => {
     expect(parseHealth('{not json')).toBeUndefined()
   })
 
+  it('a health status is read as parseHealth reads it, for records as cnet writes them and every other text', () => {
+    const written = {status: 'warning', output: 'HTTP GET /health: 503 "busy"\n\u0001 é \ud83d\ude00 \\', since: '2026-01-01T00:00:00.000Z', checkedAt: 'x', prober: 'node7'}
+    const texts = [
+      JSON.stringify(written),
+      JSON.stringify({status: 'passing'}),
+      JSON.stringify({...written, status: 'critical', output: ''}),
+      JSON.stringify({status: 'passing', output: 'a', output2: 'b'}),
+      JSON.stringify({status: 'passing', output: 1}),
+      JSON.stringify({status: 'passing', prober: null}),
+      JSON.stringify({output: 'x', status: 'passing'}), // another order: JSON.parse decides
+      JSON.stringify({status: 'ok'}),
+      '{"status": "passing"}',
+      '{"status":"passing","output":"\\q"}', // an escape JSON does not have
+      '{"status":"passing","output":"tab\there"}', // a raw control character
+      '{"status":"passing","output":"\\u12"}',
+      '{"status":"passing","output":"x"',
+      '{"status":"passing"} ',
+      '{"status":"passing","output":"a","output":"b"}',
+      '{"status":"passing","output":{"nested":"x"}}',
+      '[]',
+      '',
+    ]
+    // and records with random text in their fields, of the characters that matter to JSON
+    const alphabet = ['a', '"', '\\', '/', '\n', '\u0000', '\u001f', ' ', 'é', '\ud800', 'u', '0']
+    let seed = 7
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    for (let i = 0; i < 300; i++) {
+      const field = Array.from({length: random(12)}, () => alphabet[random(alphabet.length)]).join('')
+      texts.push(JSON.stringify({status: 'passing', output: field, prober: field}))
+      // and the same text cut or with a character swapped: mostly not JSON
+      const text = texts.at(-1)!
+      const at = random(text.length)
+      texts.push(text.slice(0, at) + alphabet[random(alphabet.length)] + text.slice(at + 1))
+    }
+    for (const text of texts) expect([text, parseHealthStatus(text)]).toEqual([text, parseHealth(text)?.status])
+  })
+
   it('read as stored (for dns serve), it is taken or refused as parseRegistration does, and makes the same DNS record', () => {
     const base = {id: 'A', name: 'Web', namespace: 'default', address: '2001:DB8::1', port: 80}
     const values = [
