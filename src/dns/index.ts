@@ -217,15 +217,16 @@ export class ServiceIndex {
 
   /** Stages listed items; what is not a registration (or health record) is left out. Returns how many it read. */
   private stage(staged: Staged, page: KeyValues): number {
+    if (staged.kind === 'services') {
+      return page.forEachBytes((key, bytes, start, end) => {
+        const ident = this.keys.instanceIdentOf(key)
+        if (ident) staged.instances.add(ident, bytes, start, end)
+      })
+    }
     return page.forEach((key, value) => {
       const ident = this.keys.instanceIdentOf(key)
-      if (!ident) return
-      if (staged.kind === 'services') {
-        staged.instances.add(ident, value)
-      } else {
-        const status = parseHealthStatus(value)
-        if (status) staged.health.set(ident, healthCode(status))
-      }
+      const status = ident && parseHealthStatus(value)
+      if (status) staged.health.set(ident, healthCode(status))
     })
   }
 

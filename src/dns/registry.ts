@@ -126,11 +126,19 @@ export function serviceOfIdent(ident: string): string {
   return `${ident.slice(first + 1, second)}.${ident.slice(0, first)}`.toLowerCase()
 }
 
-/** The registrations of one service as listed, not parsed yet: ident and value in turn. */
+/**
+ * The registrations of one service as listed, not parsed yet: for each, its ident, and
+ * its value as the listing's bytes, bytes[start..end), in turn. Kept as bytes, a
+ * fleet's values (some 37 MB) are neither decoded nor copied by the collector until
+ * read.
+ */
 interface UnparsedGroup {
   readonly namespace: string
-  readonly entries: string[]
+  readonly entries: (string | Buffer | number)[]
 }
+
+/** Slots per registration in an UnparsedGroup's entries. */
+const ENTRY = 4
 
 /**
  * Registrations listed and not parsed yet, grouped by the service their keys name. A
@@ -148,7 +156,7 @@ export class Unparsed {
   /** Registrations in all groups. */
   count = 0
 
-  add(ident: string, value: string): void {
+  add(ident: string, bytes: Buffer, start: number, end: number): void {
     let group = this.last
     if (!group || !ident.startsWith(this.lastPrefix)) {
       const service = serviceOfIdent(ident)
@@ -160,7 +168,7 @@ export class Unparsed {
       this.last = group
       this.lastPrefix = ident.slice(0, ident.lastIndexOf('/') + 1)
     }
-    group.entries.push(ident, value)
+    group.entries.push(ident, bytes, start, end)
     this.count++
   }
 
@@ -170,7 +178,7 @@ export class Unparsed {
     if (!group) return undefined
     this.groups.delete(service)
     if (this.last === group) this.last = undefined
-    this.count -= group.entries.length / 2
+    this.count -= group.entries.length / ENTRY
     const left = (this.namespaces.get(group.namespace) ?? 0) - 1
     if (left > 0) this.namespaces.set(group.namespace, left)
     else this.namespaces.delete(group.namespace)
@@ -199,9 +207,10 @@ export class ListedInstances {
 
   constructor(readonly lazy = true) {}
 
-  add(ident: string, value: string): void {
-    if (this.lazy) return this.unparsed.add(ident, value)
-    const registration = parseStoredRegistration(value)
+  /** A registration's value as UTF-8 bytes, bytes[start..end). */
+  add(ident: string, bytes: Buffer, start: number, end: number): void {
+    if (this.lazy) return this.unparsed.add(ident, bytes, start, end)
+    const registration = parseStoredRegistration(bytes.toString('utf8', start, end))
     if (registration) this.indexes.add(toDnsInstance(ident, registration, 0, this.interned))
   }
 }
@@ -352,9 +361,9 @@ export class Registry {
     const group = this.unparsed.take(service)
     if (!group) return
     const {entries} = group
-    for (let i = 0; i < entries.length; i += 2) {
-      const ident = entries[i]!
-      const registration = parseStoredRegistration(entries[i + 1]!)
+    for (let i = 0; i < entries.length; i += ENTRY) {
+      const ident = entries[i] as string
+      const registration = parseStoredRegistration((entries[i + 1] as Buffer).toString('utf8', entries[i + 2] as number, entries[i + 3] as number))
       if (!registration) continue
       const health = this.orphanHealth.get(ident) ?? 0
       if (health) this.orphanHealth.delete(ident)

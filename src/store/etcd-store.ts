@@ -210,7 +210,7 @@ export class EtcdStore implements Store {
           if (from > 0) await nextTurn()
           const to = Math.min(from + ITEMS_PER_TURN, kvs.length)
           const first = page === 0 && from === 0
-          if (onKeyValues) onKeyValues({forEach: (visit) => kvs.forEachKeyValue(from, to, visit)}, first)
+          if (onKeyValues) onKeyValues({forEach: (visit) => kvs.forEachKeyValue(from, to, visit), forEachBytes: (visit) => kvs.forEachKeyValueBytes(from, to, visit)}, first)
           else onPage!(storedValues(kvs, from, to), first)
         }
       } else {

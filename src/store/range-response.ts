@@ -294,6 +294,8 @@ export interface RangePage {
   item(i: number): StoredValue
   /** Calls `visit` with the key and value of each key-value from `from` to `to` (excluded); returns how many. */
   forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number
+  /** As forEachKeyValue, with each value where its bytes lie: bytes[start..end). */
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number
 }
 
 /**
@@ -326,6 +328,10 @@ class ObjectPage implements RangePage {
   }
   forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
     for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value.toString())
+    return to - from
+  }
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
+    for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value, 0, this.kvs[i]!.value.length)
     return to - from
   }
 }
@@ -382,26 +388,33 @@ class RawPage implements RangePage {
     return {key, value, createRevision, modRevision, version, lease}
   }
   forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
+    const {buf} = this.raw
+    return this.forEachKeyValueBytes(from, to, (key, bytes, start, end) => visit(key, buf.toString('utf8', start, end)))
+  }
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
     const {buf, spans} = this.raw
     const r = this.reader
     for (let i = from; i < to; i++) {
       r.pos = spans[2 * i]!
       r.end = spans[2 * i + 1]!
       let key = ''
-      let value = ''
+      let valueStart = 0
+      let valueEnd = 0
       while (r.pos < r.end) {
         const tag = r.uint32()
         const field = tag >>> 3
         const wireType = tag & 7
         if (wireType === 2 && (field === 1 || field === 5)) {
           const length = r.uint32()
-          const text = buf.toString('utf8', r.pos, r.pos + length)
+          if (field === 1) key = buf.toString('utf8', r.pos, r.pos + length)
+          else {
+            valueStart = r.pos
+            valueEnd = r.pos + length
+          }
           r.pos += length
-          if (field === 1) key = text
-          else value = text
         } else r.skip(wireType)
       }
-      visit(key, value)
+      visit(key, buf, valueStart, valueEnd)
     }
     return to - from
   }

@@ -49,6 +49,12 @@ export interface ListOptions {
 export interface KeyValues {
   /** Calls `visit` with each item's key and value, in key order; returns how many there were. Read it once. */
   forEach(visit: (key: string, value: string) => void): number
+  /**
+   * As forEach, with each value as UTF-8 bytes, bytes[start..end), not yet a string: for
+   * a reader that keeps values to read later. The bytes are the reply's own, never
+   * reused: they may be kept.
+   */
+  forEachBytes(visit: (key: string, bytes: Buffer, start: number, end: number) => void): number
 }
 
 /** Items as KeyValues, for a reader of both. */
@@ -61,6 +67,12 @@ export function keyValuesOf(items: Iterable<StoredValue>): KeyValues {
         count++
       }
       return count
+    },
+    forEachBytes(visit) {
+      return this.forEach((key, value) => {
+        const bytes = Buffer.from(value)
+        visit(key, bytes, 0, bytes.length)
+      })
     },
   }
 }

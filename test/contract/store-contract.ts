@@ -233,6 +233,10 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         }
         const pages: [string[], boolean][] = []
         const listing = await h.store.list(p, {pageSize: 3, onKeyValues: read(pages)})
+        // and the values as bytes, for a reader that keeps them unread
+        const asBytes: string[] = []
+        await h.store.list(p, {pageSize: 3, onKeyValues: (page) => void page.forEachBytes((key, bytes, start, end) => asBytes.push(`${key.slice(p.length)}=${bytes.toString('utf8', start, end)}`))})
+        expect(asBytes).toEqual(pages.flatMap(([items]) => items))
         expect(pages).toEqual([
           [['0=v0', '1=v1', '2=v2'], true],
           [['3=v3', '4=v4', '5=v5'], false],

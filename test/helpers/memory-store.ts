@@ -16,6 +16,7 @@ import {
   type WatchEvent,
   type WatchHandlers,
   type WriteOp,
+  keyValuesOf,
 } from '../../src/store/store.js'
 
 /**
@@ -354,7 +355,7 @@ export class MemoryStore implements Store {
       // One pass only, as the etcd store's pages are made as they are iterated.
       if (onKeyValues) {
         const pageItems = result.items
-        onKeyValues({forEach: (visit) => pageItems.reduce((count, item) => (visit(item.key, item.value), count + 1), 0)}, page === 0)
+        onKeyValues(keyValuesOf(pageItems), page === 0)
       } else if (onPage) onPage(result.items.values(), page === 0)
       else items.push(...result.items)
       const last = result.items.at(-1)

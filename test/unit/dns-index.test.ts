@@ -8,6 +8,11 @@ import {registration} from '../helpers/dns-fixtures.js'
 
 const ttlCheck = {type: 'ttl' as const, ttlMs: 1000}
 const ids = (list: readonly {id: string}[] | undefined) => list?.map((i) => i.id)
+/** A value as a listing gives it: bytes in the middle of a reply. */
+const addValue = (listed: ListedInstances, ident: string, value: string) => {
+  const reply = Buffer.from(`<${value}>`)
+  listed.add(ident, reply, 1, reply.length - 1)
+}
 
 describe('Registry', () => {
   it('keeps only what DNS needs, with the effective status for every health worked out once', () => {
@@ -95,8 +100,8 @@ describe('Registry', () => {
     registry.putHealth('default/web/z', 'passing', emptyChange())
     const change = emptyChange()
     const listed = new ListedInstances()
-    listed.add('default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
-    listed.add('default/web/z', JSON.stringify(registration('z', '10.0.0.26', {check: ttlCheck})))
+    addValue(listed, 'default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
+    addValue(listed, 'default/web/z', JSON.stringify(registration('z', '10.0.0.26', {check: ttlCheck})))
     registry.replaceRegistrations(listed, change)
     expect(change.all).toBe(true)
     expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'z'])
@@ -110,9 +115,9 @@ describe('Registry', () => {
     const health = new Map([['default/web/a', healthCode('passing')], ['default/web/b', healthCode('critical')], ['default/web/later', healthCode('passing')]])
     registry.replaceHealth(health, emptyChange())
     const listed = new ListedInstances()
-    listed.add('default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
-    listed.add('default/web/b', JSON.stringify(registration('b', '10.0.0.2', {check: ttlCheck})))
-    listed.add('default/web/c', JSON.stringify(registration('c', '10.0.0.3', {check: ttlCheck})))
+    addValue(listed, 'default/web/a', JSON.stringify(registration('a', '10.0.0.1', {check: ttlCheck})))
+    addValue(listed, 'default/web/b', JSON.stringify(registration('b', '10.0.0.2', {check: ttlCheck})))
+    addValue(listed, 'default/web/c', JSON.stringify(registration('c', '10.0.0.3', {check: ttlCheck})))
     registry.replaceRegistrations(listed, emptyChange())
     expect(ids(registry.healthy('web.default', false))).toEqual(['a'])
     expect(statusOf(registry.get('default/web/b')!)).toBe(3)
@@ -129,7 +134,7 @@ describe('Registry', () => {
 describe('Registry: a listing parsed when first needed', () => {
   const listing = (entries: [string, string][]) => {
     const listed = new ListedInstances()
-    for (const [ident, value] of entries) listed.add(ident, value)
+    for (const [ident, value] of entries) addValue(listed, ident, value)
     return listed
   }
   const value = (id: string, address: string, overrides: Partial<ServiceRegistration> = {}) => JSON.stringify(registration(id, address, overrides))

@@ -111,6 +111,9 @@ describe('etcd service definitions from JSON made at build time', () => {
     }
     const all = expected.map((kv) => [kv.key.toString(), kv.value.toString()])
     expect(keyValues(0, page.length)).toEqual(all)
+    const asBytes: [string, string][] = []
+    expect(page.forEachKeyValueBytes(0, page.length, (key, bytes, start, end) => asBytes.push([key, bytes.toString('utf8', start, end)]))).toBe(page.length)
+    expect(asBytes).toEqual(all)
     expect(keyValues(1, Math.max(1, page.length - 1))).toEqual(all.slice(1, Math.max(1, page.length - 1)))
     expect(page.lastKey()).toEqual(expected.at(-1)?.key)
     // what the next page's limit is scaled from: the key-values' share of the reply, give or take their framing
