@@ -55,6 +55,10 @@ export class ServiceIndex {
   private logger: Logger | undefined
   /** The next turn of the background parsing, while one is due. */
   private parsingTurn: NodeJS.Immediate | undefined
+  /** Set by answering(): the server answers queries. */
+  private serving = false
+  /** A listing big enough to collect after is waiting to be parsed. */
+  private collectAfterParsing = false
 
   private readonly parseLazily: boolean
 
@@ -129,21 +133,31 @@ export class ServiceIndex {
       // are garbage only then), and not before the first answer.
       const collect = this.listedSinceCollection >= COLLECT_AFTER_LISTING
       this.listedSinceCollection = 0
-      if (!this.parseInBackground(collect) && collect) setImmediate(releaseMemory)
+      if (this.loaded && this.registry.parsing) this.collectAfterParsing ||= collect
+      else if (collect) setImmediate(releaseMemory)
     }
+    if (this.serving) this.parseInBackground()
+  }
+
+  /**
+   * The server answers queries now: what is left of the listing is parsed in the
+   * background from here on (or from when the listing is in, if it is not yet). Not
+   * before: its turns would hold up binding the sockets and telling the primary.
+   */
+  answering(): void {
+    this.serving = true
+    this.parseInBackground()
   }
 
   /**
    * Parses the registrations no query has asked for yet, a few milliseconds per turn of
-   * the event loop so queries are answered in between; started once both listings are
-   * in, so it never delays the first answer. A big registry's listed values are let go
-   * with a collection when it is done (or when `collect` asks for one). Returns whether
-   * it is under way.
+   * the event loop so queries are answered in between. A big registry's listed values
+   * are let go with a collection when it is done.
    */
-  private parseInBackground(collect = false): boolean {
-    if (!this.loaded || !this.registry.parsing) return false
-    if (this.parsingTurn) return true
-    collect ||= this.registry.unparsedCount >= COLLECT_AFTER_LISTING
+  private parseInBackground(): void {
+    if (!this.loaded || !this.registry.parsing || this.parsingTurn) return
+    const collect = this.collectAfterParsing || this.registry.unparsedCount >= COLLECT_AFTER_LISTING
+    this.collectAfterParsing = false
     const turn = (): void => {
       const change = emptyChange()
       const more = this.registry.parseSome(PARSE_SLICE_MS, change)
@@ -152,7 +166,6 @@ export class ServiceIndex {
       if (!more && collect) releaseMemory()
     }
     this.parsingTurn = setImmediate(turn)
-    return true
   }
 
   /** Lists and then watches one prefix. */

@@ -103,6 +103,7 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
         }
       }
       closers.push(followFromWorker(metrics, notReady, reloadWorker))
+      index.answering()
       // a hangup meant for the primary must not end a worker (SIGHUP's default)
       await withReloadSignal(async () => {}, () => untilAborted(stop))
       return
@@ -112,6 +113,7 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
     const httpServers = await startHttpEndpoints(options.http, notReady, async () => metrics.registry)
     closers.push(...httpServers.map((s) => () => new Promise<void>((resolve) => s.close(() => resolve()))))
     logger.info('serving DNS', {listen: options.listen.map(formatHostPort), zone: options.zone, upstreams: describeUpstreams(options.upstreams), stubDomains: options.forward.map((f) => f.domain), workers: 1})
+    index.answering()
     const reload = async () => {
       const next = await reloadSettings(request, context, options, logger)
       reloads.labels(next ? 'ok' : 'failed').inc()

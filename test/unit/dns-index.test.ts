@@ -267,16 +267,32 @@ describe('ServiceIndex', () => {
     await index.close()
   })
 
-  it('parses what no query asked for in the background once both listings are in', async () => {
+  it('parses what no query asked for in the background once the server answers, and not before', async () => {
     const store = new MemoryStore({pageSize: 2})
     for (let i = 0; i < 5; i++) await putService(store, registration(`i${i}`, `10.0.0.${i + 1}`, {name: `svc${i}`}))
+    const turns = async () => {
+      for (let turn = 0; turn < 100; turn++) await new Promise((resolve) => setImmediate(resolve))
+    }
     const index = new ServiceIndex(store, keys)
     await index.start()
-    expect(index.registry.parsing).toBe(true) // ready before any registration is parsed
-    for (let turn = 0; turn < 100 && index.registry.parsing; turn++) await new Promise((resolve) => setImmediate(resolve))
-    expect(index.registry.parsing).toBe(false)
-    expect(index.registry.size).toBe(5)
+    await turns()
+    expect(index.registry.unparsedCount).toBe(5) // loaded, not answering yet: nothing parsed
+    index.answering()
+    await turns()
+    expect([index.registry.parsing, index.registry.size]).toEqual([false, 5])
     await index.close()
+
+    // answering before the listing is in (etcd unreachable at start): parsed once it is
+    store.setDown(true)
+    const late = new ServiceIndex(store, keys)
+    const starting = late.start()
+    late.answering()
+    await starting
+    store.setDown(false)
+    for (let wait = 0; wait < 100 && !late.loaded; wait++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await turns()
+    expect([late.loaded, late.registry.parsing, late.registry.size]).toEqual([true, false, 5])
+    await late.close()
   })
 
   it('parses each registration as it is listed when asked to (a worker joining a pool that answers already)', async () => {
