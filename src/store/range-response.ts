@@ -224,6 +224,11 @@ function readKeyValue(r: Reader): WireKeyValue {
 interface KeyValueSpans {
   buf: Buffer
   spans: number[]
+  /**
+   * Where each one's key and value lie, found by the walk that checks it: key start and
+   * end, value start and end, in turn (0, 0 for an absent one: empty, its default).
+   */
+  fields: number[]
 }
 
 /**
@@ -233,12 +238,33 @@ interface KeyValueSpans {
  */
 const SPANS = Symbol.for('cnet.store.rangeResponse.keyValueSpans')
 
-/** Walks a key-value's fields without making any: a reply that is not well formed fails here, as the whole reply. */
-function checkKeyValue(r: Reader): void {
+/**
+ * Walks a key-value's fields without making any, noting where its key and value lie (the
+ * last of each, as protobufjs reads a repeated field): a reply that is not well formed
+ * fails here, as the whole reply.
+ */
+function checkKeyValue(r: Reader, fields: number[]): void {
+  let keyStart = 0
+  let keyEnd = 0
+  let valueStart = 0
+  let valueEnd = 0
   while (r.pos < r.end) {
     const tag = r.uint32()
-    r.skip(tag & 7)
+    const field = tag >>> 3
+    if ((tag & 7) === 2 && (field === 1 || field === 5)) {
+      const length = r.uint32()
+      if (field === 1) {
+        keyStart = r.pos
+        keyEnd = r.pos + length
+      } else {
+        valueStart = r.pos
+        valueEnd = r.pos + length
+      }
+      r.pos += length
+      if (r.pos > r.end) throw new RangeError('truncated field')
+    } else r.skip(tag & 7)
   }
+  fields.push(keyStart, keyEnd, valueStart, valueEnd)
 }
 
 export function readRangeResponse(buf: Buffer): WireRangeResponse {
@@ -246,6 +272,7 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
   let more = false
   let count = '0'
   const spans: number[] = []
+  const fields: number[] = []
   const r = new Reader(buf, 0, buf.length)
   while (r.pos < r.end) {
     const tag = r.uint32()
@@ -255,7 +282,7 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     else if (wireType === 2 && field === 2) {
       const kv = r.nested()
       spans.push(kv.pos, kv.end)
-      checkKeyValue(kv)
+      checkKeyValue(kv, fields)
     }
     // A bool is read as 32 bits, as protobufjs reads it.
     else if (wireType === 0 && field === 3) more = r.uint32() % 2 ** 32 !== 0
@@ -278,7 +305,7 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     },
   })
   // Not enumerable: no part of the reply etcd3 or a comparison sees.
-  Object.defineProperty(response, SPANS, {value: {buf, spans} satisfies KeyValueSpans})
+  Object.defineProperty(response, SPANS, {value: {buf, spans, fields} satisfies KeyValueSpans})
   return response
 }
 
@@ -392,32 +419,14 @@ class RawPage implements RangePage {
     return this.forEachKeyValueBytes(from, to, (key, bytes, start, end) => visit(key, buf.toString('utf8', start, end)))
   }
   forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
-    const {buf, spans} = this.raw
-    const r = this.reader
+    const {buf, fields} = this.raw
     for (let i = from; i < to; i++) {
-      r.pos = spans[2 * i]!
-      r.end = spans[2 * i + 1]!
-      let key = ''
-      let valueStart = 0
-      let valueEnd = 0
-      while (r.pos < r.end) {
-        const tag = r.uint32()
-        const field = tag >>> 3
-        const wireType = tag & 7
-        if (wireType === 2 && (field === 1 || field === 5)) {
-          const length = r.uint32()
-          if (field === 1) key = buf.toString('utf8', r.pos, r.pos + length)
-          else {
-            valueStart = r.pos
-            valueEnd = r.pos + length
-          }
-          r.pos += length
-        } else r.skip(wireType)
-      }
-      visit(key, buf, valueStart, valueEnd)
+      const at = 4 * i
+      visit(buf.toString('utf8', fields[at]!, fields[at + 1]!), buf, fields[at + 2]!, fields[at + 3]!)
     }
     return to - from
   }
+
 }
 
 /** A key-value as etcd3 gives it, as the store gives it. */
