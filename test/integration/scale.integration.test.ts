@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {openStore} from '../../src/store/index.js'
 import {Keys} from '../../src/store/keys.js'
 import type {Store} from '../../src/store/store.js'
-import {SEEDED_NETWORK, seedFleet, seedSubnets} from '../../bench/lib/seed.js'
+import {SEEDED_NETWORK, instanceAddress, seedFleet, seedSubnets} from '../../bench/lib/seed.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
 import {type DnsServer, dig, startDnsServer} from '../helpers/dns-server.js'
 import {freePort} from '../helpers/ports.js'
@@ -48,6 +48,28 @@ describe('readers past the 4 MB reply limit', () => {
       server = await startDnsServer(['--upstream', '127.0.0.1:9'], env, await freePort())
       const answer = await dig(server.port, ['+short', 'svc1234.default.svc.cluster.local', 'A'])
       expect(answer.trim().split('\n').sort()).toEqual(Array.from({length: PER_SERVICE}, (_, k) => `10.0.${((12340 + k + 1) >> 8) & 255}.${(12340 + k + 1) & 255}`).sort())
+    } finally {
+      await server?.stop()
+    }
+  })
+
+  // As started with two workers: the first kept its listing unparsed (each service parsed
+  // when first asked for, the rest in the background once it answered), the second
+  // parsed as it listed. Both must answer alike: each query is asked several times, so
+  // both workers answer it. (The registry's own tests cover a reverse name asked before
+  // the background parsing is done.)
+  it('dns serve with two workers answers names, reverse names and misses alike from each', async () => {
+    let server: DnsServer | undefined
+    try {
+      server = await startDnsServer(['--upstream', '127.0.0.1:9', '--workers', '2'], env, await freePort())
+      const n = 777 * PER_SERVICE + 3 // instance 3 of svc777
+      const address = instanceAddress(n)
+      for (let i = 0; i < 6; i++) {
+        expect((await dig(server.port, ['+short', 'svc1999.default.svc.cluster.local', 'A'])).trim().split('\n')).toHaveLength(PER_SERVICE)
+        expect((await dig(server.port, ['+short', '-x', address])).trim()).toBe('svc777-3.svc777.default.svc.cluster.local.')
+        expect(await dig(server.port, ['nosuch.default.svc.cluster.local', 'A'])).toMatch(/status: NXDOMAIN/)
+        expect(await dig(server.port, ['svc5.nosuchns.svc.cluster.local', 'A'])).toMatch(/status: NXDOMAIN/)
+      }
     } finally {
       await server?.stop()
     }
