@@ -64,6 +64,7 @@ export class ServiceIndex {
 
   constructor(private readonly store: Store, private readonly keys: Keys, options: ServiceIndexOptions = {}) {
     this.parseLazily = options.parseLazily ?? true
+    this.registry.onLateChange = (change) => this.notify(change)
   }
 
   /** Both watches connected: the registry is current. */
@@ -173,9 +174,7 @@ export class ServiceIndex {
     const collect = this.collectAfterParsing || this.registry.unparsedCount >= COLLECT_AFTER_LISTING
     this.collectAfterParsing = false
     const turn = (): void => {
-      const change = emptyChange()
-      const more = this.registry.parseSome(PARSE_SLICE_MS, change)
-      this.notify(change)
+      const more = this.registry.parseSome(PARSE_SLICE_MS)
       this.parsingTurn = more && !this.stopping.signal.aborted ? setImmediate(turn) : undefined
       if (!more && collect) releaseMemory()
     }
@@ -245,10 +244,17 @@ export class ServiceIndex {
 
   /** Stages listed items; what is not a registration (or health record) is left out. Returns how many it read. */
   private stage(staged: Staged, page: KeyValues): number {
-    if (staged.kind === 'services') {
+    const {instances} = staged
+    if (staged.kind === 'services' && instances.lazy) {
       return page.forEachBytes((key, bytes, start, end) => {
         const ident = this.keys.instanceIdentOf(key)
-        if (ident) staged.instances.add(ident, bytes, start, end)
+        if (ident) instances.add(ident, bytes, start, end)
+      })
+    }
+    if (staged.kind === 'services') {
+      return page.forEach((key, value) => {
+        const ident = this.keys.instanceIdentOf(key)
+        if (ident) instances.addParsed(ident, value)
       })
     }
     return page.forEach((key, value) => {

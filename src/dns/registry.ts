@@ -207,10 +207,15 @@ export class ListedInstances {
 
   constructor(readonly lazy = true) {}
 
-  /** A registration's value as UTF-8 bytes, bytes[start..end). */
+  /** A registration's value as UTF-8 bytes, bytes[start..end): kept when lazy, else parsed now. */
   add(ident: string, bytes: Buffer, start: number, end: number): void {
-    if (this.lazy) return this.unparsed.add(ident, bytes, start, end)
-    const registration = parseStoredRegistration(bytes.toString('utf8', start, end))
+    if (this.lazy) this.unparsed.add(ident, bytes, start, end)
+    else this.addParsed(ident, bytes.toString('utf8', start, end))
+  }
+
+  /** A registration's value as text, parsed now (an eager listing reads its values as text). */
+  addParsed(ident: string, value: string): void {
+    const registration = parseStoredRegistration(value)
     if (registration) this.indexes.add(toDnsInstance(ident, registration, 0, this.interned))
   }
 }
@@ -290,6 +295,11 @@ export class Registry {
   private orphanHealth = new Map<string, HealthCode>()
   /** Shared strings; started afresh with each full listing, so it holds only what is in use. */
   private interned = new Interned()
+  /**
+   * Told what parsing a listed registration changed beyond the service its key names:
+   * one whose own name puts it in another service, whose answers may be cached already.
+   */
+  onLateChange: ((change: RegistryChange) => void) | undefined
 
   /** Registered instances (every registration parsed first). */
   get size(): number {
@@ -336,16 +346,12 @@ export class Registry {
     return this.indexes.instances.get(ident)
   }
 
-  /**
-   * Parses unparsed groups for about `budgetMs`; true while some are left. The instances
-   * of a registration filed under another service than its key names are noted in
-   * `change` (nothing else was answered from them).
-   */
-  parseSome(budgetMs: number, change: RegistryChange): boolean {
+  /** Parses unparsed groups for about `budgetMs`; true while some are left. */
+  parseSome(budgetMs: number): boolean {
     const until = performance.now() + budgetMs
     let service: string | undefined
     while ((service = this.unparsed.anyService()) !== undefined) {
-      this.parse(service, change)
+      this.parse(service)
       if (performance.now() >= until) break
     }
     return this.parsing
@@ -356,11 +362,16 @@ export class Registry {
     while ((service = this.unparsed.anyService()) !== undefined) this.parse(service)
   }
 
-  /** The unparsed registrations of a service parsed into instances, each with the health known for it. */
-  private parse(service: string, change?: RegistryChange): void {
+  /**
+   * The unparsed registrations of a service parsed into instances, each with the health
+   * known for it. Nothing was answered from them, so nothing changed for the service
+   * itself; one filed under another service is told to onLateChange.
+   */
+  private parse(service: string): void {
     const group = this.unparsed.take(service)
     if (!group) return
     const {entries} = group
+    let late: RegistryChange | undefined
     for (let i = 0; i < entries.length; i += ENTRY) {
       const ident = entries[i] as string
       const registration = parseStoredRegistration((entries[i + 1] as Buffer).toString('utf8', entries[i + 2] as number, entries[i + 3] as number))
@@ -369,8 +380,9 @@ export class Registry {
       if (health) this.orphanHealth.delete(ident)
       const instance = toDnsInstance(ident, registration, health, this.interned)
       this.indexes.add(instance)
-      if (change && instance.service !== service) noteChange(instance, change)
+      if (instance.service !== service) noteChange(instance, (late ??= emptyChange()))
     }
+    if (late) this.onLateChange?.(late)
   }
 
   /** A registration put (undefined: deleted, or a value that is not a registration). */

@@ -147,7 +147,7 @@ describe('Registry: a listing parsed when first needed', () => {
     expect(ids(registry.healthy('web.default', false))).toEqual(['a', 'b'])
     expect(registry.unparsedCount).toBe(1) // api.prod is still as listed
     expect([registry.hasNamespace('prod'), registry.hasNamespace('default'), registry.hasNamespace('staging')]).toEqual([true, true, false])
-    expect(registry.parseSome(50, emptyChange())).toBe(false)
+    expect(registry.parseSome(50)).toBe(false)
     expect([registry.parsing, registry.unparsedCount, registry.size]).toEqual([false, 0, 3])
     expect(ids(registry.healthy('api.prod', false))).toEqual(['x'])
   })
@@ -182,13 +182,19 @@ describe('Registry: a listing parsed when first needed', () => {
     expect([registry.hasNamespace('junk'), registry.size]).toEqual([false, 1])
   })
 
-  it('a registration whose key names another service is told as a change when the background parsing files it', () => {
+  it('a registration whose key names another service is told as a change when parsing files it, in the background or for a query', () => {
     const registry = new Registry()
-    registry.replaceRegistrations(listing([['default/old/a', value('a', '10.0.0.1', {name: 'new'})]]), emptyChange())
-    const change = emptyChange()
-    expect(registry.parseSome(50, change)).toBe(false)
-    expect([...change.services]).toEqual(['new.default'])
+    const late: string[][] = []
+    registry.onLateChange = (change) => late.push([...change.services])
+    registry.replaceRegistrations(listing([['default/old/a', value('a', '10.0.0.1', {name: 'new'})], ['default/web/b', value('b', '10.0.0.2')]]), emptyChange())
+    expect(registry.parseSome(50)).toBe(false)
+    expect(late).toEqual([['new.default']]) // the registration filed as it names itself; web.default's own tell nothing
     expect(ids(registry.healthy('new.default', false))).toEqual(['a'])
+    // the same when a query for the service its key names parses it
+    registry.replaceRegistrations(listing([['default/old/c', value('c', '10.0.0.3', {name: 'new'})]]), emptyChange())
+    expect(registry.healthy('old.default', false)).toBeUndefined()
+    expect(late).toEqual([['new.default'], ['new.default']])
+    expect(ids(registry.healthy('new.default', false))).toEqual(['c'])
   })
 
   it('a second listing replaces the first, parsed or not, and keeps the health it knew', () => {
