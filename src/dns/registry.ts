@@ -365,22 +365,31 @@ export class Registry {
   /**
    * The unparsed registrations of a service parsed into instances, each with the health
    * known for it. Nothing was answered from them, so nothing changed for the service
-   * itself; one filed under another service is told to onLateChange.
+   * itself; one filed under another service is told to onLateChange, and so is a group
+   * of which none was a registration (its namespace counted for them).
    */
   private parse(service: string): void {
     const group = this.unparsed.take(service)
     if (!group) return
     const {entries} = group
     let late: RegistryChange | undefined
+    let parsed = 0
     for (let i = 0; i < entries.length; i += ENTRY) {
       const ident = entries[i] as string
       const registration = parseStoredRegistration((entries[i + 1] as Buffer).toString('utf8', entries[i + 2] as number, entries[i + 3] as number))
       if (!registration) continue
+      parsed++
       const health = this.orphanHealth.get(ident) ?? 0
       if (health) this.orphanHealth.delete(ident)
       const instance = toDnsInstance(ident, registration, health, this.interned)
       this.indexes.add(instance)
       if (instance.service !== service) noteChange(instance, (late ??= emptyChange()))
+    }
+    // None was a registration: the namespace counted for them may be gone.
+    if (!parsed) {
+      late ??= emptyChange()
+      late.services.add(service)
+      late.namespaces.add(group.namespace)
     }
     if (late) this.onLateChange?.(late)
   }

@@ -176,10 +176,14 @@ describe('Registry: a listing parsed when first needed', () => {
 
   it('a value that is not a registration is dropped when parsed; its namespace is gone once parsing reaches it', () => {
     const registry = new Registry()
+    const late: RegistryChange[] = []
+    registry.onLateChange = (change) => late.push(change)
     registry.replaceRegistrations(listing([['junk/web/a', 'not json'], ['default/web/b', value('b', '10.0.0.2')]]), emptyChange())
     expect(registry.hasNamespace('junk')).toBe(true) // not parsed yet: counted
     expect(registry.healthy('web.junk', false)).toBeUndefined()
     expect([registry.hasNamespace('junk'), registry.size]).toEqual([false, 1])
+    // told, so an answer about the namespace cached meanwhile is dropped
+    expect(late.map((c) => [[...c.services], [...c.namespaces]])).toEqual([[['web.junk'], ['junk']]])
   })
 
   it('a registration whose key names another service is told as a change when parsing files it, in the background or for a query', () => {
