@@ -346,8 +346,9 @@ export class Registry {
     return this.indexes.instances.get(ident)
   }
 
-  /** Parses unparsed groups for about `budgetMs`; true while some are left. */
+  /** Parses unparsed groups for about `budgetMs` (all of them for Infinity); true while some are left. */
   parseSome(budgetMs: number): boolean {
+    if (!this.parsing) return false
     const until = performance.now() + budgetMs
     let service: string | undefined
     while ((service = this.unparsed.anyService()) !== undefined) {
@@ -358,8 +359,7 @@ export class Registry {
   }
 
   private parseAll(): void {
-    let service: string | undefined
-    while ((service = this.unparsed.anyService()) !== undefined) this.parse(service)
+    this.parseSome(Infinity)
   }
 
   /**

@@ -6,7 +6,7 @@ import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, i
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
 import {type RangePage, rangePage, toStoredValue} from './range-response.js'
-import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
+import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type KeyValues, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
 export const DEFAULT_DEADLINE_MS = 5000
 
@@ -210,7 +210,10 @@ export class EtcdStore implements Store {
           if (from > 0) await nextTurn()
           const to = Math.min(from + ITEMS_PER_TURN, kvs.length)
           const first = page === 0 && from === 0
-          if (onKeyValues) onKeyValues({forEach: (visit) => kvs.forEachKeyValue(from, to, visit), forEachBytes: (visit) => kvs.forEachKeyValueBytes(from, to, visit)}, first)
+          if (onKeyValues) {
+            const forEachBytes: KeyValues['forEachBytes'] = (visit) => kvs.forEachKeyValueBytes(from, to, visit)
+            onKeyValues({forEach: (visit) => forEachBytes((key, bytes, start, end) => visit(key, bytes.toString('utf8', start, end))), forEachBytes}, first)
+          }
           else onPage!(storedValues(kvs, from, to), first)
         }
       } else {

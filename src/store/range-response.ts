@@ -319,9 +319,7 @@ export interface RangePage {
   lastKey(): Buffer | undefined
   /** The i-th key-value as the store gives it, made anew at each call. */
   item(i: number): StoredValue
-  /** Calls `visit` with the key and value of each key-value from `from` to `to` (excluded); returns how many. */
-  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number
-  /** As forEachKeyValue, with each value where its bytes lie: bytes[start..end). */
+  /** Calls `visit` with the key of each key-value from `from` to `to` (excluded) and where its value's bytes lie, bytes[start..end); returns how many. */
   forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number
 }
 
@@ -352,10 +350,6 @@ class ObjectPage implements RangePage {
   }
   item(i: number): StoredValue {
     return toStoredValue(this.kvs[i]!)
-  }
-  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
-    for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value.toString())
-    return to - from
   }
   forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
     for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value, 0, this.kvs[i]!.value.length)
@@ -414,10 +408,6 @@ class RawPage implements RangePage {
     }
     return {key, value, createRevision, modRevision, version, lease}
   }
-  forEachKeyValue(from: number, to: number, visit: (key: string, value: string) => void): number {
-    const {buf} = this.raw
-    return this.forEachKeyValueBytes(from, to, (key, bytes, start, end) => visit(key, buf.toString('utf8', start, end)))
-  }
   forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
     const {buf, fields} = this.raw
     for (let i = from; i < to; i++) {
@@ -426,7 +416,6 @@ class RawPage implements RangePage {
     }
     return to - from
   }
-
 }
 
 /** A key-value as etcd3 gives it, as the store gives it. */
