@@ -5,7 +5,6 @@
  * reads the first pages while the rest of the server loads. The primary has read and
  * checked every setting.
  */
-import {setTimeout as sleep} from 'node:timers/promises'
 import {ServiceIndex} from '../dns/index.js'
 import {WORKER_SPEC_ENV, type WorkerSpec} from '../dns/worker-spec.js'
 import {createLogger} from '../lib/log.js'
@@ -15,9 +14,6 @@ import type {Store} from '../store/store.js'
 import {runUntilSignal} from './daemon.js'
 import {reportFailure} from './failure.js'
 import {inUserTerms} from './setting-names.js'
-
-/** The longest the rest of the server waits for etcd's first page before loading anyway. */
-const FIRST_PAGE_WAIT_MS = 500
 
 // As bin/run.js: Node deprecation notices (gRPC sets a TLS server name for IP endpoints) are not cnet logs.
 process.noDeprecation = true
@@ -35,11 +31,8 @@ try {
     store = await openStore(spec.storeOptions)
     const index = new ServiceIndex(store, keys, {parseLazily: !spec.joinsServingPool})
     index.start(logger).catch(() => {}) // awaited by the server; listing begins now
-    // The rest of the server loads while etcd reads the first pages, not before they are
-    // asked for; and no later than half a second in, should etcd be slow to answer.
-    await Promise.race([index.firstPage(), sleep(FIRST_PAGE_WAIT_MS)])
-    const {runDnsWorker} = await import('../dns/serve-in-process.js')
-    await runDnsWorker(store, keys, logger, spec.settings, {commandLine: {}, logFormat: spec.log.format}, stop, index)
+    const {serveFromStore} = await import('../dns/serve-in-process.js')
+    await serveFromStore(store, keys, logger, spec.settings, {commandLine: {}, logFormat: spec.log.format}, stop, index)
   })
   await store?.close().catch(() => {})
 } catch (caught) {

@@ -92,25 +92,12 @@ export class ServiceIndex {
     return this.starting
   }
 
-  /**
-   * Resolves once etcd has answered the first page of a listing, or the first load is
-   * over (done, or failed: etcd unreachable). A worker loads the rest of the server only
-   * then: loading it at once held up the connection's handshake and the first range
-   * requests by a few hundred milliseconds, and it loads just as well while etcd reads.
-   */
-  firstPage(): Promise<void> {
-    return this.firstPageRead
-  }
-
-  private markFirstPageRead!: () => void
-  private readonly firstPageRead = new Promise<void>((resolve) => (this.markFirstPageRead = resolve))
 
   private async startLoading(logger?: Logger): Promise<void> {
     this.logger = logger
     try {
       await this.load()
     } catch (error) {
-      this.markFirstPageRead()
       if (!(error instanceof StoreUnavailableError)) throw error
       logger?.warn('etcd unreachable at start: forwarding other names, SERVFAIL for the zone until etcd answers', {error: error.message})
       this.retrying = retry(() => this.load(), {
@@ -171,6 +158,7 @@ export class ServiceIndex {
    */
   private parseInBackground(): void {
     if (!this.loaded || !this.registry.parsing || this.parsingTurn) return
+    // Either the listings were big (counted as they came) or what is left to parse is.
     const collect = this.collectAfterParsing || this.registry.unparsedCount >= COLLECT_AFTER_LISTING
     this.collectAfterParsing = false
     const turn = (): void => {
@@ -234,7 +222,6 @@ export class ServiceIndex {
     let keys = 0
     const {revision} = await this.store.list(prefix, {
       onKeyValues: (page, first) => {
-        this.markFirstPageRead()
         if (first) [staged, keys] = [new Staged(kind, this.parseLazily), 0]
         keys += this.stage(staged, page)
       },

@@ -31,15 +31,11 @@ import {isWorkerReload, reportToPrimary} from './workers.js'
  */
 
 /**
- * A worker's server (src/cli/dns-worker.ts): the settings the primary read and
- * checked (a config file changed since must not matter), and an index already loading,
- * started before this module and its dependencies were.
+ * Serves in this process: the registry loads while the cluster network is read. A worker
+ * (src/cli/dns-worker.ts) passes the settings the primary read and checked (a config
+ * file changed since must not matter), and an index already loading, started before
+ * this module and its dependencies were.
  */
-export async function runDnsWorker(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, request: ServeRequest, stop: AbortSignal, index: ServiceIndex): Promise<void> {
-  return serveFromStore(store, keys, logger, settings, request, stop, index)
-}
-
-/** Serves in this process: the registry loads while the cluster network is read. */
 export async function serveFromStore(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, request: ServeRequest, stop: AbortSignal, index = new ServiceIndex(store, keys)): Promise<void> {
   const loading = index.start(logger)
   loading.catch(() => {}) // awaited below; told there, not as an unhandled rejection meanwhile

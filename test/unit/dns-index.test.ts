@@ -305,26 +305,6 @@ describe('ServiceIndex', () => {
     await late.close()
   })
 
-  it('tells when etcd has answered a first page, or when the first load is over without one', async () => {
-    const store = new MemoryStore({pageSize: 2})
-    await putService(store, registration('a', '10.0.0.1'))
-    const index = new ServiceIndex(store, keys)
-    let told = false
-    void index.firstPage().then(() => (told = true))
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(told).toBe(false) // not listing yet
-    await index.start()
-    expect(told).toBe(true)
-    await index.close()
-
-    store.setDown(true)
-    const unreachable = new ServiceIndex(store, keys)
-    await unreachable.start() // fails over to retrying in the background
-    await expect(unreachable.firstPage()).resolves.toBeUndefined()
-    expect(unreachable.loaded).toBe(false)
-    await unreachable.close()
-  })
-
   it('parses each registration as it is listed when asked to (a worker joining a pool that answers already)', async () => {
     const store = new MemoryStore({pageSize: 2})
     for (let i = 0; i < 3; i++) await putService(store, registration(`i${i}`, `10.0.0.${i + 1}`, {name: `svc${i}`}))
