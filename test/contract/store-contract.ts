@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import type {KeyValues, Listing, Store, WatchEvent} from '../../src/store/store.js'
+import type {KeyValues, ListOptions, Listing, Store, WatchEvent} from '../../src/store/store.js'
 import {MAX_TRANSACTION_OPS} from '../../src/store/store.js'
 
 /**
@@ -202,21 +202,26 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         expect(empty).toEqual([[0, true]])
       })
 
-      it('onPage hears the list start over after a compaction: a first page again, then one snapshot', async () => {
-        const p = fresh('on-page-compacted')
-        for (let i = 0; i < 4; i++) await h.store.put(`${p}${i}`, 'old')
+      /** Lists p while, once, `${p}0` is rewritten and etcd compacted to it before the second page. */
+      const listCompactedAfterFirstPage = async (p: string, options: ListOptions) => {
         let compacted = false
         h.setBeforePage(async (prefix, page) => {
           if (prefix !== p || page !== 1 || compacted) return
           compacted = true
           await h.compact(await h.other.put(`${p}0`, 'new'))
         })
-        const pages: [string[], boolean][] = []
         try {
-          await h.store.list(p, {pageSize: 2, onPage: (items, first) => pages.push([[...items].map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
+          await h.store.list(p, options)
         } finally {
           h.setBeforePage(undefined)
         }
+      }
+
+      it('onPage hears the list start over after a compaction: a first page again, then one snapshot', async () => {
+        const p = fresh('on-page-compacted')
+        for (let i = 0; i < 4; i++) await h.store.put(`${p}${i}`, 'old')
+        const pages: [string[], boolean][] = []
+        await listCompactedAfterFirstPage(p, {pageSize: 2, onPage: (items, first) => pages.push([[...items].map((i) => `${i.key.slice(p.length)}=${i.value}`), first])})
         const restart = pages.map(([, first]) => first).lastIndexOf(true)
         expect(restart).toBeGreaterThan(0)
         expect(pages.slice(restart).flatMap(([items]) => items)).toEqual(['0=new', '1=old', '2=old', '3=old'])
@@ -247,18 +252,8 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         await h.store.list(fresh('on-key-values-empty'), {onKeyValues: read(empty)})
         expect(empty).toEqual([[[], true]])
 
-        let compacted = false
-        h.setBeforePage(async (prefix, page) => {
-          if (prefix !== p || page !== 1 || compacted) return
-          compacted = true
-          await h.compact(await h.other.put(`${p}0`, 'new'))
-        })
         const again: [string[], boolean][] = []
-        try {
-          await h.store.list(p, {pageSize: 4, onKeyValues: read(again)})
-        } finally {
-          h.setBeforePage(undefined)
-        }
+        await listCompactedAfterFirstPage(p, {pageSize: 4, onKeyValues: read(again)})
         const restart = again.map(([, first]) => first).lastIndexOf(true)
         expect(restart).toBeGreaterThan(0)
         expect(again.slice(restart).flatMap(([items]) => items)).toEqual(['0=new', '1=v1', '2=v2', '3=v3', '4=v4', '5=v5', '6=v6'])
