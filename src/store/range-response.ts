@@ -220,35 +220,46 @@ function readKeyValue(r: Reader): WireKeyValue {
   return kv
 }
 
-/** Where each key-value of a reply lies in its bytes: start and end of each, in turn. */
-interface KeyValueSpans {
+/** Numbers noted for each key-value of a reply: where it lies, where its key lies, where its value lies. */
+const LAYOUT_WIDTH = 6
+
+/**
+ * Where each key-value of a reply lies in its bytes, found by the walk that checks it:
+ * LAYOUT_WIDTH numbers each, its start and end, its key's start and end, and its
+ * value's start and end (0, 0 for an absent one: empty, its default). A typed array
+ * grown by doubling: as arrays of numbers, the 120,000 of a page of 20,000 key-values
+ * lived in V8's large-object space, in fresh memory at each growth, and growing them
+ * cost twice the walk itself.
+ */
+interface KeyValueLayout {
   buf: Buffer
-  spans: number[]
-  /**
-   * Where each one's key and value lie, found by the walk that checks it: key start and
-   * end, value start and end, in turn (0, 0 for an absent one: empty, its default).
-   */
-  fields: number[]
+  count: number
+  layout: Uint32Array
 }
 
 /**
- * Where a reply keeps its spans: a registered symbol, because the bundled etcd client
+ * Where a reply keeps its layout: a registered symbol, because the bundled etcd client
  * (dist/vendor/etcd3.cjs) carries its own copy of this module, and the store reads the
  * replies with this one.
  */
 const SPANS = Symbol.for('cnet.store.rangeResponse.keyValueSpans')
 
 /**
- * Walks a key-value's fields without making any, noting where its key and value lie (the
- * last of each, as protobufjs reads a repeated field): a reply that is not well formed
- * fails here, as the whole reply.
+ * Walks the key-value in [r.pos, end) without making any of its fields, noting where it,
+ * its key and its value lie (the last key and value, as protobufjs reads a repeated
+ * field) at `at` in the layout: a reply that is not well formed fails here, as the whole
+ * reply. Leaves r at `end`.
  */
-function checkKeyValue(r: Reader, fields: number[]): void {
+function checkKeyValue(r: Reader, end: number, layout: Uint32Array, at: number): void {
+  const outerEnd = r.end
+  r.end = end
+  layout[at] = r.pos
+  layout[at + 1] = end
   let keyStart = 0
   let keyEnd = 0
   let valueStart = 0
   let valueEnd = 0
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     const tag = r.uint32()
     const field = tag >>> 3
     if ((tag & 7) === 2 && (field === 1 || field === 5)) {
@@ -261,18 +272,25 @@ function checkKeyValue(r: Reader, fields: number[]): void {
         valueEnd = r.pos + length
       }
       r.pos += length
-      if (r.pos > r.end) throw new RangeError('truncated field')
+      if (r.pos > end) throw new RangeError('truncated field')
     } else r.skip(tag & 7)
   }
-  fields.push(keyStart, keyEnd, valueStart, valueEnd)
+  layout[at + 2] = keyStart
+  layout[at + 3] = keyEnd
+  layout[at + 4] = valueStart
+  layout[at + 5] = valueEnd
+  r.end = outerEnd
 }
+
+/** Key-values a reply's layout first has room for: about one per 256 bytes (a registration is some 300). */
+const layoutCapacity = (bytes: number) => Math.max(16, bytes >>> 8)
 
 export function readRangeResponse(buf: Buffer): WireRangeResponse {
   let header: WireRangeResponse['header'] = null
   let more = false
   let count = '0'
-  const spans: number[] = []
-  const fields: number[] = []
+  let layout = new Uint32Array(LAYOUT_WIDTH * layoutCapacity(buf.length))
+  let kvCount = 0
   const r = new Reader(buf, 0, buf.length)
   while (r.pos < r.end) {
     const tag = r.uint32()
@@ -280,9 +298,15 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     const wireType = tag & 7
     if (wireType === 2 && field === 1) header = readHeader(r.nested())
     else if (wireType === 2 && field === 2) {
-      const kv = r.nested()
-      spans.push(kv.pos, kv.end)
-      checkKeyValue(kv, fields)
+      const length = r.uint32()
+      const end = r.pos + length
+      if (end > r.end) throw new RangeError('truncated message')
+      if (LAYOUT_WIDTH * (kvCount + 1) > layout.length) {
+        const grown = new Uint32Array(layout.length * 2)
+        grown.set(layout)
+        layout = grown
+      }
+      checkKeyValue(r, end, layout, LAYOUT_WIDTH * kvCount++)
     }
     // A bool is read as 32 bits, as protobufjs reads it.
     else if (wireType === 0 && field === 3) more = r.uint32() % 2 ** 32 !== 0
@@ -290,13 +314,14 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     else r.skip(wireType)
   }
   const response = {header, more, count} as WireRangeResponse
+  const noted: KeyValueLayout = {buf, count: kvCount, layout}
   // An own enumerable property, as protobufjs gives it, made on first read.
   Object.defineProperty(response, 'kvs', {
     enumerable: true,
     configurable: true,
     get(): WireKeyValue[] {
       const kvs: WireKeyValue[] = []
-      for (let i = 0; i < spans.length; i += 2) kvs.push(readKeyValue(new Reader(buf, spans[i]!, spans[i + 1]!)))
+      for (let i = 0; i < kvCount; i++) kvs.push(readKeyValue(new Reader(buf, layout[LAYOUT_WIDTH * i]!, layout[LAYOUT_WIDTH * i + 1]!)))
       Object.defineProperty(response, 'kvs', {value: kvs, enumerable: true, configurable: true, writable: true})
       return kvs
     },
@@ -305,7 +330,7 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
     },
   })
   // Not enumerable: no part of the reply etcd3 or a comparison sees.
-  Object.defineProperty(response, SPANS, {value: {buf, spans, fields} satisfies KeyValueSpans})
+  Object.defineProperty(response, SPANS, {value: noted})
   return response
 }
 
@@ -328,7 +353,7 @@ export interface RangePage {
  * its kvs otherwise (a reply made in a test).
  */
 export function rangePage(response: {kvs: WireKeyValue[]}): RangePage {
-  const raw = (response as {[SPANS]?: KeyValueSpans})[SPANS]
+  const raw = (response as {[SPANS]?: KeyValueLayout})[SPANS]
   return raw ? new RawPage(raw) : new ObjectPage(response.kvs)
 }
 
@@ -359,27 +384,28 @@ class ObjectPage implements RangePage {
 
 class RawPage implements RangePage {
   private readonly reader: Reader
-  constructor(private readonly raw: KeyValueSpans) {
+  constructor(private readonly raw: KeyValueLayout) {
     this.reader = new Reader(raw.buf, 0, 0)
   }
   get length(): number {
-    return this.raw.spans.length / 2
+    return this.raw.count
   }
   get bytes(): number {
-    const {spans} = this.raw
+    const {count, layout} = this.raw
     // Each key-value's tag and length take about 4 bytes more.
-    return spans.length === 0 ? 0 : spans.at(-1)! - spans[0]! + 2 * spans.length
+    return count === 0 ? 0 : layout[LAYOUT_WIDTH * (count - 1) + 1]! - layout[0]! + 4 * count
   }
   lastKey(): Buffer | undefined {
-    const {spans} = this.raw
-    if (spans.length === 0) return undefined
-    return readKeyValue(new Reader(this.raw.buf, spans.at(-2)!, spans.at(-1)!)).key
+    const {buf, count, layout} = this.raw
+    if (count === 0) return undefined
+    const at = LAYOUT_WIDTH * (count - 1)
+    return layout[at + 3] === 0 ? EMPTY : buf.subarray(layout[at + 2]!, layout[at + 3]!)
   }
   item(i: number): StoredValue {
-    const {buf, spans} = this.raw
+    const {buf, layout} = this.raw
     const r = this.reader
-    r.pos = spans[2 * i]!
-    r.end = spans[2 * i + 1]!
+    r.pos = layout[LAYOUT_WIDTH * i]!
+    r.end = layout[LAYOUT_WIDTH * i + 1]!
     // The fields in toStoredValue's order, so every StoredValue has one shape.
     let key = ''
     let value = ''
@@ -409,10 +435,10 @@ class RawPage implements RangePage {
     return {key, value, createRevision, modRevision, version, lease}
   }
   forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
-    const {buf, fields} = this.raw
+    const {buf, layout} = this.raw
     for (let i = from; i < to; i++) {
-      const at = 4 * i
-      visit(buf.toString('utf8', fields[at]!, fields[at + 1]!), buf, fields[at + 2]!, fields[at + 3]!)
+      const at = LAYOUT_WIDTH * i
+      visit(buf.toString('utf8', layout[at + 2]!, layout[at + 3]!), buf, layout[at + 4]!, layout[at + 5]!)
     }
     return to - from
   }
