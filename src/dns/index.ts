@@ -3,6 +3,7 @@ import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
 import type {Keys} from '../store/keys.js'
 import {type KeyValues, type Store, type Watch, type WatchEvent, type WatchHandlers, keyValuesOf} from '../store/store.js'
+import {healthStatusOfBytes} from '../svc/health-status-bytes.js'
 import {parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
 import {type HealthCode, ListedInstances, Registry, type RegistryChange, emptyChange, healthCode} from './registry.js'
 import {releaseMemory} from './release-memory.js'
@@ -244,9 +245,9 @@ export class ServiceIndex {
         if (ident) instances.addParsed(ident, value)
       })
     }
-    return page.forEach((key, value) => {
+    return page.forEachBytes((key, bytes, start, end) => {
       const ident = this.keys.instanceIdentOf(key)
-      const status = ident && parseHealthStatus(value)
+      const status = ident && healthStatusOfBytes(bytes, start, end)
       if (status) staged.health.set(ident, healthCode(status))
     })
   }

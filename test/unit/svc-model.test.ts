@@ -3,6 +3,7 @@ import {Scheduler} from '../../src/health/scheduler.js'
 import {InvalidValueError} from '../../src/lib/errors.js'
 import {planCheck} from '../../src/svc/check-plan.js'
 import {toDnsInstance} from '../../src/dns/registry.js'
+import {canonicalHealthStatus, healthStatusOfBytes} from '../../src/svc/health-status-bytes.js'
 import {parseHealth, parseHealthStatus, parseRegistration, parseStoredRegistration} from '../../src/svc/model.js'
 
 /** Registrations are written by anyone with etcd access: the prober must survive any of them. */
@@ -35,6 +36,17 @@ describe('a registration read from etcd', () => {
     for (const bad of [{status: 'ok'}, {status: 'passing', output: 1}, {status: 'critical', prober: null}, []]) expect(parseHealth(JSON.stringify(bad))).toBeUndefined()
     expect(parseHealth('{not json')).toBeUndefined()
   })
+
+  /** A health record as JSON.stringify writes one: the status first, then only string fields it knows. */
+  const writtenAsCnetWrites = (text: string): boolean => {
+    try {
+      const value = JSON.parse(text) as Record<string, unknown>
+      const names = Object.keys(value)
+      return JSON.stringify(value) === text && parseHealth(text) !== undefined && names[0] === 'status' && names.every((name) => ['status', 'output', 'since', 'checkedAt', 'prober'].includes(name) && typeof value[name] === 'string')
+    } catch {
+      return false
+    }
+  }
 
   it('a health status is read as parseHealth reads it, for records as cnet writes them and every other text', () => {
     const written = {status: 'warning', output: 'HTTP GET /health: 503 "busy"\n\u0001 é \ud83d\ude00 \\', since: '2026-01-01T00:00:00.000Z', checkedAt: 'x', prober: 'node7'}
@@ -71,6 +83,22 @@ describe('a registration read from etcd', () => {
       texts.push(text.slice(0, at) + alphabet[random(alphabet.length)] + text.slice(at + 1))
     }
     for (const text of texts) expect([text, parseHealthStatus(text)]).toEqual([text, parseHealth(text)?.status])
+    // read in the bytes of a reply (dns serve's listing): the same, with other bytes on either side
+    for (const text of texts) {
+      const bytes = Buffer.concat([Buffer.from('"\\}'), Buffer.from(text), Buffer.from('"}\\')])
+      expect([text, healthStatusOfBytes(bytes, 3, bytes.length - 3)]).toEqual([text, parseHealth(text)?.status])
+      // records as cnet writes them are read in place, without their text
+      const canonical = canonicalHealthStatus(bytes, 3, bytes.length - 3)
+      if (writtenAsCnetWrites(text)) expect([text, canonical]).toEqual([text, parseHealth(text)?.status])
+      else if (canonical !== undefined) expect([text, canonical]).toEqual([text, parseHealth(text)?.status])
+    }
+    expect(canonicalHealthStatus(Buffer.from(texts[0]!), 0, Buffer.byteLength(texts[0]!))).toBe('warning')
+    // and bytes that are not UTF-8, decoded as etcd's reader decodes them (each a U+FFFD, which a JSON string takes)
+    const prefix = Buffer.from('{"status":"critical","output":"')
+    for (const tail of [[0xc0, 0x22, 0x7d], [0xe2, 0x80, 0x22, 0x7d], [0xff, 0x5c, 0x6e, 0x22, 0x7d], [0xe2, 0x5c, 0x22, 0x7d], [0xf0, 0x9f, 0x22, 0x22, 0x7d], [0xc3, 0x0a, 0x22, 0x7d]]) {
+      const bytes = Buffer.concat([prefix, Buffer.from(tail)])
+      expect([tail, healthStatusOfBytes(bytes, 0, bytes.length)]).toEqual([tail, parseHealth(bytes.toString())?.status])
+    }
   })
 
   it('read as stored (for dns serve), it is taken or refused as parseRegistration does, and makes the same DNS record', () => {

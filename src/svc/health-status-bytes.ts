@@ -1,0 +1,65 @@
+import {type HealthStatus, parseHealthStatus} from './model.js'
+
+/**
+ * parseHealthStatus on a value still in the bytes etcd sent: a record exactly as cnet
+ * writes it is read there, without making its text; anything else is made text and
+ * read as parseHealthStatus reads it. A fleet's 100,000 health records had cost dns
+ * serve's start a text each (a third of the time of staging them) only to read one word.
+ *
+ * The walk is CANONICAL_HEALTH's grammar on bytes. It gives the same answer as that
+ * pattern on the decoded text: an ASCII byte decodes to itself, and every other byte,
+ * in a valid sequence or not, to a character above U+007F, which a JSON string takes
+ * as it is.
+ */
+export function healthStatusOfBytes(bytes: Buffer, start: number, end: number): HealthStatus | undefined {
+  return canonicalHealthStatus(bytes, start, end) ?? parseHealthStatus(bytes.toString('utf8', start, end))
+}
+
+const STATUS_OPENING = Buffer.from('{"status":"')
+const STATUSES: readonly [Buffer, HealthStatus][] = (['passing', 'warning', 'critical'] as const).map((status) => [Buffer.from(`${status}"`), status])
+const FIELD_OPENINGS = ['output', 'since', 'checkedAt', 'prober'].map((name) => Buffer.from(`,"${name}":"`))
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const CLOSING_BRACE = 0x7d
+/** What may follow a backslash in a JSON string, besides `u` and four hex digits. */
+const SHORT_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)))
+
+const startsWith = (bytes: Buffer, at: number, end: number, expected: Buffer) => end - at >= expected.length && bytes.compare(expected, 0, expected.length, at, at + expected.length) === 0
+
+const isHexDigit = (byte: number) => (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+
+/** The status of a record as cnet writes it in bytes[start..end), or undefined when it is not one. */
+export function canonicalHealthStatus(bytes: Buffer, start: number, end: number): HealthStatus | undefined {
+  if (!startsWith(bytes, start, end, STATUS_OPENING)) return undefined
+  let at = start + STATUS_OPENING.length
+  const status = STATUSES.find(([text]) => startsWith(bytes, at, end, text))
+  if (!status) return undefined
+  at += status[0].length
+  for (;;) {
+    if (at === end - 1 && bytes[at] === CLOSING_BRACE) return status[1]
+    const opening = FIELD_OPENINGS.find((text) => startsWith(bytes, at, end, text))
+    if (!opening) return undefined
+    at = stringEnd(bytes, at + opening.length, end)
+    if (at < 0) return undefined
+  }
+}
+
+/** Where a JSON string's content starting at `at` ends, past its closing quote; -1 when it is not one. */
+function stringEnd(bytes: Buffer, at: number, end: number): number {
+  while (at < end) {
+    const byte = bytes[at]!
+    if (byte === QUOTE) return at + 1
+    if (byte < 0x20) return -1
+    if (byte !== BACKSLASH) {
+      at++
+      continue
+    }
+    const escaped = bytes[at + 1]
+    if (escaped === undefined || at + 1 >= end) return -1
+    if (SHORT_ESCAPES.has(escaped)) at += 2
+    else if (escaped === 0x75 && at + 5 < end && [2, 3, 4, 5].every((i) => isHexDigit(bytes[at + i]!))) at += 6
+    else return -1
+  }
+  return -1
+}
