@@ -237,7 +237,8 @@ export function renderReference(input: ReferenceInput): string {
     '',
     'A failure is one line on stderr, `cnet: <what> (<what to do>)`, and an exit code. With `--json`,',
     'stdout holds the error document instead of the result; with `--log-format json` the stderr line is',
-    'a JSON log record.',
+    'a JSON log record. `svc list --json` writes each service as it is listed: when it fails after writing',
+    'some, stdout is left cut short (not valid JSON) and the error goes to stderr alone.',
     '',
     ...table(
       ['exit', '`code` in `--json`', 'meaning'],

@@ -8,7 +8,7 @@ import {reportFailure} from './failure.js'
 import {type Column, renderTable} from './output.js'
 import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
-import {jsonChunks} from './json-output.js'
+import {JsonArrayWriter, jsonChunks} from './json-output.js'
 import {inUserTerms} from './setting-names.js'
 
 /** Opens the store a command works on. */
@@ -52,6 +52,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: CommandArgs<T>
   private cliContext: CliContext | undefined
   private openedStore: Store | undefined
+  /** Set once the command writes its --json output itself (jsonArrayWriter). */
+  private jsonWritten = false
   /** --log-level and --log-format (or their CNET_* variables) as parsed; unset when parsing did not get that far. */
   private parsedLogLevel: string | undefined
   private parsedLogFormat: string | undefined
@@ -110,7 +112,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override logJson(json: unknown): void {
+    if (this.jsonWritten) return
     for (const chunk of jsonChunks(json)) process.stdout.write(chunk)
+  }
+
+  /**
+   * Under --json, an array the command writes to stdout as its items come, in place of
+   * the value run() returns (which is then not printed).
+   */
+  protected jsonArrayWriter(): JsonArrayWriter {
+    this.jsonWritten = true
+    return new JsonArrayWriter((chunk) => process.stdout.write(chunk))
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -124,7 +136,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error.code === 'EEXIT') throw error
     error = inUserTerms(error, this.ctor as unknown as typeof BaseCommand)
     const code = reportFailure(error, {
-      json: this.jsonEnabled(),
+      // Once the command has written part of its --json output, stdout is left as it is,
+      // cut short (not valid JSON), and the error goes to stderr alone.
+      json: this.jsonEnabled() && !this.jsonWritten,
       argv: this.argv,
       logLevel: this.parsedLogLevel,
       logFormat: this.parsedLogFormat,

@@ -17,11 +17,44 @@ export function* jsonChunks(value: unknown): Generator<Buffer> {
     yield Buffer.from(JSON.stringify(value, null, 2) + '\n')
     return
   }
-  for (let start = 0; start < value.length; start += ITEMS_PER_PIECE) {
-    const piece = Buffer.from(JSON.stringify(value.slice(start, start + ITEMS_PER_PIECE), null, 2))
-    yield Buffer.from(start === 0 ? '[\n' : ',\n')
-    // Without the piece's own "[\n" and "\n]" (ASCII: two bytes each).
-    yield piece.subarray(2, piece.length - 2)
-  }
+  for (let start = 0; start < value.length; start += ITEMS_PER_PIECE) yield* piece(value.slice(start, start + ITEMS_PER_PIECE), start > 0)
   yield Buffer.from('\n]\n')
+}
+
+/** Items of an array as its bytes in jsonChunks: "[\n" before the first, ",\n" before the others. */
+function* piece(items: readonly unknown[], continued: boolean): Generator<Buffer> {
+  const text = Buffer.from(JSON.stringify(items, null, 2))
+  yield Buffer.from(continued ? ',\n' : '[\n')
+  // Without the piece's own "[\n" and "\n]" (ASCII: two bytes each).
+  yield text.subarray(2, text.length - 2)
+}
+
+/**
+ * An array written as its items come, in the bytes jsonChunks gives for the whole:
+ * `svc list --json` writes each service as its listing hands it on.
+ */
+export class JsonArrayWriter {
+  private waiting: unknown[] = []
+  private started = false
+
+  constructor(private readonly write: (chunk: Buffer) => void) {}
+
+  add(items: readonly unknown[]): void {
+    for (const item of items) {
+      this.waiting.push(item)
+      if (this.waiting.length === ITEMS_PER_PIECE) this.flush()
+    }
+  }
+
+  end(): void {
+    this.flush()
+    this.write(Buffer.from(this.started ? '\n]\n' : '[]\n'))
+  }
+
+  private flush(): void {
+    if (this.waiting.length === 0) return
+    for (const chunk of piece(this.waiting, this.started)) this.write(chunk)
+    this.started = true
+    this.waiting = []
+  }
 }

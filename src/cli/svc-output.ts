@@ -1,4 +1,4 @@
-import {type InstanceRow, byService} from '../svc/listing.js'
+import type {InstanceRow} from '../svc/listing.js'
 import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
 import type {ResolvedInstance} from '../svc/resolve.js'
 import type {WatchedSet} from '../svc/watch.js'
@@ -34,26 +34,13 @@ export const INSTANCE_COLUMNS: Column<InstanceRow>[] = [
   {header: 'OUTPUT', value: (r) => (r.maintenance ? `maintenance: ${r.maintenance.reason}` : r.output), truncate: true},
 ]
 
-/** `svc list`'s order: namespace, name, then address (numerically) and port, then id. */
-export function sortInstances(rows: InstanceRow[]): InstanceRow[] {
-  const address = (r: InstanceRow) => hostPort(r.address, r.port)
-  // Equal addresses (one instance registered twice) keep the order they came in (by id, from listInstances).
-  if (!inServiceOrder(rows)) return sortByAddress(rows, address, byService)
-  // Already by namespace and name, as listInstances gives them: each service's rows are
-  // sorted on their own, the same order for a fleet's 100,000 rows at a fraction of the cost.
-  for (let start = 0, end = 1; start < rows.length; start = end++) {
-    while (end < rows.length && rows[end]!.namespace === rows[start]!.namespace && rows[end]!.name === rows[start]!.name) end++
-    if (end - start < 2) continue
-    // written back one by one: spread into splice(), a service of 130,000 instances overflowed the stack
-    const sorted = sortByAddress(rows.slice(start, end), address)
-    for (let i = 0; i < sorted.length; i++) rows[start + i] = sorted[i]!
-  }
-  return rows
-}
-
-function inServiceOrder(rows: readonly InstanceRow[]): boolean {
-  for (let i = 1; i < rows.length; i++) if (byService(rows[i - 1]!, rows[i]!) > 0) return false
-  return true
+/**
+ * One service's rows in `svc list`'s order, by address (numerically) and port; equal
+ * addresses (one instance registered twice) keep the order they came in, by id. The
+ * services themselves come in order from forEachService.
+ */
+export function sortServiceRows(rows: InstanceRow[]): InstanceRow[] {
+  return rows.length < 2 ? rows : sortByAddress(rows, (r) => hostPort(r.address, r.port))
 }
 
 /** `svc resolve --wide`, in the order picked (the first is the one to use), never sorted. */

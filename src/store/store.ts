@@ -45,9 +45,13 @@ export interface ListOptions {
   onKeyValues?: (page: KeyValues, first: boolean) => void
 }
 
-/** Part of a page of a list, for a reader that needs only keys and values. */
+/**
+ * Part of a page of a list, for a reader that needs only keys and values. It may be kept
+ * and read after onKeyValues returns (`svc list` keeps registration pages until the
+ * health records are in); read it once.
+ */
 export interface KeyValues {
-  /** Calls `visit` with each item's key and value, in key order; returns how many there were. Read it once. */
+  /** Calls `visit` with each item's key and value, in key order; returns how many there were. */
   forEach(visit: (key: string, value: string) => void): number
   /**
    * As forEach, with each value as UTF-8 bytes, bytes[start..end), not yet a string: for

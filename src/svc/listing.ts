@@ -1,7 +1,9 @@
 import type {Keys} from '../store/keys.js'
-import type {Store} from '../store/store.js'
+import type {KeyValues, Store} from '../store/store.js'
+import {StoreUnavailableError} from '../lib/errors.js'
 import {type HealthRecord, type HealthStatus, type Maintenance, type ServiceRegistration, type StoredHealth, type StoredRegistration, effectiveStatus, parseHealth, parseRegistration, parseStoredHealth, parseStoredRegistration} from './model.js'
 import {SCHEMA_VERSION, schemaVersion} from './node-index.js'
+import {ServiceGroups} from './service-groups.js'
 
 /** One instance as `svc list`, `show`, `resolve` and `watch` show it: registration plus effective health. */
 export interface InstanceRow {
@@ -52,18 +54,88 @@ export function matches(row: InstanceRow, filter: InstanceFilter): boolean {
 }
 
 /**
- * Reads registrations and health records and joins them: two listings of the narrowest
- * prefix (a namespace, a service); with a node and a complete per-node index, that
- * node's index entries and one health read per instance instead.
+ * Every instance the filter keeps, by namespace, name and id: forEachService's services,
+ * held. Reads registrations and health records of the narrowest prefix (a namespace, a
+ * service); with a node and a complete per-node index, that node's index entries and one
+ * health read per instance instead.
  */
 export async function listInstances(store: Store, keys: Keys, filter: InstanceFilter = {}): Promise<InstanceRow[]> {
-  const joined = filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION ? (await readNode(store, keys, filter.node)).map(([registration, health]) => toRow(registration, health)) : await readScope(store, keys, filter)
-  const rows = joined.filter((row) => matches(row, filter))
-  // Code-unit order, as etcd keeps keys (names are DNS labels): the same order for them, without ICU collation's cost per comparison.
-  // A listing is in that order already unless a name is another's start followed by "-" (sorted before "/" in a key): checked first, it is seldom sorted again.
-  const order = (a: InstanceRow, b: InstanceRow) => byService(a, b) || byText(a.id, b.id)
-  for (let i = 1; i < rows.length; i++) if (order(rows[i - 1]!, rows[i]!) > 0) return rows.sort(order)
+  const rows: InstanceRow[] = []
+  const hold = (service: InstanceRow[]) => {
+    for (const row of service) rows.push(row)
+  }
+  await forEachService(store, keys, filter, hold, () => (rows.length = 0))
   return rows
+}
+
+/**
+ * Each service's rows (by id), handed to `onService` in listInstances' order as soon as
+ * the service is complete and next, while the listing goes on: `svc list --json` writes
+ * them as they come instead of holding every row. The health records are read first
+ * (both listings start at once; registration pages that arrive before the health is in
+ * wait, unread); each registration is then joined as its page arrives.
+ *
+ * A listing that starts over (etcd compacted its revision between pages) after a service
+ * was handed on calls `onStartOver` (drop what was handed on) and hands every service on
+ * again. Without it, that fails, as a list that keeps failing does: what was handed on
+ * is out (written), and asking again gets a fresh snapshot.
+ */
+export async function forEachService(store: Store, keys: Keys, filter: InstanceFilter, onService: (rows: InstanceRow[]) => void, onStartOver?: () => void): Promise<void> {
+  if (filter.node !== undefined && (await schemaVersion(store, keys)) >= SCHEMA_VERSION) {
+    const groups = new ServiceGroups(onService)
+    const rows = (await readNode(store, keys, filter.node)).map(([registration, health]) => toRow(registration, health)).filter((row) => matches(row, filter))
+    rows.sort((a, b) => byService(a, b) || byText(a.id, b.id))
+    for (const row of rows) groups.add(`${row.namespace}/${row.name}`, row)
+    groups.end()
+    return
+  }
+  const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
+  let records = new Map<string, StoredHealth>()
+  let healthIn = false
+  let unread: KeyValues[] = []
+  let handedOn = false
+  const handOn = (rows: InstanceRow[]) => {
+    handedOn = true
+    onService(rows)
+  }
+  let groups = new ServiceGroups(handOn)
+  const join = (page: KeyValues) =>
+    page.forEach((key, value) => {
+      const ident = keys.instanceIdentOf(key)
+      if (!ident) return
+      const registration = parseStoredRegistration(value)
+      const row = registration && withHealth(rowOf(registration), registration.check !== undefined, records.get(ident))
+      groups.add(ident.slice(0, ident.lastIndexOf('/')), row && matches(row, filter) ? row : undefined)
+    })
+  const registrations = store.list(keys.servicesPrefix(namespace, name), {
+    onKeyValues: (page, first) => {
+      if (first) {
+        if (handedOn && !onStartOver) throw new StoreUnavailableError(`the listing of ${keys.servicesPrefix(namespace, name)} started over (etcd compacted its revision) after part of it was written; list again`)
+        if (handedOn) onStartOver?.()
+        handedOn = false
+        unread = []
+        groups = new ServiceGroups(handOn)
+      }
+      if (healthIn) join(page)
+      else unread.push(page)
+    },
+  })
+  // Awaited below, after the health records; a failure there must not leave it unhandled.
+  registrations.catch(() => {})
+  await store.list(keys.healthPrefix(namespace, name), {
+    onKeyValues: (page, first) => {
+      if (first) records = new Map()
+      page.forEach((key, value) => {
+        const record = parseStoredHealth(value)
+        const id = keys.instanceIdentOf(key)
+        if (record && id) records.set(id, record)
+      })
+    },
+  })
+  healthIn = true
+  for (const page of unread.splice(0)) join(page)
+  await registrations
+  groups.end()
 }
 
 type Joined = [ServiceRegistration, HealthRecord | undefined]
@@ -72,41 +144,6 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Rows by namespace, then name, in code-unit order: listInstances' order before the id. */
 export const byService = (a: InstanceRow, b: InstanceRow): number => byText(a.namespace, b.namespace) || byText(a.name, b.name)
-
-/**
- * Both listings at once, each page parsed as it arrives (while etcd reads the next), then
- * joined. Each registration becomes its row at once, and its health is filled in at the
- * join: at 100,000 instances, keeping the parsed registrations until then made the
- * collector copy them out of the young generation, only to drop them at the join.
- */
-async function readScope(store: Store, keys: Keys, filter: InstanceFilter): Promise<InstanceRow[]> {
-  const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
-  let records = new Map<string, StoredHealth>()
-  let rows: [string, InstanceRow, boolean][] = []
-  await Promise.all([
-    store.list(keys.servicesPrefix(namespace, name), {
-      onKeyValues: (page, first) => {
-        if (first) rows = []
-        page.forEach((key, value) => {
-          const registration = parseStoredRegistration(value)
-          const id = keys.instanceIdentOf(key)
-          if (registration && id) rows.push([id, rowOf(registration), registration.check !== undefined])
-        })
-      },
-    }),
-    store.list(keys.healthPrefix(namespace, name), {
-      onKeyValues: (page, first) => {
-        if (first) records = new Map()
-        page.forEach((key, value) => {
-          const record = parseStoredHealth(value)
-          const id = keys.instanceIdentOf(key)
-          if (record && id) records.set(id, record)
-        })
-      },
-    }),
-  ])
-  return rows.map(([id, row, checked]) => withHealth(row, checked, records.get(id)))
-}
 
 const PARALLEL_READS = 32
 

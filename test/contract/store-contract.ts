@@ -242,6 +242,12 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         const asBytes: string[] = []
         await h.store.list(p, {pageSize: 3, onKeyValues: (page) => void page.forEachBytes((key, bytes, start, end) => asBytes.push(`${key.slice(p.length)}=${bytes.toString('utf8', start, end)}`))})
         expect(asBytes).toEqual(pages.flatMap(([items]) => items))
+        // pages kept and read once the list is done (svc list keeps registration pages until the health is in)
+        const kept: KeyValues[] = []
+        await h.store.list(p, {pageSize: 3, onKeyValues: (page) => void kept.push(page)})
+        const later: string[] = []
+        for (const page of kept) page.forEach((key, value) => later.push(`${key.slice(p.length)}=${value}`))
+        expect(later).toEqual(pages.flatMap(([items]) => items))
         expect(pages).toEqual([
           [['0=v0', '1=v1', '2=v2'], true],
           [['3=v3', '4=v4', '5=v5'], false],

@@ -1,6 +1,7 @@
 import {describe, expect, it} from '@jest/globals'
 import {type Column, type Terminal, cellText, compareAddresses, hostPort, renderRecord, renderTable, sortByAddress} from '../../src/cli/output.js'
-import {sortInstances} from '../../src/cli/svc-output.js'
+import {sortServiceRows} from '../../src/cli/svc-output.js'
+import {ServiceGroups} from '../../src/svc/service-groups.js'
 import type {InstanceRow} from '../../src/svc/listing.js'
 
 type Row = {id: string; address: string; output: string; tags?: string}
@@ -99,33 +100,36 @@ describe('compareAddresses', () => {
     expect(rows.map((r) => r.id)).toEqual([3, 4, 2, 5, 1])
   })
 
-  it('sortInstances gives rows already by service the order of the full sort, and sorts any others in full', () => {
+  it('services as forEachService hands them on, each sorted by sortServiceRows, are in the order of the full sort', () => {
     const row = (namespace: string, name: string, id: string, address: string, port = 80) => ({namespace, name, id, address, port}) as InstanceRow
+    // in etcd's key order: "a/web-x/" before "a/web/"
     const listed = [
+      row('a', 'web-x', 'i1', '10.0.0.1'),
       row('a', 'web', 'i1', '10.0.0.10'),
       row('a', 'web', 'i2', '10.0.0.9'),
       row('a', 'web', 'i3', '10.0.0.9'),
       row('a', 'web', 'i4', '10.0.0.9', 79),
       row('a', 'web', 'i5', 'fd00::1'),
       row('a', 'web', 'i6', 'elsewhere.example'),
-      row('a', 'web-x', 'i1', '10.0.0.1'),
       row('b', 'db', 'i1', '10.0.0.3'),
       row('b', 'db', 'i2', '10.0.0.2'),
       row('c', 'one', 'i1', '10.0.0.1'),
     ]
     const full = (rows: InstanceRow[]) => sortByAddress(rows.slice(), (r) => hostPort(r.address, r.port), (x, y) => (x.namespace < y.namespace ? -1 : x.namespace > y.namespace ? 1 : x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
     const ids = (rows: InstanceRow[]) => rows.map((r) => `${r.namespace}/${r.name}/${r.id}`)
-    expect(ids(sortInstances(listed.slice()))).toEqual(ids(full(listed)))
-    expect(ids(sortInstances(listed.slice())).slice(0, 6)).toEqual(['a/web/i4', 'a/web/i2', 'a/web/i3', 'a/web/i1', 'a/web/i5', 'a/web/i6'])
-    const shuffled = [listed[7]!, listed[0]!, listed[9]!, listed[6]!, listed[2]!, listed[1]!, listed[8]!, listed[5]!, listed[3]!, listed[4]!]
-    expect(ids(sortInstances(shuffled.slice()))).toEqual(ids(full(shuffled)))
-    expect(sortInstances([])).toEqual([])
+    const shown: InstanceRow[] = []
+    const groups = new ServiceGroups<InstanceRow>((service) => shown.push(...sortServiceRows(service)))
+    for (const r of listed) groups.add(`${r.namespace}/${r.name}`, r)
+    groups.end()
+    expect(ids(shown)).toEqual(ids(full(listed)))
+    expect(ids(shown).slice(0, 7)).toEqual(['a/web/i4', 'a/web/i2', 'a/web/i3', 'a/web/i1', 'a/web/i5', 'a/web/i6', 'a/web-x/i1'])
+    expect(sortServiceRows([])).toEqual([])
   })
 
-  it('sortInstances sorts one service of 150,000 instances (no argument list that size)', () => {
+  it('sortServiceRows sorts one service of 150,000 instances (no argument list that size)', () => {
     const rows = Array.from({length: 150_000}, (_, i) => ({namespace: 'a', name: 'big', id: `i${i}`, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 80}) as InstanceRow)
     rows.reverse()
-    const sorted = sortInstances(rows)
+    const sorted = sortServiceRows(rows)
     expect([sorted.length, sorted[0]!.address, sorted.at(-1)!.address]).toEqual([150_000, '10.0.0.0', '10.2.73.239'])
   })
 

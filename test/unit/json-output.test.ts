@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {ITEMS_PER_PIECE, jsonChunks} from '../../src/cli/json-output.js'
+import {ITEMS_PER_PIECE, JsonArrayWriter, jsonChunks} from '../../src/cli/json-output.js'
 
 describe('JSON output in pieces', () => {
   const same = (value: unknown) => expect(Buffer.concat([...jsonChunks(value)]).toString()).toBe(JSON.stringify(value, null, 2) + '\n')
@@ -18,5 +18,20 @@ describe('JSON output in pieces', () => {
     const rows = Array.from({length: count}, (_, i) => ({namespace: 'default', name: `svc${i}`, id: `i${i}`, address: `10.0.${i >> 8}.${i & 255}`, tags: ['a', 'é'], meta: {zone: 'z'}, none: undefined}))
     expect([...jsonChunks(rows)].length).toBe(2 * Math.ceil(count / ITEMS_PER_PIECE) + 1)
     same(rows)
+  })
+
+  it.each([0, 1, ITEMS_PER_PIECE - 1, ITEMS_PER_PIECE, ITEMS_PER_PIECE + 1, 3 * ITEMS_PER_PIECE + 7])('writes an array of %d items given a part at a time (empty parts too) in the bytes of the whole', (count) => {
+    const rows = Array.from({length: count}, (_, i) => ({id: `i${i}`, tags: ['a', 'é'], none: undefined, skipped: i % 3 === 0 ? undefined : i}))
+    for (const partSize of [1, 7, ITEMS_PER_PIECE, ITEMS_PER_PIECE + 3]) {
+      const chunks: Buffer[] = []
+      const writer = new JsonArrayWriter((chunk) => chunks.push(chunk))
+      writer.add([])
+      for (let start = 0; start < count; start += partSize) writer.add(rows.slice(start, start + partSize))
+      writer.add([])
+      writer.end()
+      expect(Buffer.concat(chunks).toString()).toBe(JSON.stringify(rows, null, 2) + '\n')
+      // written as the parts come, a piece of ITEMS_PER_PIECE at a time: never the whole at the end
+      expect(chunks.length).toBe(2 * Math.ceil(count / ITEMS_PER_PIECE) + 1)
+    }
   })
 })

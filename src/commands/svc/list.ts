@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {INSTANCE_COLUMNS, sortInstances} from '../../cli/svc-output.js'
+import {INSTANCE_COLUMNS, sortServiceRows} from '../../cli/svc-output.js'
 import {tableFlags} from '../../cli/table-flags.js'
 import {InvalidValueError} from '../../lib/errors.js'
-import {type InstanceRow, STATUS_FILTERS, type StatusFilter, listInstances} from '../../svc/listing.js'
+import {type InstanceRow, STATUS_FILTERS, type StatusFilter, forEachService} from '../../svc/listing.js'
 import {requireNodeName} from '../../svc/registration-plan.js'
 import {requireDnsLabel, requireTags} from '../../svc/validate.js'
 
@@ -38,8 +38,19 @@ export default class SvcList extends BaseCommand<typeof SvcList> {
     const node = f.node === undefined ? undefined : requireNodeName(f.node)
     if (f.status !== undefined && !STATUS_FILTERS.includes(f.status as StatusFilter)) throw new InvalidValueError('status', `"${f.status}" is not a status`, `use ${STATUS_FILTERS.join(', ')}`)
     const tags = f.tag === undefined ? undefined : requireTags('tags', f.tag)
-    const rows = await listInstances(await this.store(), this.keys, {namespace, name, passingOnly: f.passing, tags, node, status: f.status as StatusFilter | undefined})
-    sortInstances(rows)
+    const filter = {namespace, name, passingOnly: f.passing, tags, node, status: f.status as StatusFilter | undefined}
+    const store = await this.store()
+    if (this.jsonEnabled()) {
+      // Each service written as the listing hands it on: 100,000 rows are never all held.
+      const out = this.jsonArrayWriter()
+      await forEachService(store, this.keys, filter, (rows) => out.add(sortServiceRows(rows)))
+      out.end()
+      return []
+    }
+    const rows: InstanceRow[] = []
+    await forEachService(store, this.keys, filter, (service) => {
+      for (const row of sortServiceRows(service)) rows.push(row)
+    })
     this.printTable(INSTANCE_COLUMNS, rows, 'no service instances')
     return rows
   }
