@@ -17,7 +17,7 @@ export function healthStatusOfBytes(bytes: Buffer, start: number, end: number): 
 
 const STATUS_OPENING = Buffer.from('{"status":"')
 const STATUSES: readonly [Buffer, HealthStatus][] = (['passing', 'warning', 'critical'] as const).map((status) => [Buffer.from(`${status}"`), status])
-const FIELD_OPENINGS = ['output', 'since', 'checkedAt', 'prober'].map((name) => Buffer.from(`,"${name}":"`))
+const FIELD_OPENINGS: readonly [Buffer][] = ['output', 'since', 'checkedAt', 'prober'].map((name) => [Buffer.from(`,"${name}":"`)])
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -33,16 +33,22 @@ const isHexDigit = (byte: number) => (byte >= 0x30 && byte <= 0x39) || (byte >= 
 export function canonicalHealthStatus(bytes: Buffer, start: number, end: number): HealthStatus | undefined {
   if (!startsWith(bytes, start, end, STATUS_OPENING)) return undefined
   let at = start + STATUS_OPENING.length
-  const status = STATUSES.find(([text]) => startsWith(bytes, at, end, text))
-  if (!status) return undefined
-  at += status[0].length
+  const status = startingWith(bytes, at, end, STATUSES)
+  if (status < 0) return undefined
+  at += STATUSES[status]![0].length
   for (;;) {
-    if (at === end - 1 && bytes[at] === CLOSING_BRACE) return status[1]
-    const opening = FIELD_OPENINGS.find((text) => startsWith(bytes, at, end, text))
-    if (!opening) return undefined
-    at = stringEnd(bytes, at + opening.length, end)
+    if (at === end - 1 && bytes[at] === CLOSING_BRACE) return STATUSES[status]![1]
+    const opening = startingWith(bytes, at, end, FIELD_OPENINGS)
+    if (opening < 0) return undefined
+    at = stringEnd(bytes, at + FIELD_OPENINGS[opening]![0].length, end)
     if (at < 0) return undefined
   }
+}
+
+/** Which of the texts bytes[at..end) starts with, or -1. */
+function startingWith(bytes: Buffer, at: number, end: number, texts: readonly (readonly [Buffer, ...unknown[]])[]): number {
+  for (let i = 0; i < texts.length; i++) if (startsWith(bytes, at, end, texts[i]![0])) return i
+  return -1
 }
 
 /** Where a JSON string's content starting at `at` ends, past its closing quote; -1 when it is not one. */
@@ -58,7 +64,7 @@ function stringEnd(bytes: Buffer, at: number, end: number): number {
     const escaped = bytes[at + 1]
     if (escaped === undefined || at + 1 >= end) return -1
     if (SHORT_ESCAPES.has(escaped)) at += 2
-    else if (escaped === 0x75 && at + 5 < end && [2, 3, 4, 5].every((i) => isHexDigit(bytes[at + i]!))) at += 6
+    else if (escaped === 0x75 && at + 5 < end && isHexDigit(bytes[at + 2]!) && isHexDigit(bytes[at + 3]!) && isHexDigit(bytes[at + 4]!) && isHexDigit(bytes[at + 5]!)) at += 6
     else return -1
   }
   return -1
