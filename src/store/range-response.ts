@@ -226,15 +226,17 @@ const LAYOUT_WIDTH = 6
 /**
  * Where each key-value of a reply lies in its bytes, found by the walk that checks it:
  * LAYOUT_WIDTH numbers each, its start and end, its key's start and end, and its
- * value's start and end (0, 0 for an absent one: empty, its default). A typed array
- * grown by doubling: as arrays of numbers, the 120,000 of a page of 20,000 key-values
- * lived in V8's large-object space, in fresh memory at each growth, and growing them
- * cost twice the walk itself.
+ * value's start and end (0, 0 for an absent one: empty, its default). An array made
+ * once at the size the reply needs (its key-values counted first, which costs little):
+ * grown as it was filled, the 120,000 numbers of a page of 20,000 key-values were
+ * copied into fresh memory of V8's large-object space at each growth, which cost twice
+ * the walk itself. (A typed array was faster still, but its memory came from the C
+ * heap, which then kept 20-35 MB more in `dns serve`'s first worker.)
  */
 interface KeyValueLayout {
   buf: Buffer
   count: number
-  layout: Uint32Array
+  layout: number[]
 }
 
 /**
@@ -250,7 +252,7 @@ const SPANS = Symbol.for('cnet.store.rangeResponse.keyValueSpans')
  * field) at `at` in the layout: a reply that is not well formed fails here, as the whole
  * reply. Leaves r at `end`.
  */
-function checkKeyValue(r: Reader, end: number, layout: Uint32Array, at: number): void {
+function checkKeyValue(r: Reader, end: number, layout: number[], at: number): void {
   const outerEnd = r.end
   r.end = end
   layout[at] = r.pos
@@ -282,14 +284,35 @@ function checkKeyValue(r: Reader, end: number, layout: Uint32Array, at: number):
   r.end = outerEnd
 }
 
-/** Key-values a reply's layout first has room for: about one per 256 bytes (a registration is some 300). */
-const layoutCapacity = (bytes: number) => Math.max(16, bytes >>> 8)
+/**
+ * How many key-values a Range reply holds, by its top-level fields alone; what is cut
+ * short ends the count (the walk after it fails on it).
+ */
+function countKeyValues(buf: Buffer): number {
+  const r = new Reader(buf, 0, buf.length)
+  let count = 0
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32()
+      if (tag === KEY_VALUE_TAG) count++
+      r.skip(tag & 7)
+    }
+  } catch {
+    // counted so far
+  }
+  return count
+}
+
+/** Field 2 of RangeResponse (kvs), length-delimited. */
+const KEY_VALUE_TAG = (2 << 3) | 2
 
 export function readRangeResponse(buf: Buffer): WireRangeResponse {
   let header: WireRangeResponse['header'] = null
   let more = false
   let count = '0'
-  let layout = new Uint32Array(LAYOUT_WIDTH * layoutCapacity(buf.length))
+  // Small integers only, so V8 keeps it as a plain array of them; a miscount (a reply the
+  // walk then refuses) just lengthens it.
+  const layout = new Array<number>(LAYOUT_WIDTH * countKeyValues(buf)).fill(0)
   let kvCount = 0
   const r = new Reader(buf, 0, buf.length)
   while (r.pos < r.end) {
@@ -301,11 +324,6 @@ export function readRangeResponse(buf: Buffer): WireRangeResponse {
       const length = r.uint32()
       const end = r.pos + length
       if (end > r.end) throw new RangeError('truncated message')
-      if (LAYOUT_WIDTH * (kvCount + 1) > layout.length) {
-        const grown = new Uint32Array(layout.length * 2)
-        grown.set(layout)
-        layout = grown
-      }
       checkKeyValue(r, end, layout, LAYOUT_WIDTH * kvCount++)
     }
     // A bool is read as 32 bits, as protobufjs reads it.
