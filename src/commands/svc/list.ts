@@ -47,10 +47,12 @@ export default class SvcList extends BaseCommand<typeof SvcList> {
       out.end()
       return []
     }
+    // A table is laid out once every row is in: a listing that starts over drops what it held.
     const rows: InstanceRow[] = []
-    await forEachService(store, this.keys, filter, (service) => {
+    const hold = (service: InstanceRow[]) => {
       for (const row of sortServiceRows(service)) rows.push(row)
-    })
+    }
+    await forEachService(store, this.keys, filter, hold, () => (rows.length = 0))
     this.printTable(INSTANCE_COLUMNS, rows, 'no service instances')
     return rows
   }
