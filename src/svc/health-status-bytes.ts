@@ -6,10 +6,11 @@ import {type HealthStatus, parseHealthStatus} from './model.js'
  * read as parseHealthStatus reads it. A fleet's 100,000 health records had cost dns
  * serve's start a text each (a third of the time of staging them) only to read one word.
  *
- * The walk is CANONICAL_HEALTH's grammar on bytes. It gives the same answer as that
- * pattern on the decoded text: an ASCII byte decodes to itself, and every other byte,
- * in a valid sequence or not, to a character above U+007F, which a JSON string takes
- * as it is.
+ * The walk takes exactly the records JSON.parse would read as a status followed by
+ * string fields it knows (`{"status":"passing","output":"...",...}`, no spaces), with
+ * JSON's own string grammar. On bytes that gives the decoded text's answer: an ASCII
+ * byte decodes to itself, and every other byte, in a valid sequence or not, to a
+ * character above U+007F, which a JSON string takes as it is.
  */
 export function healthStatusOfBytes(bytes: Buffer, start: number, end: number): HealthStatus | undefined {
   return canonicalHealthStatus(bytes, start, end) ?? parseHealthStatus(bytes.toString('utf8', start, end))

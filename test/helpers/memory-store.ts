@@ -353,10 +353,8 @@ export class MemoryStore implements Store {
       })
       revision = result.revision
       // One pass only, as the etcd store's pages are made as they are iterated.
-      if (onKeyValues) {
-        const pageItems = result.items
-        onKeyValues(keyValuesOf(pageItems), page === 0)
-      } else if (onPage) onPage(result.items.values(), page === 0)
+      if (onKeyValues) onKeyValues(keyValuesOf(result.items), page === 0)
+      else if (onPage) onPage(result.items.values(), page === 0)
       else items.push(...result.items)
       const last = result.items.at(-1)
       if (!result.more || !last) return {items, revision}
