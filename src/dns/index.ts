@@ -93,7 +93,6 @@ export class ServiceIndex {
     return this.starting
   }
 
-
   private async startLoading(logger?: Logger): Promise<void> {
     this.logger = logger
     try {

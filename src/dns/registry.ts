@@ -205,15 +205,15 @@ export class ListedInstances {
   readonly unparsed = new Unparsed()
   readonly indexes = new Indexes()
 
+  /** Whether the listing reads its values with add (lazy) or addParsed (eager). */
   constructor(readonly lazy = true) {}
 
-  /** A registration's value as UTF-8 bytes, bytes[start..end): kept when lazy, else parsed now. */
+  /** A registration's value as UTF-8 bytes, bytes[start..end), kept as it is to parse when first needed (how a lazy listing reads). */
   add(ident: string, bytes: Buffer, start: number, end: number): void {
-    if (this.lazy) this.unparsed.add(ident, bytes, start, end)
-    else this.addParsed(ident, bytes.toString('utf8', start, end))
+    this.unparsed.add(ident, bytes, start, end)
   }
 
-  /** A registration's value as text, parsed now (an eager listing reads its values as text). */
+  /** A registration's value as text, parsed now (how an eager listing reads). */
   addParsed(ident: string, value: string): void {
     const registration = parseStoredRegistration(value)
     if (registration) this.indexes.add(toDnsInstance(ident, registration, 0, this.interned))
