@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {requireWithCodeCache} from './code-cache.js'
+import {requireWithCodeCache} from '../lib/code-cache.js'
 import {guardWatchManager} from './etcd3-watch-guard.js'
 
 type Vendor = typeof import('./etcd3-vendor.js')

@@ -69,7 +69,7 @@ describe('store against its own etcd member', () => {
       const script = join(dir, 'load.mjs')
       writeFileSync(
         script,
-        `const {loadWithCodeCache, nodeOptionsOf} = await import(${JSON.stringify(join(process.cwd(), 'dist/store/code-cache.js'))})
+        `const {loadWithCodeCache, nodeOptionsOf} = await import(${JSON.stringify(join(process.cwd(), 'dist/lib/code-cache.js'))})
         const r = loadWithCodeCache(${JSON.stringify(join(process.cwd(), 'dist/vendor/etcd3.cjs'))}, nodeOptionsOf(process))
         console.log(JSON.stringify({file: r.cacheFile.split('/').pop(), rejected: r.cacheRejected}))`,
       )

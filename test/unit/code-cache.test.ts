@@ -3,7 +3,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} 
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {codeCacheFile, loadWithCodeCache, nodeOptionsOf, requireWithCodeCache, writeCodeCache} from '../../src/store/code-cache.js'
+import {IMPORT_PARAMETER, codeCacheFile, loadWithCodeCache, nodeOptionsOf, requireWithCodeCache, writeCodeCache} from '../../src/lib/code-cache.js'
 
 /** The bundled etcd client is loaded with V8's code cache: it must load exactly as require would, with or without a usable cache. */
 describe('requireWithCodeCache', () => {
@@ -32,6 +32,25 @@ describe('requireWithCodeCache', () => {
     expect(loaded).toMatchObject({cacheFile: join(dir, 'bundle.v8-cache'), cacheRejected: false})
   })
 
+  it('a later require() of the file gets the exports it loaded, not a second copy', () => {
+    // In a node of its own: jest's require is not Node's.
+    const code = "const m = await import(process.argv[1]); const {createRequire} = await import('node:module'); const loaded = m.requireWithCodeCache(process.argv[2], []); console.log(createRequire(process.argv[2])(process.argv[2]) === loaded)"
+    expect(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, join(process.cwd(), 'src/lib/code-cache.ts'), file], {encoding: 'utf8'}).trim()).toBe('true')
+  })
+
+  // V8 keeps a vm script's import() callback in its code cache, where it names one of the
+  // writer's: under Node 20 every import() in a file loaded from a cache another process
+  // made failed. The CLI bundle, which loads oclif's plugins that way, calls the loader's.
+  it('a file loaded from a cache another process wrote imports modules through the loader', () => {
+    const importing = join(dir, 'imports.cjs')
+    writeFileSync(importing, `exports.osType = async () => (await ${IMPORT_PARAMETER}('node:os')).type()\n`)
+    const source = join(process.cwd(), 'src/lib/code-cache.ts')
+    const node = (code: string) => execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, source, importing], {encoding: 'utf8'})
+    node('const m = await import(process.argv[1]); m.writeCodeCache(process.argv[2], [], (e) => e.osType)')
+    const answer = node('const m = await import(process.argv[1]); const r = m.loadWithCodeCache(process.argv[2], []); console.log(JSON.stringify({rejected: r.cacheRejected, type: await r.exports.osType()}))')
+    expect(JSON.parse(answer)).toEqual({rejected: false, type: 'Linux'})
+  })
+
   it('options without a cache of their own read the one made under none', () => {
     expect(loadWithCodeCache(file, ['--enable-source-maps']).cacheFile).toBe(join(dir, 'bundle.v8-cache'))
   })
@@ -49,7 +68,7 @@ describe('requireWithCodeCache', () => {
   // dns serve's workers run with V8's semi-spaces capped; V8 refused the CLI's cache under that flag, so each worker compiled the etcd client in full.
   it('a cache made under V8 flags is taken under those flags, where the one made under none is refused', () => {
     const code = "const m = await import(process.argv[1]); const r = m.loadWithCodeCache(process.argv[2], JSON.parse(process.argv[3])); console.log(JSON.stringify({file: r.cacheFile, rejected: r.cacheRejected}))"
-    const source = join(process.cwd(), 'src/store/code-cache.ts')
+    const source = join(process.cwd(), 'src/lib/code-cache.ts')
     const run = (flags: string[], options: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code, source, file, JSON.stringify(options)], {encoding: 'utf8'})) as {file: string; rejected: boolean}
     const flag = ['--max-semi-space-size=2']
     // Under the flag, with only the plain cache: V8 refuses it.

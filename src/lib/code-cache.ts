@@ -1,5 +1,5 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
+import {Module, createRequire} from 'node:module'
 import {dirname, resolve} from 'node:path'
 import {Script} from 'node:vm'
 
@@ -25,10 +25,16 @@ export function loadWithCodeCache(file: string, options: readonly string[]): {ex
   return {exports, cacheFile, cacheRejected: cacheFile ? script.cachedDataRejected : undefined}
 }
 
-/** For the build: loads the file and writes its code cache for these options, the ones this process runs with (after loading, so the functions it ran are in it). */
-export function writeCodeCache(file: string, options: readonly string[]): string {
+/**
+ * For the build: loads the file and writes its code cache for these options, the ones this
+ * process runs with. After loading, and after `warm` has run what else the callers will
+ * (the CLI bundle's commands), so the functions that ran are in it.
+ */
+export function writeCodeCache(file: string, options: readonly string[], warm?: (exports: unknown) => void): string {
   const cacheFile = codeCacheFile(file, options)
-  writeFileSync(cacheFile, load(file, undefined).script.createCachedData())
+  const {exports, script} = load(file, undefined)
+  warm?.(exports)
+  writeFileSync(cacheFile, script.createCachedData())
   return cacheFile
 }
 
@@ -57,13 +63,35 @@ export function nodeOptionsOf(proc: {execArgv: readonly string[]; env: NodeJS.Pr
   return given.map((option) => option.replace(/^(--[^=]*)/, (name) => name.replaceAll('_', '-')))
 }
 
+/**
+ * What the file gets for import(): V8 takes a vm script's own import() callback from its
+ * code cache, where another process left one that no longer exists (Node 20 then fails
+ * every import() in the file). This function is in a module Node loaded itself; the CLI
+ * bundle calls it (scripts/bundle-cli.mjs), specifiers resolving as from dist/.
+ */
+const importModule = (specifier: string): Promise<unknown> => import(specifier)
+
+/** The name the file's import() function has in it (scripts/bundle-cli.mjs reads it). */
+export const IMPORT_PARAMETER = '__cnetImportModule'
+
 function load(relativeOrAbsolute: string, cachedData: Buffer | undefined): {exports: unknown; script: Script} {
   const file = resolve(relativeOrAbsolute)
   // Node's own CommonJS wrapper, so the file sees exports, require, module and its paths as usual.
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`
+  const wrapped = `(function (exports, require, module, __filename, __dirname, ${IMPORT_PARAMETER}) {${readFileSync(file, 'utf8')}\n})`
   const script = new Script(wrapped, {filename: file, cachedData})
-  const module = {exports: {} as unknown}
-  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: {exports: unknown}, filename: string, dirname: string) => void
-  run(module.exports, createRequire(file), module, file, dirname(file))
+  const require = createRequire(file)
+  // In require's cache, as require would put it: a later require() of the file (oclif's, of
+  // the CLI bundle that holds its commands) gets these exports instead of a second copy.
+  const module = new Module(file) as NodeJS.Module
+  module.filename = file
+  require.cache[file] = module
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: NodeJS.Module, filename: string, dirname: string, importer: typeof importModule) => void
+  try {
+    run(module.exports, require, module, file, dirname(file), importModule)
+  } catch (error) {
+    delete require.cache[file]
+    throw error
+  }
+  module.loaded = true
   return {exports: module.exports, script}
 }
