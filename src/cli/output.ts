@@ -123,7 +123,9 @@ export function compareAddresses(a: string, b: string): number {
   return compareKeys(addressKey(a), addressKey(b), a, b)
 }
 
-type AddressKey = {family: number; value: bigint; prefix: number; port: number}
+/** An IPv4 address's value is a number: comparing numbers is several times cheaper than comparing bigints, and a sort of 10,000 rows compares 130,000 times. */
+type AddressKey = {family: number; value: number | bigint; prefix: number; port: number}
+const sortValue = (family: number, value: bigint): number | bigint => (family === 4 ? Number(value) : value)
 
 function compareKeys(x: AddressKey | undefined, y: AddressKey | undefined, a: string, b: string): number {
   if (x && y) return x.family - y.family || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0) || x.prefix - y.prefix || x.port - y.port
@@ -151,12 +153,12 @@ function addressKey(text: string): AddressKey | undefined {
   const end = text.search(/[\s,]/)
   const first = end < 0 ? text : text.slice(0, end)
   const cidr = parseCidr(first)
-  if (cidr) return {family: cidr.family, value: cidr.ip, prefix: cidr.prefix, port: 0}
+  if (cidr) return {family: cidr.family, value: sortValue(cidr.family, cidr.ip), prefix: cidr.prefix, port: 0}
   const ip = parseIp(first)
-  if (ip) return {family: ip.family, value: ip.value, prefix: ip.family === 4 ? 32 : 128, port: 0}
+  if (ip) return {family: ip.family, value: sortValue(ip.family, ip.value), prefix: ip.family === 4 ? 32 : 128, port: 0}
   const hostPortMatch = /^\[?([^\]]+?)\]?:(\d+)$/.exec(first)
   const host = hostPortMatch ? parseIp(hostPortMatch[1]) : undefined
-  if (host) return {family: host.family, value: host.value, prefix: host.family === 4 ? 32 : 128, port: Number(hostPortMatch![2])}
+  if (host) return {family: host.family, value: sortValue(host.family, host.value), prefix: host.family === 4 ? 32 : 128, port: Number(hostPortMatch![2])}
   return undefined
 }
 

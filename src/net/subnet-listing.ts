@@ -1,5 +1,5 @@
 import type {Keys} from '../store/keys.js'
-import type {Store} from '../store/store.js'
+import type {Store, StoredValue} from '../store/store.js'
 import {type LeaseAttrs, type LeaseSubnets, describeSubnets, parseLeaseAttrs, parseLeaseName} from './lease.js'
 import {type SharedMac, sharedMacs} from './vxlan/peers.js'
 
@@ -18,12 +18,14 @@ export interface ListedLease {
 
 export async function listLeases(store: Store, keys: Keys): Promise<ListedLease[]> {
   const listing = await store.list(keys.subnetsPrefix())
-  return listing.items.map((item) => {
-    const name = keys.subnetNameOf(item.key) ?? item.key
-    const subnets = parseLeaseName(name)
-    const attrs = parseLeaseAttrs(item.value)
-    return {key: item.key, name, subnets, attrs, reserved: item.lease === null, modRevision: item.modRevision, createRevision: item.createRevision, lease: item.lease, valid: subnets !== undefined && attrs !== undefined}
-  })
+  return listing.items.map((item) => listedLease(keys, item))
+}
+
+function listedLease(keys: Keys, item: StoredValue): ListedLease {
+  const name = keys.subnetNameOf(item.key) ?? item.key
+  const subnets = parseLeaseName(name)
+  const attrs = parseLeaseAttrs(item.value)
+  return {key: item.key, name, subnets, attrs, reserved: item.lease === null, modRevision: item.modRevision, createRevision: item.createRevision, lease: item.lease, valid: subnets !== undefined && attrs !== undefined}
 }
 
 export interface LeaseRow {
@@ -62,9 +64,25 @@ export async function leaseRows(store: Store, keys: Keys, options: LeaseTableOpt
 
 /** The rows, and the VTEP MACs more than one lease gives (worth a warning). */
 export async function leaseTable(store: Store, keys: Keys, options: LeaseTableOptions = {}): Promise<{rows: LeaseRow[]; sharedMacs: SharedMac[]}> {
-  const leases = await listLeases(store, keys)
-  const rows = options.expiry ? await withExpiry(store, leases) : leases.map((l) => toRow(l))
-  return {rows, sharedMacs: sharedVtepMacs(leases)}
+  if (options.expiry) {
+    const leases = await listLeases(store, keys)
+    return {rows: await withExpiry(store, leases), sharedMacs: sharedVtepMacs(leases)}
+  }
+  // Page by page, each lease made a row as it comes: only the rows are held to the end, not
+  // every lease's parsed value besides (10,000 of them, copied by each young-generation GC).
+  let rows: LeaseRow[] = []
+  let macs: LeaseMac[] = []
+  await store.list(keys.subnetsPrefix(), {
+    onPage: (items, first) => {
+      if (first) [rows, macs] = [[], []]
+      for (const item of items) {
+        const lease = listedLease(keys, item)
+        rows.push(toRow(lease))
+        macsOf(lease, macs)
+      }
+    },
+  })
+  return {rows, sharedMacs: sharedMacs(macs)}
 }
 
 async function withExpiry(store: Store, leases: readonly ListedLease[]): Promise<LeaseRow[]> {
@@ -120,10 +138,14 @@ function toRow(l: ListedLease, expiresInSeconds?: number | null): LeaseRow {
 
 /** Leases that give one VTEP MAC for the same family: on every peer only one of them gets the traffic. */
 export function sharedVtepMacs(leases: readonly ListedLease[]): SharedMac[] {
-  const macs: {name: string; family: 4 | 6; vtepMac: string}[] = []
-  for (const l of leases) {
-    if (l.attrs?.BackendData) macs.push({name: l.name, family: 4, vtepMac: l.attrs.BackendData.VtepMAC})
-    if (l.attrs?.BackendV6Data) macs.push({name: l.name, family: 6, vtepMac: l.attrs.BackendV6Data.VtepMAC})
-  }
+  const macs: LeaseMac[] = []
+  for (const l of leases) macsOf(l, macs)
   return sharedMacs(macs)
+}
+
+type LeaseMac = {name: string; family: 4 | 6; vtepMac: string}
+
+function macsOf(l: ListedLease, macs: LeaseMac[]): void {
+  if (l.attrs?.BackendData) macs.push({name: l.name, family: 4, vtepMac: l.attrs.BackendData.VtepMAC})
+  if (l.attrs?.BackendV6Data) macs.push({name: l.name, family: 6, vtepMac: l.attrs.BackendV6Data.VtepMAC})
 }

@@ -20,9 +20,13 @@ export class Keys {
   readonly networkPrefix: string
   readonly cnetPrefix: string
 
+  /** Made once: subnetNameOf compares it with each of 10,000 keys, and a string made anew each time is flattened anew. */
+  private readonly subnets: string
+
   constructor(roots: Partial<KeyRoots> = {}) {
     this.networkPrefix = trimSlash(roots.networkPrefix ?? DEFAULT_NETWORK_PREFIX)
     this.cnetPrefix = trimSlash(roots.cnetPrefix ?? DEFAULT_CNET_PREFIX)
+    this.subnets = `${this.networkPrefix}/subnets/`
   }
 
   networkConfig(): string {
@@ -31,7 +35,7 @@ export class Keys {
 
   /** The prefix under which every subnet lease lives (with the trailing slash). */
   subnetsPrefix(): string {
-    return `${this.networkPrefix}/subnets/`
+    return this.subnets
   }
 
   /** `name` is flannel's lease name, e.g. `10.5.52.0-24` or `10.42.1.0-24&2001:cafe:42:1::-64`. */
@@ -41,8 +45,7 @@ export class Keys {
 
   /** The lease name at the end of a subnet key, or undefined for a key outside the prefix. */
   subnetNameOf(key: string): string | undefined {
-    const prefix = this.subnetsPrefix()
-    return key.startsWith(prefix) ? key.slice(prefix.length) : undefined
+    return key.startsWith(this.subnets) ? key.slice(this.subnets.length) : undefined
   }
 
   servicesPrefix(namespace?: string, name?: string): string {
