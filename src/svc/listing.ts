@@ -71,9 +71,10 @@ export async function listInstances(store: Store, keys: Keys, filter: InstanceFi
 /**
  * Each service's rows (by id), handed to `onService` in listInstances' order as soon as
  * the service is complete and next, while the listing goes on: `svc list --json` writes
- * them as they come instead of holding every row. The health records are read first
- * (both listings start at once; registration pages that arrive before the health is in
- * wait, unread); each registration is then joined as its page arrives.
+ * them as they come instead of holding every row. Both listings start at once, and each
+ * registration is joined as soon as the health listing has passed its key: the two
+ * listings go on side by side, instead of the registrations waiting for every health
+ * record.
  *
  * A listing that starts over (etcd compacted its revision between pages) after a service
  * was handed on calls `onStartOver` (drop what was handed on) and hands every service on
@@ -91,52 +92,99 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   }
   const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
   let records = new Map<string, StoredHealth>()
+  // The health listing, read up to and including `frontier` (an instance's
+  // "<namespace>/<name>/<id>"): both listings come in key order, and a registration's
+  // health key differs from its own only by the prefix, so a registration at or before
+  // the frontier has all the health it will get.
+  let frontier: string | undefined
   let healthIn = false
-  let unread: KeyValues[] = []
+  const ready = (ident: string) => healthIn || (frontier !== undefined && compareInKeyOrder(ident, frontier) <= 0)
+  // Registration pages not yet joined in full, in key order: the first from its item
+  // `from` on (the items before were joined). Kept as the reply's bytes: a value is made
+  // text only when it is joined.
+  let waiting: {page: KeyValues; from: number}[] = []
   let handedOn = false
   const handOn = (rows: InstanceRow[]) => {
     handedOn = true
     onService(rows)
   }
   let groups = new ServiceGroups(handOn)
-  const join = (page: KeyValues) =>
-    page.forEach((key, value) => {
-      const ident = keys.instanceIdentOf(key)
-      if (!ident) return
-      const registration = parseStoredRegistration(value)
-      const row = registration && withHealth(rowOf(registration), registration.check !== undefined, records.get(ident))
-      groups.add(ident.slice(0, ident.lastIndexOf('/')), row && matches(row, filter) ? row : undefined)
-    })
+  const join = (ident: string, value: string) => {
+    const registration = parseStoredRegistration(value)
+    const row = registration && withHealth(rowOf(registration), registration.check !== undefined, records.get(ident))
+    groups.add(ident.slice(0, ident.lastIndexOf('/')), row && matches(row, filter) ? row : undefined)
+  }
+  /** Joins the waiting registrations the frontier has passed, in order, up to the first it has not. */
+  const joinReady = () => {
+    while (waiting.length > 0) {
+      const head = waiting[0]
+      let at = 0
+      let stoppedAt = -1
+      head.page.forEachBytes((key, bytes, start, end) => {
+        const index = at++
+        if (index < head.from || stoppedAt >= 0) return
+        const ident = keys.instanceIdentOf(key)
+        if (!ident) return
+        if (ready(ident)) join(ident, bytes.toString('utf8', start, end))
+        else stoppedAt = index
+      })
+      if (stoppedAt >= 0) {
+        head.from = stoppedAt
+        return
+      }
+      waiting.shift()
+    }
+  }
   const registrations = store.list(keys.servicesPrefix(namespace, name), {
     onKeyValues: (page, first) => {
       if (first) {
         if (handedOn && !onStartOver) throw new StoreUnavailableError(`the listing of ${keys.servicesPrefix(namespace, name)} started over (etcd compacted its revision) after part of it was written; list again`)
         if (handedOn) onStartOver?.()
         handedOn = false
-        unread = []
+        waiting = []
         groups = new ServiceGroups(handOn)
       }
-      if (healthIn) join(page)
-      else unread.push(page)
+      waiting.push({page, from: 0})
+      if (waiting.length === 1) joinReady()
     },
   })
   // Awaited below, after the health records; a failure there must not leave it unhandled.
   registrations.catch(() => {})
   await store.list(keys.healthPrefix(namespace, name), {
     onKeyValues: (page, first) => {
-      if (first) records = new Map()
+      if (first) [records, frontier] = [new Map(), undefined]
       page.forEach((key, value) => {
-        const record = parseStoredHealth(value)
         const id = keys.instanceIdentOf(key)
-        if (record && id) records.set(id, record)
+        if (!id) return
+        const record = parseStoredHealth(value)
+        if (record) records.set(id, record)
+        frontier = id
       })
+      joinReady()
     },
   })
   healthIn = true
-  for (const page of unread.splice(0)) join(page)
+  joinReady()
   await registrations
   groups.end()
 }
+
+/**
+ * Two keys' texts in etcd's order (UTF-8 bytes, which is code point order). JavaScript's
+ * `<` orders UTF-16 code units, which differs only where a surrogate meets U+E000-U+FFFF.
+ */
+export function compareInKeyOrder(a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) return codePointRank(x) - codePointRank(y)
+  }
+  return a.length - b.length
+}
+
+/** A code unit's place in code point order: surrogates (U+D800-U+DFFF) after U+E000-U+FFFF. */
+const codePointRank = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit)
 
 type Joined = [ServiceRegistration, HealthRecord | undefined]
 

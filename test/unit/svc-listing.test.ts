@@ -1,7 +1,7 @@
 import {describe, expect, it} from '@jest/globals'
 import {StoreUnavailableError} from '../../src/lib/errors.js'
 import {Keys} from '../../src/store/keys.js'
-import {type InstanceRow, forEachService, listInstances} from '../../src/svc/listing.js'
+import {type InstanceRow, compareInKeyOrder, forEachService, listInstances} from '../../src/svc/listing.js'
 import {MemoryStore} from '../helpers/memory-store.js'
 
 const keys = new Keys()
@@ -24,6 +24,20 @@ async function seeded(): Promise<MemoryStore> {
   return store
 }
 
+/** The same services, two health records to a page as well: every instance but db-b has one (passing for -a, warning for -b). */
+async function seededWithHealth(): Promise<MemoryStore> {
+  const store = new MemoryStore({pageSize: 2})
+  for (const name of SERVICES) {
+    for (const id of ['a', 'b']) {
+      const registration = {id: `${name}-${id}`, name, namespace: 'default', address: '10.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: 'n1', check: {type: 'ttl', ttlMs: 60_000}, registeredAt: 'x'}
+      await store.put(keys.service('default', name, registration.id), JSON.stringify(registration))
+      // db-b's row must not take its neighbour's record
+      if (registration.id !== 'db-b') await store.put(keys.health('default', name, registration.id), JSON.stringify({status: id === 'a' ? 'passing' : 'warning', output: registration.id, since: 's', checkedAt: 'c', prober: 'n1'}))
+    }
+  }
+  return store
+}
+
 const ids = (rows: InstanceRow[]) => rows.map((row) => `${row.name}/${row.id}:${row.status}`)
 // a TTL check with no result yet is critical
 const everyRow = SERVICES.flatMap((name) => ['a', 'b'].map((id) => `${name}/${name}-${id}:${name === 'api' ? 'passing' : 'critical'}`))
@@ -41,6 +55,38 @@ describe('forEachService', () => {
     expect(handedOn).toHaveLength(SERVICES.length)
     // the last pages of registrations were asked for after services had been handed on
     expect(servicesBeforePage.at(-1)).toBeGreaterThan(0)
+  })
+
+  // Both listings go on side by side: a registration waits only for the health records up to its own key, not for all of them.
+  it('hands a service on while the health records are still being listed, each row with its own health or none', async () => {
+    const store = await seededWithHealth()
+    const handedOn: InstanceRow[][] = []
+    const handedOnBeforeHealthPage: number[] = []
+    store.beforePage = (prefix) => {
+      if (prefix === keys.healthPrefix()) handedOnBeforeHealthPage.push(handedOn.length)
+    }
+    await forEachService(store, keys, {}, (rows) => handedOn.push(rows))
+    expect(handedOn.flat().map((row) => `${row.id}:${row.status}:${row.output}`)).toEqual(
+      SERVICES.flatMap((name) => ['a', 'b'].map((id) => (`${name}-${id}` === 'db-b' ? 'db-b:critical:no fresh result (never probed, or its prober is gone)' : `${name}-${id}:${id === 'a' ? 'passing' : 'warning'}:${name}-${id}`))),
+    )
+    expect(handedOnBeforeHealthPage.at(-1)).toBeGreaterThan(0)
+  })
+
+  it('a health listing that starts over between pages: every row once, those not yet joined with the health of the listing that ended', async () => {
+    const store = await seededWithHealth()
+    const other = store.connect()
+    let compacted = false
+    store.beforePage = async (prefix, page) => {
+      if (prefix !== keys.healthPrefix() || page !== 2 || compacted) return
+      compacted = true
+      await other.put(keys.health('default', 'xds', 'xds-a'), JSON.stringify({status: 'critical', output: 'down', since: 's', checkedAt: 'c', prober: 'n1'}))
+      other.compact()
+    }
+    const rows = await listInstances(store, keys)
+    expect(compacted).toBe(true)
+    expect(rows.map((row) => `${row.id}:${row.status}`)).toEqual(
+      SERVICES.flatMap((name) => ['a', 'b'].map((id) => `${name}-${id}:${`${name}-${id}` === 'db-b' || `${name}-${id}` === 'xds-a' ? 'critical' : id === 'a' ? 'passing' : 'warning'}`)),
+    )
   })
 
   it('a listing that starts over after a service was handed on: listInstances drops what it held and gets every row once', async () => {
@@ -72,5 +118,17 @@ describe('forEachService', () => {
     await expect(failure).rejects.toMatchObject({exitCode: 4, message: expect.stringContaining(`listing of ${keys.servicesPrefix()} started over`)})
     expect(handedOn.flat()).toEqual(everyRow.slice(0, handedOn.flat().length))
     expect(handedOn.length).toBeGreaterThan(0)
+  })
+})
+
+describe('compareInKeyOrder', () => {
+  it('orders as etcd orders keys, by UTF-8 bytes: U+E000 before an emoji, where < says the opposite', () => {
+    expect(Math.sign(compareInKeyOrder('default/web/a', 'default/web/b'))).toBe(-1)
+    expect(Math.sign(compareInKeyOrder('default/web', 'default/web/a'))).toBe(-1)
+    expect(compareInKeyOrder('x', 'x')).toBe(0)
+    expect('\u{1F600}' < '\uE000').toBe(true)
+    expect(Math.sign(compareInKeyOrder('a\uE000', 'a\u{1F600}'))).toBe(-1)
+    expect(Math.sign(compareInKeyOrder('a\u00e9', 'a\u{1F600}'))).toBe(-1)
+    expect(Buffer.compare(Buffer.from('a\uE000'), Buffer.from('a\u{1F600}'))).toBe(-1)
   })
 })
