@@ -19,6 +19,8 @@ export interface CliOptions {
   netns?: string
   /** Write stdout to this file, as `> FILE` does, and read it back after the exit (no pipe's pace in the time). */
   stdoutFile?: string
+  /** With stdoutFile: leave it there unread (stdout is then ''), for a caller that reads it later. */
+  leaveStdoutInFile?: boolean
 }
 
 /** Runs the built `cnet` as a user would: a separate process, its exit code, its streams. */
@@ -38,7 +40,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       const durationMs = Date.now() - started
-      const out = options.stdoutFile === undefined ? Buffer.concat(stdout).toString() : readFileSync(options.stdoutFile, 'utf8')
+      const out = options.stdoutFile === undefined ? Buffer.concat(stdout).toString() : options.leaveStdoutInFile ? '' : readFileSync(options.stdoutFile, 'utf8')
       resolve({stdout: out, stderr: Buffer.concat(stderr).toString(), exitCode: code ?? (signal ? 128 : 1), durationMs})
     })
     child.stdin!.end(options.input ?? '')
