@@ -46,9 +46,10 @@ export interface ListOptions {
 }
 
 /**
- * Part of a page of a list, for a reader that needs only keys and values. It may be kept
- * and read after onKeyValues returns (`svc list` keeps registration pages until the
- * health records are in); read it once.
+ * Part of a page of a list, for a reader that needs only keys and values. It may be kept,
+ * and read after onKeyValues returns and more than once (`svc list` keeps a registration
+ * page until the health listing has passed its keys, and reads it again from where it
+ * stopped).
  */
 export interface KeyValues {
   /** Calls `visit` with each item's key and value, in key order; returns how many there were. */

@@ -100,9 +100,9 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   let healthIn = false
   const ready = (ident: string) => healthIn || (frontier !== undefined && compareInKeyOrder(ident, frontier) <= 0)
   // Registration pages not yet joined in full, in key order: the first from its item
-  // `from` on (the items before were joined). Kept as the reply's bytes: a value is made
-  // text only when it is joined.
-  let waiting: {page: KeyValues; from: number}[] = []
+  // `from` on (the items before were joined), whose ident is `blocked` once the frontier
+  // stopped there. Kept as the reply's bytes: a value is made text only when it is joined.
+  let waiting: {page: KeyValues; from: number; blocked?: string}[] = []
   let handedOn = false
   const handOn = (rows: InstanceRow[]) => {
     handedOn = true
@@ -114,24 +114,26 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
     const row = registration && withHealth(rowOf(registration), registration.check !== undefined, records.get(ident))
     groups.add(ident.slice(0, ident.lastIndexOf('/')), row && matches(row, filter) ? row : undefined)
   }
-  /** Joins the waiting registrations the frontier has passed, in order, up to the first it has not. */
+  /**
+   * Joins the waiting registrations the frontier has passed, in order, up to the first it
+   * has not. Called after each part of the health listing: the page it stopped in is
+   * walked again only once the frontier has passed where it stopped.
+   */
   const joinReady = () => {
     while (waiting.length > 0) {
       const head = waiting[0]
+      if (head.blocked !== undefined && !ready(head.blocked)) return
       let at = 0
-      let stoppedAt = -1
+      head.blocked = undefined
       head.page.forEachBytes((key, bytes, start, end) => {
         const index = at++
-        if (index < head.from || stoppedAt >= 0) return
+        if (index < head.from || head.blocked !== undefined) return
         const ident = keys.instanceIdentOf(key)
         if (!ident) return
         if (ready(ident)) join(ident, bytes.toString('utf8', start, end))
-        else stoppedAt = index
+        else [head.from, head.blocked] = [index, ident]
       })
-      if (stoppedAt >= 0) {
-        head.from = stoppedAt
-        return
-      }
+      if (head.blocked !== undefined) return
       waiting.shift()
     }
   }

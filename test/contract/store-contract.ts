@@ -242,12 +242,15 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         const asBytes: string[] = []
         await h.store.list(p, {pageSize: 3, onKeyValues: (page) => void page.forEachBytes((key, bytes, start, end) => asBytes.push(`${key.slice(p.length)}=${bytes.toString('utf8', start, end)}`))})
         expect(asBytes).toEqual(pages.flatMap(([items]) => items))
-        // pages kept and read once the list is done (svc list keeps registration pages until the health is in)
+        // pages kept and read once the list is done, and read again (svc list keeps a registration page until the health listing has passed it)
         const kept: KeyValues[] = []
         await h.store.list(p, {pageSize: 3, onKeyValues: (page) => void kept.push(page)})
         const later: string[] = []
         for (const page of kept) page.forEach((key, value) => later.push(`${key.slice(p.length)}=${value}`))
         expect(later).toEqual(pages.flatMap(([items]) => items))
+        const readAgain: string[] = []
+        for (const page of kept) page.forEachBytes((key, bytes, start, end) => readAgain.push(`${key.slice(p.length)}=${bytes.toString('utf8', start, end)}`))
+        expect(readAgain).toEqual(later)
         expect(pages).toEqual([
           [['0=v0', '1=v1', '2=v2'], true],
           [['3=v3', '4=v4', '5=v5'], false],

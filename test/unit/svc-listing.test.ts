@@ -72,6 +72,38 @@ describe('forEachService', () => {
     expect(handedOnBeforeHealthPage.at(-1)).toBeGreaterThan(0)
   })
 
+  // Every part of the health listing asks for what can be joined: a registration page the frontier has not reached is not read again each time.
+  it('reads a waiting registration page again only once the health listing has passed where it stopped', async () => {
+    const store = new MemoryStore({pageSize: 2})
+    for (const id of ['zz-a', 'zz-b']) {
+      await store.put(keys.service('default', 'zz', id), JSON.stringify({id, name: 'zz', namespace: 'default', address: '10.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: {}, weight: 1, node: 'n1', check: {type: 'ttl', ttlMs: 60_000}, registeredAt: 'x'}))
+      await store.put(keys.health('default', 'zz', id), JSON.stringify({status: 'passing', output: id, since: 's', checkedAt: 'c', prober: 'n1'}))
+    }
+    // Twenty records of instances whose registrations are gone, all before zz's in key order: ten health pages.
+    for (let i = 0; i < 20; i++) await store.put(keys.health('default', `a${String(i).padStart(2, '0')}`, 'x'), JSON.stringify({status: 'passing', output: '', since: 's', checkedAt: 'c', prober: 'n1'}))
+    let registrationReads = 0
+    const list = store.list.bind(store)
+    store.list = (prefix, options = {}) => {
+      const onKeyValues = options.onKeyValues
+      if (prefix !== keys.servicesPrefix() || !onKeyValues) return list(prefix, options)
+      return list(prefix, {
+        ...options,
+        onKeyValues: (page, first) =>
+          onKeyValues(
+            {
+              forEach: (visit) => (registrationReads++, page.forEach(visit)),
+              forEachBytes: (visit) => (registrationReads++, page.forEachBytes(visit)),
+            },
+            first,
+          ),
+      })
+    }
+    const rows = await listInstances(store, keys)
+    expect(rows.map((row) => `${row.id}:${row.status}`)).toEqual(['zz-a:passing', 'zz-b:passing'])
+    // once when it came (stopped at zz-a), once when the frontier passed zz-a; not once per health page
+    expect(registrationReads).toBeLessThanOrEqual(3)
+  })
+
   it('a health listing that starts over between pages: every row once, those not yet joined with the health of the listing that ended', async () => {
     const store = await seededWithHealth()
     const other = store.connect()
