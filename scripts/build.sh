@@ -13,11 +13,11 @@ node scripts/etcd-proto-json.cjs dist/proto dist/proto/rpc.json
 # V8's code cache of the bundle, made by loading it once: every CLI call compiles less
 # (one cache for the CLI's node options, one for dns serve's workers').
 node scripts/write-code-caches.mjs dist/vendor/etcd3.cjs
-# The CNI plugin's own entry (bin/cnet-cni.cjs) loads one file instead of resolving and
-# reading each of its modules: every container start pays for that.
 # The CLI itself (oclif and every command) as one file that bin/run.js loads with its
 # code cache, where Node would resolve, read and compile each module of dist/ on each call.
 node scripts/bundle-cli.mjs
 node scripts/write-code-caches.mjs --cli dist/bundle/cli.cjs
+# The CNI plugin's own entry (bin/cnet-cni.cjs) loads one file instead of resolving and
+# reading each of its modules: every container start pays for that.
 esbuild dist/cni/main.js --bundle --minify --keep-names --platform=node --format=cjs --target=node20 --log-level=warning --outfile=dist/cni-plugin.cjs
 oclif manifest >/dev/null

@@ -26,6 +26,8 @@ const ownUrlHelper = `var ${OWN_URL} = (file) => require("node:url").pathToFileU
 const IMPORT = '__cnetImport'
 const {IMPORT_PARAMETER} = await import('../dist/lib/code-cache.js')
 const importHelper = `var ${IMPORT} = typeof ${IMPORT_PARAMETER} === "function" ? ${IMPORT_PARAMETER} : (specifier) => import(specifier);`
+/** The bundle's first lines: both helpers, before any module's code. */
+const banner = `${ownUrlHelper}\n${importHelper}`
 /** A call of import() in the bundle's code: not a word's tail, a property, or text in quotes. */
 const IMPORT_CALL = /(?<![\w$.'"`])import\(/g
 
@@ -94,12 +96,11 @@ const built = await build({
   target: 'node20',
   logLevel: 'warning',
   plugins: [ownUrl],
-  banner: {js: `${ownUrlHelper}\n${importHelper}`}, // the same text as `banner` below
+  banner: {js: banner},
   // Loaded only when there is no etcd client bundle, only in development, or only on a
   // terminal's typo: each from its package as before.
   external: ['typescript', 'etcd3', 'etcd3/*', 'cockatiel', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete'],
 })
 const [output] = built.outputFiles
-const banner = `${ownUrlHelper}\n${importHelper}`
 if (!output.text.startsWith(banner)) throw new Error('the CLI bundle does not start with its banner')
 writeFileSync(output.path, banner + output.text.slice(banner.length).replace(IMPORT_CALL, `${IMPORT}(`))
