@@ -86,7 +86,15 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
   }
   const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
 
-  await index.start(logger)
+  // A stop while the first listing is read ends the wait for it (at 100,000 instances, a
+  // worker stopped as it started went on listing for seconds): the caller closes the
+  // store, which ends the listing's calls.
+  await Promise.race([index.start(logger), untilAborted(stop)])
+  if (stop.aborted) {
+    await index.close()
+    forwarder.close()
+    return
+  }
   const closers: (() => Promise<void>)[] = [() => index.close(), async () => forwarder.close()]
   try {
     for (const address of options.listen) closers.push(...(await listenOn(address, () => state.deps, logger)))

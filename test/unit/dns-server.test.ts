@@ -163,6 +163,23 @@ describe('runDnsServer refuses to start', () => {
     await expect(runDnsServer(never, keys, logger, {commandLine: {listen: ['nowhere']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(InvalidValueError)
   })
 
+  it('stops at once when asked to while the first listing is still being read', async () => {
+    // A store whose listings never come back: a stop must not wait for them.
+    class StalledStore extends MemoryStore {
+      override list(): ReturnType<MemoryStore['list']> {
+        return new Promise(() => {})
+      }
+    }
+    const stop = new AbortController()
+    const running = runDnsServer(async () => new StalledStore(), keys, logger, {commandLine: {listen: [`127.0.0.1:${await freePort()}`], workers: 1, upstream: ['127.0.0.1:9']}, logFormat: 'text'}, stop.signal)
+    await new Promise((r) => setTimeout(r, 100))
+    stop.abort()
+    let timer: NodeJS.Timeout | undefined
+    const outcome = await Promise.race([running.then(() => 'stopped'), new Promise((r) => (timer = setTimeout(() => r('still listing'), 2000)))])
+    clearTimeout(timer)
+    expect(outcome).toBe('stopped')
+  })
+
   it('on an address in use, in one line', async () => {
     const taken = dgram.createSocket('udp4')
     await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()))
