@@ -98,6 +98,8 @@ export class ServiceIndex {
     try {
       await this.load()
     } catch (error) {
+      // Closed while listing (the server stopped as it started): nothing to tell or retry.
+      if (this.stopping.signal.aborted) return
       if (!(error instanceof StoreUnavailableError)) throw error
       logger?.warn('etcd unreachable at start: forwarding other names, SERVFAIL for the zone until etcd answers', {error: error.message})
       this.retrying = retry(() => this.load(), {

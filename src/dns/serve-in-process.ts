@@ -39,8 +39,22 @@ import {isWorkerReload, reportToPrimary} from './workers.js'
 export async function serveFromStore(store: Store, keys: Keys, logger: Logger, settings: ServeSettings, request: ServeRequest, stop: AbortSignal, index = new ServiceIndex(store, keys)): Promise<void> {
   const loading = index.start(logger)
   loading.catch(() => {}) // awaited below; told there, not as an unhandled rejection meanwhile
-  const context = {cores: availableParallelism(), clusterNetwork: await clusterNetworkFor(settings, store, keys)}
+  // Neither this read nor the listing is waited for past a stop: on an etcd that does not
+  // answer, each would hold a stopping server until its deadline.
+  const clusterNetwork = await Promise.race([clusterNetworkFor(settings, store, keys), untilAborted(stop).then(() => undefined)])
+  if (stop.aborted) return stoppedBeforeServing(index)
+  const context = {cores: availableParallelism(), clusterNetwork}
   return serveInProcess(store, keys, logger, settings, context, request, stop, index)
+}
+
+/**
+ * Stopped before it served: the index is let go, and a worker's channel to the primary
+ * closed (it would keep the process alive). The caller closes the store, which ends the
+ * calls still in flight.
+ */
+async function stoppedBeforeServing(index: ServiceIndex): Promise<void> {
+  await index.close()
+  cluster.worker?.disconnect()
 }
 
 /** Without --allow-recursion, the cluster network's clients may recurse: read once at start. */
@@ -87,13 +101,11 @@ async function serveInProcess(store: Store, keys: Keys, logger: Logger, settings
   const notReady = () => (index.inSync ? undefined : 'etcd unreachable: answering from the last known services')
 
   // A stop while the first listing is read ends the wait for it (at 100,000 instances, a
-  // worker stopped as it started went on listing for seconds): the caller closes the
-  // store, which ends the listing's calls.
+  // worker stopped as it started went on listing for seconds).
   await Promise.race([index.start(logger), untilAborted(stop)])
   if (stop.aborted) {
-    await index.close()
     forwarder.close()
-    return
+    return stoppedBeforeServing(index)
   }
   const closers: (() => Promise<void>)[] = [() => index.close(), async () => forwarder.close()]
   try {

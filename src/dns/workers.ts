@@ -123,6 +123,7 @@ export async function runWorkers(options: RunWorkersOptions, logger: Logger, sto
     const metrics = new PoolMetrics(() => [...states.values()].filter((r) => r.listening).length)
     const readiness = () => workerReadiness([...states.values()], count)
     await waitUntilServing(count, states, stop)
+    if (stop.aborted) return
     servers = await startHttpEndpoints(options.http, readiness, () => metrics.source([...workers].filter((w) => states.get(w.id)?.listening && w.isConnected())))
     logger.info('serving DNS', {workers: count})
     options.onServing?.({

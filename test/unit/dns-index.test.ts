@@ -1,6 +1,8 @@
 import {describe, expect, it} from '@jest/globals'
 import {ServiceIndex} from '../../src/dns/index.js'
 import {ListedInstances, Registry, type RegistryChange, emptyChange, healthCode, statusOf, toDnsInstance} from '../../src/dns/registry.js'
+import {StoreUnavailableError} from '../../src/lib/errors.js'
+import {createLogger} from '../../src/lib/log.js'
 import {Keys} from '../../src/store/keys.js'
 import type {HealthStatus, ServiceRegistration} from '../../src/svc/model.js'
 import {MemoryStore} from '../helpers/memory-store.js'
@@ -221,6 +223,24 @@ describe('ServiceIndex', () => {
     await store.put(keys.health('default', 'web', id), JSON.stringify({status}))
     await store.idle()
   }
+
+  it('closed while its first listing is read, it neither warns that etcd is unreachable nor tries again when the listing fails', async () => {
+    let failListing: (error: Error) => void = () => {}
+    class ClosingStore extends MemoryStore {
+      override list(): ReturnType<MemoryStore['list']> {
+        return new Promise((_resolve, reject) => (failListing = reject))
+      }
+    }
+    const lines: string[] = []
+    const index = new ServiceIndex(new ClosingStore(), keys)
+    const started = index.start(createLogger({level: 'debug', format: 'json', sink: (line) => lines.push(line)}))
+    await index.close()
+    // what closing the store does to a listing in flight
+    failListing(new StoreUnavailableError('etcd unreachable at memory://store (the client was already closed)'))
+    await started
+    expect(lines).toEqual([])
+    expect(index.loaded).toBe(false)
+  })
 
   it('lists, then follows events, telling listeners what changed', async () => {
     const store = new MemoryStore({pageSize: 2})
