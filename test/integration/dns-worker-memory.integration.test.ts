@@ -1,12 +1,15 @@
 import {describe, expect, it} from '@jest/globals'
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {workerMemoryEnv} from '../../src/dns/worker-memory.js'
 
-/** The kernel's transparent huge page mode: always, madvise or never. */
+/** The kernel's transparent huge page mode: always, madvise or never (a kernel built without them has no such file). */
 function hugePageMode(): string {
-  return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? 'never'
+  const setting = existsSync(THP_SETTING) ? readFileSync(THP_SETTING, 'utf8') : ''
+  return /\[(\w+)\]/.exec(setting)?.[1] ?? 'never'
 }
+
+const THP_SETTING = '/sys/kernel/mm/transparent_hugepage/enabled'
 
 /** Huge pages, in kB, behind a 16 MB buffer filled by a node started with these glibc tunables. */
 function hugePagesOfABigBuffer(tunables: string | undefined): number {

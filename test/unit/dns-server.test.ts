@@ -163,6 +163,20 @@ describe('runDnsServer refuses to start', () => {
     await expect(runDnsServer(never, keys, logger, {commandLine: {listen: ['nowhere']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(InvalidValueError)
   })
 
+  it('on an address in use, in one line', async () => {
+    const taken = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()))
+    const stop = new AbortController()
+    const store = new MemoryStore()
+    try {
+      await expect(runDnsServer(async () => store, keys, logger, {commandLine: {listen: [`127.0.0.1:${taken.address().port}`], workers: 1, upstream: ['127.0.0.1:9']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(/dns: cannot listen on 127\.0\.0\.1:\d+: address already in use/)
+    } finally {
+      taken.close()
+    }
+  })
+})
+
+describe('runDnsServer stopped while it starts', () => {
   it('stops at once when asked to while the first listing is still being read', async () => {
     // A store whose listings never come back: a stop must not wait for them.
     class StalledStore extends MemoryStore {
@@ -178,17 +192,5 @@ describe('runDnsServer refuses to start', () => {
     const outcome = await Promise.race([running.then(() => 'stopped'), new Promise((r) => (timer = setTimeout(() => r('still listing'), 2000)))])
     clearTimeout(timer)
     expect(outcome).toBe('stopped')
-  })
-
-  it('on an address in use, in one line', async () => {
-    const taken = dgram.createSocket('udp4')
-    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()))
-    const stop = new AbortController()
-    const store = new MemoryStore()
-    try {
-      await expect(runDnsServer(async () => store, keys, logger, {commandLine: {listen: [`127.0.0.1:${taken.address().port}`], workers: 1, upstream: ['127.0.0.1:9']}, logFormat: 'text'}, stop.signal)).rejects.toThrow(/dns: cannot listen on 127\.0\.0\.1:\d+: address already in use/)
-    } finally {
-      taken.close()
-    }
   })
 })
