@@ -242,6 +242,23 @@ class MemoryBackend {
   }
 }
 
+/**
+ * Once, before page `page` of a list of `prefix` (of any prefix when none is given): `write`
+ * through another client, then compact, so the list's revision is gone and it starts over.
+ * `done` tells whether it happened.
+ */
+export function compactBeforePage(store: MemoryStore, page: number, write: (other: MemoryStore) => Promise<unknown>, prefix?: string): {readonly done: boolean} {
+  const other = store.connect()
+  const state = {done: false}
+  store.beforePage = async (listed, at) => {
+    if (at !== page || state.done || (prefix !== undefined && listed !== prefix)) return
+    state.done = true
+    await write(other)
+    other.compact()
+  }
+  return state
+}
+
 export class MemoryStore implements Store {
   readonly endpoints: readonly string[] = ['memory://store']
   readonly pageSize: number

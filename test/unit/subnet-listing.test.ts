@@ -4,7 +4,7 @@ import {leaseTable, timesToLive} from '../../src/net/subnet-listing.js'
 import {describeOperation} from '../../src/net/vxlan/describe.js'
 import {sharedMacs} from '../../src/net/vxlan/peers.js'
 import {Keys} from '../../src/store/keys.js'
-import {MemoryStore} from '../helpers/memory-store.js'
+import {MemoryStore, compactBeforePage} from '../helpers/memory-store.js'
 
 const keys = new Keys()
 const vxlan = (ip: string, mac: string, v6mac?: string) =>
@@ -51,16 +51,9 @@ describe('subnet list', () => {
   it('a listing that starts over between pages gives each lease once, as the rows read with their expiry do', async () => {
     const store = new MemoryStore({pageSize: 2})
     for (let i = 1; i <= 7; i++) await store.put(keys.subnet(`10.5.${i}.0-24`), vxlan(`192.168.1.${i}`, i === 7 ? '02:00:00:00:00:01' : `02:00:00:00:00:0${i}`))
-    const other = store.connect()
-    let compacted = false
-    store.beforePage = async (_prefix, page) => {
-      if (page !== 3 || compacted) return
-      compacted = true
-      await other.put(keys.subnet('10.5.8.0-24'), vxlan('192.168.1.8', '02:00:00:00:00:08'))
-      other.compact()
-    }
+    const compaction = compactBeforePage(store, 3, (other) => other.put(keys.subnet('10.5.8.0-24'), vxlan('192.168.1.8', '02:00:00:00:00:08')))
     const {rows, sharedMacs} = await leaseTable(store, keys)
-    expect(compacted).toBe(true)
+    expect(compaction.done).toBe(true)
     expect(rows.map((r) => r.subnet)).toEqual(['10.5.1.0/24', '10.5.2.0/24', '10.5.3.0/24', '10.5.4.0/24', '10.5.5.0/24', '10.5.6.0/24', '10.5.7.0/24', '10.5.8.0/24'])
     expect(sharedMacs).toEqual([{family: 4, mac: '02:00:00:00:00:01', leases: ['10.5.1.0-24', '10.5.7.0-24']}])
     const withExpiry = await leaseTable(store, keys, {expiry: true})

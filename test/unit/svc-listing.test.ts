@@ -2,7 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {StoreUnavailableError} from '../../src/lib/errors.js'
 import {Keys} from '../../src/store/keys.js'
 import {type InstanceRow, compareInKeyOrder, forEachService, listInstances} from '../../src/svc/listing.js'
-import {MemoryStore} from '../helpers/memory-store.js'
+import {MemoryStore, compactBeforePage} from '../helpers/memory-store.js'
 
 const keys = new Keys()
 
@@ -106,16 +106,9 @@ describe('forEachService', () => {
 
   it('a health listing that starts over between pages: every row once, those not yet joined with the health of the listing that ended', async () => {
     const store = await seededWithHealth()
-    const other = store.connect()
-    let compacted = false
-    store.beforePage = async (prefix, page) => {
-      if (prefix !== keys.healthPrefix() || page !== 2 || compacted) return
-      compacted = true
-      await other.put(keys.health('default', 'xds', 'xds-a'), JSON.stringify({status: 'critical', output: 'down', since: 's', checkedAt: 'c', prober: 'n1'}))
-      other.compact()
-    }
+    const compaction = compactBeforePage(store, 2, (other) => other.put(keys.health('default', 'xds', 'xds-a'), JSON.stringify({status: 'critical', output: 'down', since: 's', checkedAt: 'c', prober: 'n1'})), keys.healthPrefix())
     const rows = await listInstances(store, keys)
-    expect(compacted).toBe(true)
+    expect(compaction.done).toBe(true)
     expect(rows.map((row) => `${row.id}:${row.status}`)).toEqual(
       SERVICES.flatMap((name) => ['a', 'b'].map((id) => `${name}-${id}:${`${name}-${id}` === 'db-b' || `${name}-${id}` === 'xds-a' ? 'critical' : id === 'a' ? 'passing' : 'warning'}`)),
     )
@@ -123,27 +116,14 @@ describe('forEachService', () => {
 
   it('a listing that starts over after a service was handed on: listInstances drops what it held and gets every row once', async () => {
     const store = await seeded()
-    const other = store.connect()
-    let compacted = false
-    store.beforePage = async (prefix, page) => {
-      if (prefix !== keys.servicesPrefix() || page !== 4 || compacted) return
-      compacted = true
-      await other.put(keys.service('default', 'zz', 'zz-a'), JSON.stringify({id: 'zz-a', name: 'zz', namespace: 'default', address: '10.0.0.9', port: 80}))
-      other.compact()
-    }
+    const compaction = compactBeforePage(store, 4, (other) => other.put(keys.service('default', 'zz', 'zz-a'), JSON.stringify({id: 'zz-a', name: 'zz', namespace: 'default', address: '10.0.0.9', port: 80})), keys.servicesPrefix())
     expect(ids(await listInstances(store, keys))).toEqual([...everyRow, 'zz/zz-a:passing'])
-    expect(compacted).toBe(true)
+    expect(compaction.done).toBe(true)
   })
 
   it('a listing that starts over after a service was written out fails with exit 4, naming the prefix, when nothing can take it back', async () => {
     const store = await seeded()
-    const other = store.connect()
-    store.beforePage = async (prefix, page) => {
-      if (prefix !== keys.servicesPrefix() || page !== 4) return
-      store.beforePage = undefined
-      await other.put('/unrelated', 'x')
-      other.compact()
-    }
+    compactBeforePage(store, 4, (other) => other.put('/unrelated', 'x'), keys.servicesPrefix())
     const handedOn: string[][] = []
     const failure = forEachService(store, keys, {}, (rows) => handedOn.push(ids(rows)))
     await expect(failure).rejects.toBeInstanceOf(StoreUnavailableError)
