@@ -28,8 +28,8 @@ const SHORT_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)))
 
 /**
  * Whether bytes[at..end) starts with `expected`. A loop in JavaScript: the texts are a few
- * bytes long, and Buffer.compare's call into C++ per text cost four times the whole walk
- * (some 100 ms of dns serve's start at 100,000 records).
+ * bytes long, and with Buffer.compare's call into C++ per text, 100,000 records took 190
+ * ms instead of 25 (medians of five runs: 125-200 against 24-35 ms).
  */
 function startsWith(bytes: Buffer, at: number, end: number, expected: Buffer): boolean {
   const length = expected.length
