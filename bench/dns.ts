@@ -7,6 +7,10 @@
  * spread (lowest and highest round). p99 is exact: computed from dnsperf -v's per-query
  * latency lines. Then forwarded names (cnet -> dnsmasq upstream), warm cache. cnet runs
  * as started, with no --workers (one per core), unless BENCH_WORKERS is set.
+ *
+ * A third server runs in every round: the runtime's floor (lib/udp-floor-server.ts), a
+ * Node UDP server with cnet's process layout and reply batching that does no DNS work.
+ * Its ratio to dnsmasq is the most any server on this runtime could reach here.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
@@ -21,6 +25,7 @@ import {freePort} from '../test/helpers/ports.js'
 import {servicesFixture} from '../test/helpers/services-fixture.js'
 import {type Run, dnsperf} from './lib/dnsperf.js'
 import {type Figure, percentile, report} from './lib/report.js'
+import {startUdpFloor} from './lib/udp-floor.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const COUNT = 1000
@@ -70,27 +75,33 @@ async function main() {
     const workerArgs = WORKERS === undefined ? [] : ['--workers', String(WORKERS)]
     const cnet = await startDnsServer(['--upstream', `127.0.0.1:${dnsmasqPort}`, '--ttl', '60s', ...workerArgs], cliEnv(etcd.endpoint, prefixes), cnetPort, {asStarted: WORKERS === undefined})
     cleanups.unshift(() => cnet.stop())
+    const floorPort = await freePort()
+    const floor = await startUdpFloor(floorPort, WORKERS ?? availableParallelism())
+    cleanups.unshift(() => floor.stop())
     // warm both (cnet's answer cache, its forward cache)
     await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', queryFiles[1]!, '-n', '1'])
     await execa('dnsperf', ['-s', '127.0.0.1', '-p', String(cnetPort), '-d', forwardQueries, '-n', '1'])
 
-    // Rounds alternate which server goes first, so neither always meets a warmer or a
-    // quieter machine; the ratio is taken within each round and the median reported.
+    // Rounds rotate which server goes first, so none always meets a warmer or a quieter
+    // machine; ratios are taken within each round and their median reported.
     const out = join(dir, 'dnsperf.out')
-    const rounds: {base: Run; mine: Run}[][] = LOADS.map(() => [])
+    const servers = [
+      {name: 'dnsmasq', port: dnsmasqPort},
+      {name: 'cnet', port: cnetPort},
+      {name: 'floor', port: floorPort},
+    ] as const
+    type Round = Record<(typeof servers)[number]['name'], Run>
+    const rounds: Round[][] = LOADS.map(() => [])
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, load] of LOADS.entries()) {
-        const run = (port: number) => dnsperf(port, queryFiles[i]!, out, {clients: load.clients, seconds: SECONDS})
-        let pair: {base: Run; mine: Run}
-        if ((round + i) % 2 === 0) {
-          const base = await run(dnsmasqPort)
-          pair = {base, mine: await run(cnetPort)}
-        } else {
-          const mine = await run(cnetPort)
-          pair = {base: await run(dnsmasqPort), mine}
+        const runs: Partial<Round> = {}
+        for (let k = 0; k < servers.length; k++) {
+          const server = servers[(round + i + k) % servers.length]!
+          runs[server.name] = await dnsperf(server.port, queryFiles[i]!, out, {clients: load.clients, seconds: SECONDS})
         }
-        rounds[i]!.push(pair)
-        console.log(`round ${round + 1}, ${load.label}: dnsmasq ${Math.round(pair.base.qps)} q/s, cnet ${Math.round(pair.mine.qps)} q/s, ratio ${(pair.mine.qps / pair.base.qps).toFixed(2)}`)
+        const r = runs as Round
+        rounds[i]!.push(r)
+        console.log(`round ${round + 1}, ${load.label}: dnsmasq ${Math.round(r.dnsmasq.qps)} q/s, cnet ${Math.round(r.cnet.qps)} q/s (${(r.cnet.qps / r.dnsmasq.qps).toFixed(2)}), floor ${Math.round(r.floor.qps)} q/s (${(r.floor.qps / r.dnsmasq.qps).toFixed(2)})`)
       }
     }
     const fwd = await dnsperf(cnetPort, forwardQueries, out, {clients: 4, seconds: SECONDS})
@@ -99,19 +110,26 @@ async function main() {
     const extra: Record<string, unknown> = {seconds: SECONDS, rounds: ROUNDS, workers: WORKERS ?? `default (${availableParallelism()} cores)`, p99: 'exact, from dnsperf -v per-query latencies'}
     for (const [i, load] of LOADS.entries()) {
       const r = rounds[i]!
-      const ratios = r.map((x) => x.mine.qps / x.base.qps)
+      const ratios = r.map((x) => x.cnet.qps / x.dnsmasq.qps)
       const ratio = median(ratios)
-      const mineP99 = Math.max(...r.map((x) => x.mine.p99Ms))
-      const mineLost = r.reduce((sum, x) => sum + x.mine.lost, 0)
+      const floorRatios = r.map((x) => x.floor.qps / x.dnsmasq.qps)
+      const ofFloor = r.map((x) => x.cnet.qps / x.floor.qps)
+      const spread = (values: number[]) => `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)})`
+      const mineP99 = Math.max(...r.map((x) => x.cnet.p99Ms))
+      const mineLost = r.reduce((sum, x) => sum + x.cnet.lost, 0)
       figures.push(
-        {metric: `${load.label}: dnsmasq qps, median`, value: Math.round(median(r.map((x) => x.base.qps)))},
-        {metric: `${load.label}: dnsmasq avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.base.avgMs)).toFixed(3)} / ${Math.max(...r.map((x) => x.base.p99Ms)).toFixed(3)}`, unit: 'ms'},
-        {metric: `${load.label}: cnet qps, median`, value: Math.round(median(r.map((x) => x.mine.qps)))},
-        {metric: `${load.label}: cnet / dnsmasq, median (spread)`, value: `${ratio.toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`, target: '>= 1.0', met: ratio >= 1},
-        {metric: `${load.label}: cnet avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.mine.avgMs)).toFixed(3)} / ${mineP99.toFixed(3)}`, unit: 'ms', target: 'p99 < 5', met: mineP99 < 5},
+        {metric: `${load.label}: dnsmasq qps, median`, value: Math.round(median(r.map((x) => x.dnsmasq.qps)))},
+        {metric: `${load.label}: dnsmasq avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.dnsmasq.avgMs)).toFixed(3)} / ${Math.max(...r.map((x) => x.dnsmasq.p99Ms)).toFixed(3)}`, unit: 'ms'},
+        {metric: `${load.label}: cnet qps, median`, value: Math.round(median(r.map((x) => x.cnet.qps)))},
+        {metric: `${load.label}: cnet / dnsmasq, median (spread)`, value: spread(ratios), target: '>= 1.0', met: ratio >= 1},
+        {metric: `${load.label}: cnet avg (median) / p99 (worst)`, value: `${median(r.map((x) => x.cnet.avgMs)).toFixed(3)} / ${mineP99.toFixed(3)}`, unit: 'ms', target: 'p99 < 5', met: mineP99 < 5},
         {metric: `${load.label}: cnet lost, all rounds`, value: mineLost, target: '0', met: mineLost === 0},
+        {metric: `${load.label}: runtime floor qps, median`, value: Math.round(median(r.map((x) => x.floor.qps)))},
+        {metric: `${load.label}: runtime floor / dnsmasq, median (spread)`, value: spread(floorRatios)},
+        {metric: `${load.label}: cnet / runtime floor, median (spread)`, value: spread(ofFloor)},
       )
       extra[`ratios ${load.label}`] = ratios.map((x) => Number(x.toFixed(3)))
+      extra[`floor ratios ${load.label}`] = floorRatios.map((x) => Number(x.toFixed(3)))
     }
     figures.push(
       {metric: 'cnet forwarded (warm cache) qps', value: Math.round(fwd.qps)},
