@@ -1,6 +1,6 @@
 import {createRequire} from 'node:module'
 import {Chalk} from 'chalk'
-import {parseCidr, parseIp} from '../net/ip.js'
+import {ipv4Value, parseCidr, parseIp} from '../net/ip.js'
 
 // cli-table3 lays the columns out; it is loaded only when a table is drawn on a terminal.
 const require = createRequire(import.meta.url)
@@ -139,10 +139,31 @@ function compareKeys(x: AddressKey | undefined, y: AddressKey | undefined, a: st
  * rows sort in milliseconds.
  */
 export function sortByAddress<Row>(rows: Row[], address: (row: Row) => string, tie: (a: Row, b: Row) => number = () => 0): Row[] {
-  const keyed = rows.map((row) => {
+  return sortByKey(rows, (row) => {
     const text = address(row)
-    return {row, text, key: addressKey(text)}
+    return {text, key: addressKey(text)}
+  }, tie)
+}
+
+/**
+ * sortByAddress by HOST:PORT for rows that keep the address and the port apart, keyed
+ * from the two: an IPv4 address (nearly every row) is read straight into its key instead
+ * of being joined into a text and parsed back out (100,000 rows of `svc list` spent
+ * about 100 ms on that).
+ */
+export function sortByHostPort<Row>(rows: Row[], address: (row: Row) => string, port: (row: Row) => number): Row[] {
+  return sortByKey(rows, (row) => {
+    const [host, number] = [address(row), port(row)]
+    const v4 = host.includes(':') ? undefined : ipv4Value(host)
+    if (v4 !== undefined) return {text: '', key: {family: 4, value: v4, prefix: 32, port: number}}
+    const text = hostPort(host, number)
+    return {text, key: addressKey(text)}
   })
+}
+
+/** Rows in place by their keys (the text decides between rows without one), then by `tie`. */
+function sortByKey<Row>(rows: Row[], keyOf: (row: Row) => {text: string; key: AddressKey | undefined}, tie: (a: Row, b: Row) => number = () => 0): Row[] {
+  const keyed = rows.map((row) => ({row, ...keyOf(row)}))
   keyed.sort((a, b) => tie(a.row, b.row) || compareKeys(a.key, b.key, a.text, b.text))
   keyed.forEach((k, i) => (rows[i] = k.row))
   return rows

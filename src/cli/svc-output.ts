@@ -2,7 +2,7 @@ import type {InstanceRow} from '../svc/listing.js'
 import type {DeregisterResult, RegisterResult} from '../svc/registry.js'
 import type {ResolvedInstance} from '../svc/resolve.js'
 import type {WatchedSet} from '../svc/watch.js'
-import {type Column, type RecordField, hostPort, renderRecord, sortByAddress, statusColour} from './output.js'
+import {type Column, type RecordField, hostPort, renderRecord, sortByHostPort, statusColour} from './output.js'
 
 /**
  * Human output of the svc commands, in one place so their style changes together.
@@ -40,7 +40,7 @@ export const INSTANCE_COLUMNS: Column<InstanceRow>[] = [
  * services themselves come in order from forEachService.
  */
 export function sortServiceRows(rows: InstanceRow[]): InstanceRow[] {
-  return rows.length < 2 ? rows : sortByAddress(rows, (r) => hostPort(r.address, r.port))
+  return rows.length < 2 ? rows : sortByHostPort(rows, (r) => r.address, (r) => r.port)
 }
 
 /** `svc resolve --wide`, in the order picked (the first is the one to use), never sorted. */

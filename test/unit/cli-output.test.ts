@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {type Column, type Terminal, cellText, compareAddresses, hostPort, renderRecord, renderTable, sortByAddress} from '../../src/cli/output.js'
+import {type Column, type Terminal, cellText, compareAddresses, hostPort, renderRecord, renderTable, sortByAddress, sortByHostPort} from '../../src/cli/output.js'
 import {sortServiceRows} from '../../src/cli/svc-output.js'
 import {ServiceGroups} from '../../src/svc/service-groups.js'
 import type {InstanceRow} from '../../src/svc/listing.js'
@@ -98,6 +98,16 @@ describe('compareAddresses', () => {
     ]
     sortByAddress(rows, (r) => r.at, (x, y) => x.ns.localeCompare(y.ns))
     expect(rows.map((r) => r.id)).toEqual([3, 4, 2, 5, 1])
+  })
+
+  it('sortByHostPort orders address and port as sortByAddress orders their HOST:PORT text', () => {
+    const hosts = ['10.0.0.9', '10.0.0.10', '9.255.255.255', '0.0.0.0', '255.255.255.255', '10.0.0.09', '1.2.3', 'fd00::1', '::ffff:10.0.0.9', '::', 'fe80::1%eth0', 'elsewhere.example', '', '10.0.0.9 ']
+    const rows = hosts.flatMap((host, i) => [80, 8080, 79, 0].map((port, j) => ({host, port, id: i * 4 + j})))
+    // a fixed shuffle, so neither sort starts from the answer
+    const shuffled = rows.map((row, i) => ({row, at: (i * 7919) % rows.length})).sort((a, b) => a.at - b.at).map((x) => x.row)
+    const byText = sortByAddress(shuffled.slice(), (r) => hostPort(r.host, r.port)).map((r) => r.id)
+    expect(sortByHostPort(shuffled.slice(), (r) => r.host, (r) => r.port).map((r) => r.id)).toEqual(byText)
+    expect(byText.slice(0, 4).map((id) => rows[id]!.host)).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0', '0.0.0.0'])
   })
 
   it('services as forEachService hands them on, each sorted by sortServiceRows, are in the order of the full sort', () => {
