@@ -41,6 +41,19 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opti
   }
 }
 
+/** waitFor with a predicate: reads until `ok` holds for the value read, and returns that value (which may be falsy). */
+export async function waitUntil<T>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs?: number): Promise<T> {
+  const [value] = await waitFor(
+    what,
+    async () => {
+      const value = await read()
+      return ok(value) && ([value] as const)
+    },
+    {timeoutMs},
+  )
+  return value
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 300 ? value.slice(0, 300) + '...' : value)
   try {

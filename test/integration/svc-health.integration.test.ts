@@ -15,7 +15,7 @@ import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance} from '../../src/svc/registry.js'
 import {CLI, cliEnv, runCli} from '../helpers/cli.js'
 import {sleep} from '../helpers/etcd.js'
-import {waitFor} from '../helpers/poll.js'
+import {waitFor, waitUntil as until} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {servicesFixture} from '../helpers/services-fixture.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
@@ -40,15 +40,6 @@ async function tcpServer(port: number): Promise<TcpServer> {
   const server = createTcpServer((socket) => socket.destroy())
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   return server
-}
-
-/** Polls until the predicate holds, and returns the value that made it hold. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const [value] = await waitFor(what, async () => {
-    const value = await read()
-    return ok(value) && ([value] as const)
-  }, {timeoutMs})
-  return value
 }
 
 function spawnCli(args: string[], env: Record<string, string>): {child: ChildProcess; stdout: () => string; exited: Promise<number | null>} {

@@ -9,20 +9,9 @@ import {ensureNodeIndex} from '../../src/svc/node-index.js'
 import {type RegisterRequest, planRegistration} from '../../src/svc/registration-plan.js'
 import {deregisterInstance, registerInstances, setMaintenance} from '../../src/svc/registry.js'
 import {cliEnv, runCli} from '../helpers/cli.js'
+import {waitUntil as until} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes, useEtcd} from '../helpers/shared-etcd.js'
-
-/** Polls until the predicate holds, or fails with what was last seen. */
-async function until<T>(what: string, read: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last = await read()
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 50))
-    last = await read()
-  }
-  return last
-}
 
 const request = (over: Partial<RegisterRequest>): RegisterRequest => ({
   name: 'api', namespace: 'default', address: '127.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: [], weight: 1, node: 'other', check: {}, ...over,

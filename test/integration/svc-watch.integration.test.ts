@@ -10,19 +10,12 @@ import {planRegistration} from '../../src/svc/registration-plan.js'
 import {registerInstance, setMaintenance} from '../../src/svc/registry.js'
 import {CLI, cliEnv} from '../helpers/cli.js'
 import {type EtcdMember, startEtcd} from '../helpers/etcd.js'
+import {waitUntil} from '../helpers/poll.js'
 import {freePort} from '../helpers/ports.js'
 import {uniquePrefixes} from '../helpers/shared-etcd.js'
 
-async function until<T>(what: string, read: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last = await read()
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 50))
-    last = await read()
-  }
-  return last
-}
+/** waitUntil with this file's longer default: a watch reports after its debounce. */
+const until = <T,>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean) => waitUntil(what, read, ok, 15_000)
 
 function spawnCli(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
