@@ -38,6 +38,7 @@ import {type EtcdMember, sleep, startEtcd} from '../test/helpers/etcd.js'
 import {cleanup, ip} from '../test/helpers/netns.js'
 import {freePort} from '../test/helpers/ports.js'
 import {type Figure, median, percentile, report} from './lib/report.js'
+import {monitorRoutes} from './lib/route-monitor.js'
 import {uniqueResidentMb} from './lib/resident.js'
 import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, serviceName, subnetLease} from './lib/seed.js'
 
@@ -382,34 +383,25 @@ async function measureVxlan(setup: Setup, dir: string): Promise<void> {
     // --watch: a new lease -> its route in the kernel, seen through ip monitor; and the events one host's watch gets.
     const stop = new AbortController()
     const watching = vxlanWatch(ctx, settings, stop.signal, {resyncMs: 3_600_000})
-    const monitor = spawn('ip', ['-n', ns, 'monitor', 'route'], {stdio: ['ignore', 'pipe', 'ignore']})
+    const routes = monitorRoutes(ns)
     const events: WatchEvent[] = []
     const watch = await setup.store.watchPrefix(keys.subnetsPrefix(), (await setup.store.revision()) + 1, {onEvents: (e) => void events.push(...e), onResync: () => {}})
     try {
-      let buffer = ''
-      const waiters = new Map<string, () => void>()
-      monitor.stdout.on('data', (d: Buffer) => {
-        buffer += d.toString()
-        const lines = buffer.split('\n')
-        buffer = lines.pop() ?? ''
-        for (const line of lines) waiters.get(line.split(' ')[0]!)?.()
-      })
       // The watch is running once a lease written now reaches the kernel.
       const probe = subnetLease(60_000)
-      const probed = new Promise<void>((resolve) => waiters.set(probe.cidr, resolve))
+      const probed = routes.seen(probe.cidr, 60_000)
       await sleep(500)
       await setup.store.put(keys.subnet(probe.name), probe.value)
-      await Promise.race([probed, sleep(60_000).then(() => Promise.reject(new Error('the watch applied nothing within 60 s')))])
+      await probed
       const changeMs: number[] = []
       const eventsBefore = events.length
       for (let c = 0; c < WATCH_CHANGES; c++) {
         const lease = subnetLease(60_001 + c)
-        const seen = new Promise<void>((resolve) => waiters.set(lease.cidr, resolve))
+        const seen = routes.seen(lease.cidr, 5000)
         const started = performance.now()
         await setup.store.put(keys.subnet(lease.name), lease.value)
-        await Promise.race([seen, sleep(5000).then(() => Promise.reject(new Error(`route ${lease.cidr} not seen in 5 s`)))])
+        await seen
         changeMs.push(performance.now() - started)
-        waiters.delete(lease.cidr)
       }
       await sleep(200)
       setup.figures.vxlanWatchP50Ms = median(changeMs)
@@ -417,7 +409,7 @@ async function measureVxlan(setup: Setup, dir: string): Promise<void> {
       setup.figures.watchEventsPerLeaseChange = (events.length - eventsBefore) / WATCH_CHANGES
     } finally {
       await watch.close()
-      monitor.kill('SIGTERM')
+      routes.stop()
       stop.abort()
       await watching.catch(() => undefined)
       kernel.close()

@@ -7,7 +7,6 @@
  * (the floor). Run with `npm run bench:vxlan` (root). Issue 11's budgets at 10,000 peers:
  * plan < 1 s, first apply < 3 s, no-op < 1 s, watch p99 < 100 ms.
  */
-import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -26,6 +25,7 @@ import {Keys, openStore} from '../src/store/index.js'
 import {startEtcd} from '../test/helpers/etcd.js'
 import {addNamespace, cleanup, ip} from '../test/helpers/netns.js'
 import {median, percentile, report} from './lib/report.js'
+import {monitorRoutes} from './lib/route-monitor.js'
 
 const PREFIX = 'cnvb-'
 const NS = `${PREFIX}h1`
@@ -113,18 +113,7 @@ async function main(): Promise<void> {
     // Single changes with the watch loop running; the route is seen through `ip monitor`.
     // First with a process round per change (the baseline), then as `vxlan up --watch`
     // runs: with an `ip` and a `bridge` batch process kept for the changes.
-    const monitor = spawn('ip', ['-n', NS, 'monitor', 'route'], {stdio: ['ignore', 'pipe', 'ignore']})
-    let buffer = ''
-    const waiters = new Map<string, () => void>()
-    monitor.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        const dst = line.split(' ')[0]
-        waiters.get(dst)?.()
-      }
-    })
+    const routes = monitorRoutes(NS)
     let nextLease = 2 + PEERS
     const watchChanges = async (watchKernel: IpKernel) => {
       const stop = new AbortController()
@@ -135,12 +124,11 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 3000))
         for (let c = 0; c < CHANGES; c++) {
           const i = nextLease++
-          const seen = new Promise<void>((resolve) => waiters.set(subnetAt(i), resolve))
+          const seen = routes.seen(subnetAt(i), 5000)
           const started = performance.now()
           await store.put(keys.subnet(formatLeaseName({v4: parseCidr(subnetAt(i))!})), leaseValue(i))
-          await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error(`route ${subnetAt(i)} not seen in 5 s`)), 5000))])
+          await seen
           changeMs.push(performance.now() - started)
-          waiters.delete(subnetAt(i))
         }
       } finally {
         // Also when a change is not seen: the watch and its kept processes end with the bench.
@@ -156,7 +144,7 @@ async function main(): Promise<void> {
       spawned = await watchChanges(new IpKernel({netns: NS}))
       kept = await watchChanges(new IpKernel({netns: NS, keepBatchProcesses: true}))
     } finally {
-      monitor.kill('SIGTERM')
+      routes.stop()
     }
     const {changeMs, applyMs} = kept
 
