@@ -6,10 +6,17 @@ export async function startUdpFloor(port: number, workers: number): Promise<{chi
   const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
   const server = fileURLToPath(new URL('./udp-floor-server.ts', import.meta.url))
   const child = spawn(tsx, [server, String(port), String(workers)], {stdio: ['ignore', 'pipe', 'inherit']})
-  await new Promise<void>((resolve, reject) => {
-    child.on('error', reject).on('exit', (code) => reject(new Error(`the UDP floor server exited (${code}) before listening`)))
-    child.stdout!.on('data', (chunk: Buffer) => chunk.includes('listening') && resolve())
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // A worker that cannot bind dies and leaves the first process waiting: give up.
+      const timer = setTimeout(() => reject(new Error('the UDP floor server did not listen within 15 s')), 15_000)
+      child.on('error', reject).on('exit', (code) => reject(new Error(`the UDP floor server exited (${code}) before listening`)))
+      child.stdout!.on('data', (chunk: Buffer) => chunk.includes('listening') && (clearTimeout(timer), resolve()))
+    })
+  } catch (error) {
+    child.kill('SIGTERM')
+    throw error
+  }
   child.removeAllListeners('exit')
   return {
     child,
