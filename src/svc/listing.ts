@@ -91,7 +91,7 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
     return
   }
   const [namespace, name] = filter.namespace === undefined ? [undefined, undefined] : [filter.namespace, filter.name]
-  let records = new Map<string, StoredHealth>()
+  let health = new HealthSpans()
   // The health listing, read up to and including `frontier` (an instance's
   // "<namespace>/<name>/<id>"): both listings come in key order, and a registration's
   // health key differs from its own only by the prefix, so a registration at or before
@@ -111,7 +111,7 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   let groups = new ServiceGroups(handOn)
   const join = (ident: string, value: string) => {
     const registration = parseStoredRegistration(value)
-    const row = registration && withHealth(rowOf(registration), registration.check !== undefined, records.get(ident))
+    const row = registration && withHealth(rowOf(registration), registration.check !== undefined, health.get(ident))
     groups.add(ident.slice(0, ident.lastIndexOf('/')), row && matches(row, filter) ? row : undefined)
   }
   /**
@@ -154,12 +154,11 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   registrations.catch(() => {})
   await store.list(keys.healthPrefix(namespace, name), {
     onKeyValues: (page, first) => {
-      if (first) [records, frontier] = [new Map(), undefined]
-      page.forEach((key, value) => {
+      if (first) [health, frontier] = [new HealthSpans(), undefined]
+      page.forEachBytes((key, bytes, start, end) => {
         const id = keys.instanceIdentOf(key)
         if (!id) return
-        const record = parseStoredHealth(value)
-        if (record) records.set(id, record)
+        health.add(id, bytes, start, end)
         frontier = id
       })
       joinReady()
@@ -169,6 +168,34 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   joinReady()
   await registrations
   groups.end()
+}
+
+/**
+ * A health listing's values by instance ident, kept as spans of the replies' bytes and
+ * each parsed only when its registration is joined. Parsed as they came, 100,000 records
+ * outlived V8's young generation while they waited for their registrations, and every
+ * scavenge copied them again.
+ */
+class HealthSpans {
+  private readonly byIdent = new Map<string, number>()
+  private readonly buffers: Buffer[] = []
+  private readonly bufferOf: number[] = []
+  private readonly starts: number[] = []
+  private readonly ends: number[] = []
+
+  add(ident: string, bytes: Buffer, start: number, end: number): void {
+    if (this.buffers.at(-1) !== bytes) this.buffers.push(bytes)
+    this.byIdent.set(ident, this.starts.length)
+    this.bufferOf.push(this.buffers.length - 1)
+    this.starts.push(start)
+    this.ends.push(end)
+  }
+
+  /** The instance's health record; undefined when it has none, or what it has is not one. */
+  get(ident: string): StoredHealth | undefined {
+    const i = this.byIdent.get(ident)
+    return i === undefined ? undefined : parseStoredHealth(this.buffers[this.bufferOf[i]!]!.toString('utf8', this.starts[i], this.ends[i]))
+  }
 }
 
 /**

@@ -72,6 +72,28 @@ describe('forEachService', () => {
     expect(handedOnBeforeHealthPage.at(-1)).toBeGreaterThan(0)
   })
 
+  it('joins each row with its own health value, read when it is joined: one that is not a record leaves its row without health, and text outside ASCII comes through whole', async () => {
+    const store = new MemoryStore({pageSize: 2})
+    const values: Record<string, string> = {
+      'web-a': JSON.stringify({status: 'passing', output: 'ok', since: 's', checkedAt: 'c', prober: 'n1'}),
+      'web-b': '{"status": "passing", "output": ',
+      'web-c': JSON.stringify({status: 'warning', output: 'überlastet ✓ 負荷', since: 's', checkedAt: 'c', prober: 'n1'}),
+      'web-d': JSON.stringify({status: 'sideways'}),
+    }
+    for (const [id, value] of Object.entries(values)) {
+      const registration = {id, name: 'web', namespace: 'default', address: '10.0.0.1', port: 80, check: {type: 'ttl', ttlMs: 60_000}}
+      await store.put(keys.service('default', 'web', id), JSON.stringify(registration))
+      await store.put(keys.health('default', 'web', id), value)
+    }
+    const rows = await listInstances(store, keys)
+    expect(rows.map((row) => [row.id, row.status, row.output])).toEqual([
+      ['web-a', 'passing', 'ok'],
+      ['web-b', 'critical', 'no fresh result (never probed, or its prober is gone)'],
+      ['web-c', 'warning', 'überlastet ✓ 負荷'],
+      ['web-d', 'critical', 'no fresh result (never probed, or its prober is gone)'],
+    ])
+  })
+
   // Every part of the health listing asks for what can be joined: a registration page the frontier has not reached is not read again each time.
   it('reads a waiting registration page again only once the health listing has passed where it stopped', async () => {
     const store = new MemoryStore({pageSize: 2})
