@@ -153,10 +153,10 @@ export function sortByAddress<Row>(rows: Row[], address: (row: Row) => string, t
  */
 export function sortByHostPort<Row>(rows: Row[], address: (row: Row) => string, port: (row: Row) => number): Row[] {
   return sortByKey(rows, (row) => {
-    const [host, number] = [address(row), port(row)]
+    const host = address(row)
     const v4 = host.includes(':') ? undefined : ipv4Value(host)
-    if (v4 !== undefined) return {text: '', key: {family: 4, value: v4, prefix: 32, port: number}}
-    const text = hostPort(host, number)
+    if (v4 !== undefined) return {text: '', key: {family: 4, value: v4, prefix: 32, port: port(row)}}
+    const text = hostPort(host, port(row))
     return {text, key: addressKey(text)}
   })
 }
