@@ -7,6 +7,8 @@ import {spawn} from 'node:child_process'
 export function monitorRoutes(netns: string): {seen(destination: string, timeoutMs: number): Promise<void>; stop(): void} {
   const monitor = spawn('ip', ['-n', netns, 'monitor', 'route'], {stdio: ['ignore', 'pipe', 'ignore']})
   const waiters = new Map<string, () => void>()
+  // Cleared by stop(): a wait left behind by a failed write neither rejects later nor holds the process.
+  const timers = new Set<NodeJS.Timeout>()
   let buffer = ''
   monitor.stdout.on('data', (d: Buffer) => {
     buffer += d.toString()
@@ -18,16 +20,24 @@ export function monitorRoutes(netns: string): {seen(destination: string, timeout
     seen(destination, timeoutMs) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
+          timers.delete(timer)
           waiters.delete(destination)
           reject(new Error(`route ${destination} not seen in ${timeoutMs / 1000} s`))
         }, timeoutMs)
+        timers.add(timer)
         waiters.set(destination, () => {
           clearTimeout(timer)
+          timers.delete(timer)
           waiters.delete(destination)
           resolve()
         })
       })
     },
-    stop: () => void monitor.kill('SIGTERM'),
+    stop() {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      waiters.clear()
+      monitor.kill('SIGTERM')
+    },
   }
 }
