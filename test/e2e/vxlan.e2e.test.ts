@@ -4,6 +4,7 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Keys, openStore} from '../../src/store/index.js'
+import {ipv4Value} from '../../src/net/ip.js'
 import {sentinelDevice} from '../../src/net/vxlan/ip-kernel.js'
 import {SHAPES_OVERLAY} from '../../scripts/docs/json-shapes.js'
 import {CLI, cliEnv, runCli, startCliDaemon} from '../helpers/cli.js'
@@ -101,7 +102,9 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(link.linkinfo.info_data).toMatchObject({id: 1, port: 8472, local: '10.97.0.1', link: 'eth0', learning: false})
     expect(await ip('-n', ns(1), 'neigh', 'show', 'dev', DEVICE)).toContain(`${gatewayOf(2)} lladdr ${macOf(2)} PERMANENT`)
     expect(await sh('bridge', ['-n', ns(1), 'fdb', 'show', 'dev', DEVICE])).toContain(`${macOf(2)} dst 10.97.0.2 self permanent`)
-    expect(await ip('-n', ns(1), 'route', 'show', 'dev', DEVICE)).toContain(`${subnetOf(2)} via ${gatewayOf(2)} onlink`)
+    // Through a nexthop object whose id is the gateway's address as a number.
+    expect(await ip('-n', ns(1), 'route', 'show', 'dev', DEVICE)).toContain(`${subnetOf(2)} nhid ${ipv4Value(gatewayOf(2))} via ${gatewayOf(2)} onlink`)
+    expect(await ip('-n', ns(1), 'nexthop', 'show', 'dev', DEVICE)).toContain(`id ${ipv4Value(gatewayOf(2))} via ${gatewayOf(2)} dev ${DEVICE} scope link onlink`)
     for (const target of [gatewayOf(2), gatewayOf(3)]) {
       const out = await inNs(ns(1), 'ping', ['-c', '2', '-W', '2', target])
       expect(out).toMatch(/2 received/)
@@ -114,6 +117,23 @@ describe('vxlan overlay across three hosts in namespaces', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({applied: 0, operations: []})
     const human = await runCli(['vxlan', 'up', '--subnet-file', subnetFile(1)], {env, netns: ns(1)})
     expect(human.stdout.trim()).toBe(`cnet.1: ${subnetOf(1)} via eth0 (MTU 1450), 2 peer(s), 0 operation(s) applied`)
+  }, 30_000)
+
+  it('a route written with its gateway inline (by flannel or an earlier cnet) is written again through its nexthop; a stale one through a nexthop goes with it', async () => {
+    const id = ipv4Value(gatewayOf(2))!
+    await ip('-n', ns(1), 'route', 'replace', subnetOf(2), 'via', gatewayOf(2), 'dev', DEVICE, 'onlink')
+    await ip('-n', ns(1), 'nexthop', 'del', 'id', String(id))
+    const again = JSON.parse((await up(1)).stdout)
+    expect(again.operations).toEqual([{op: 'route-replace', route: {dst: subnetOf(2), via: gatewayOf(2), dev: DEVICE, onlink: true, nhid: id}}])
+    expect(await ip('-n', ns(1), 'route', 'show', subnetOf(2))).toContain(`${subnetOf(2)} nhid ${id} via ${gatewayOf(2)} dev ${DEVICE} onlink`)
+    expect(await inNs(ns(1), 'ping', ['-c', '1', '-W', '2', gatewayOf(2)])).toMatch(/1 received/)
+    const stale = ipv4Value('10.60.249.0')!
+    await ip('-n', ns(1), 'nexthop', 'add', 'id', String(stale), 'via', '10.60.249.0', 'dev', DEVICE, 'onlink')
+    await ip('-n', ns(1), 'route', 'add', '10.60.249.0/24', 'nhid', String(stale))
+    const cleaned = await up(1)
+    expect(JSON.parse(cleaned.stdout).operations).toEqual([{op: 'route-del', route: {dst: '10.60.249.0/24', via: '10.60.249.0', dev: DEVICE, onlink: true, nhid: stale}}])
+    expect((await routes(1)).map((r) => r.dst)).not.toContain('10.60.249.0/24')
+    expect(await ip('-n', ns(1), 'nexthop', 'show', 'dev', DEVICE)).not.toContain(`id ${stale} `)
   }, 30_000)
 
   it('a route planted by hand is shown by --dry-run and removed by the next vxlan up', async () => {
@@ -248,6 +268,10 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       for (const i of [1, 2]) {
         expect(await ip('-n', ns(i), 'neigh', 'show', 'dev', DEVICE)).not.toContain(gatewayOf(3) + ' ')
         expect(await sh('bridge', ['-n', ns(i), 'fdb', 'show', 'dev', DEVICE])).not.toContain(macOf(3))
+        // The nexthop went with its route; the other peer's is still there.
+        const nexthops = await ip('-n', ns(i), 'nexthop', 'show', 'dev', DEVICE)
+        expect(nexthops).not.toContain(`id ${ipv4Value(gatewayOf(3))} `)
+        expect(nexthops).toContain(`id ${ipv4Value(gatewayOf(3 - i))} `)
       }
     } finally {
       expect(await Promise.all(watchers.map((watch) => watch.stop()))).toEqual([0, 0])
@@ -270,10 +294,11 @@ describe('vxlan overlay across three hosts in namespaces', () => {
       [subnetOf(2), 'programmed', '10.97.0.2', macOf(2)],
       [subnetOf(3), 'programmed', '10.97.0.3', macOf(3)],
     ])
-    await ip('-n', ns(1), 'route', 'del', subnetOf(3), 'dev', DEVICE)
+    // Through a nexthop, the route matches no delete that names its device.
+    await ip('-n', ns(1), 'route', 'del', subnetOf(3))
     const drifted = await status()
     expect(drifted.inSync).toBe(false)
-    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: gatewayOf(3), dev: DEVICE, onlink: true}}])
+    expect(drifted.drift).toEqual([{op: 'route-replace', route: {dst: subnetOf(3), via: gatewayOf(3), dev: DEVICE, onlink: true, nhid: ipv4Value(gatewayOf(3))}}])
     expect(drifted.peers.find((p: {subnet: string}) => p.subnet === subnetOf(3)).state).toBe('partial')
     expect((await up(1)).exitCode).toBe(0)
     expect((await status()).inSync).toBe(true)

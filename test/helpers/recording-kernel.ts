@@ -1,6 +1,6 @@
 import {SystemCommandError} from '../../src/lib/errors.js'
 import {type Cidr, type Family, cidrContains, parseCidr} from '../../src/net/ip.js'
-import {ipLine, bridgeLine} from '../../src/net/vxlan/batch.js'
+import {bridgeLine, ipLines} from '../../src/net/vxlan/batch.js'
 import type {Kernel, KernelRoute, ReadTarget, UnderlayLink} from '../../src/net/vxlan/kernel.js'
 import type {ActualDevice, ActualState, FdbEntry, NeighEntry, Operation, RouteEntry} from '../../src/net/vxlan/model.js'
 
@@ -60,6 +60,13 @@ export class RecordingKernel implements Kernel {
     throw new SystemCommandError(`vxlan: ${method}: did not finish within 100 ms and was killed (injected)`)
   }
 
+  /** What nexthops() answers: routes through nexthop objects are kept as any other. */
+  hasNexthops = false
+
+  nexthops(): Promise<boolean> {
+    return Promise.resolve(this.hasNexthops)
+  }
+
   async readActual(target: ReadTarget): Promise<ActualState> {
     await this.enter('readActual', [target])
     const device = target.device ? this.devices.get(target.device) : undefined
@@ -74,7 +81,7 @@ export class RecordingKernel implements Kernel {
     await this.enter('apply', [ops])
     for (const op of ops) {
       // The real applier turns each into a batch line; a bad one would fail there too.
-      if (ipLine(op) === undefined && bridgeLine(op) === undefined) throw new SystemCommandError(`vxlan: no command for ${op.op}`)
+      if (ipLines(op).length === 0 && bridgeLine(op) === undefined) throw new SystemCommandError(`vxlan: no command for ${op.op}`)
       this.applyOne(op)
       this.applied.push(op)
     }

@@ -90,6 +90,41 @@ describe('IpKernel', () => {
     expect(calls[2].options.input).toBe('*nat\nCOMMIT\n')
   })
 
+  it('asks the kernel once whether it has nexthop objects: yes where `ip nexthop show` works, no where it fails', async () => {
+    const yes = fakeRunner(() => ({stdout: ''}))
+    const kernel = new IpKernel({netns: 'ns1', run: yes.run})
+    expect([await kernel.nexthops(), await kernel.nexthops()]).toEqual([true, true])
+    expect(yes.calls.map((c) => [c.command, ...c.args].join(' '))).toEqual(['ip -n ns1 nexthop show dev lo'])
+    const old = fakeRunner(() => ({exitCode: 255, stderr: 'Object "nexthop" is unknown, try "ip help".'}))
+    expect(await new IpKernel({run: old.run}).nexthops()).toBe(false)
+    const unsupported = fakeRunner(() => ({exitCode: 2, stderr: 'Error: Operation not supported.'}))
+    expect(await new IpKernel({run: unsupported.run}).nexthops()).toBe(false)
+    const told = fakeRunner(() => ({stdout: ''}))
+    expect(await new IpKernel({run: told.run, nexthops: false}).nexthops()).toBe(false)
+    expect(told.calls).toEqual([])
+  })
+
+  it('writes a route through its nexthop in the same ip batch, and removes it by the nexthop', async () => {
+    const {calls, run} = fakeRunner(() => ({stdout: ''}))
+    const route = {dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'cnet.1', onlink: true, nhid: 168100352}
+    await new IpKernel({run}).apply([{op: 'neigh-replace', dev: 'cnet.1', ip: '10.5.2.0', mac: '02:00:00:00:00:02'}, {op: 'route-replace', route}])
+    await new IpKernel({run}).apply([{op: 'route-del', route}])
+    expect(calls.map((c) => c.options.input)).toEqual([
+      'neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent\nnexthop replace id 168100352 via 10.5.2.0 dev cnet.1 onlink\nroute replace 10.5.2.0/24 nhid 168100352\n',
+      'nexthop del id 168100352\n',
+    ])
+  })
+
+  it('an ip that hangs when asked about nexthop objects is a SystemCommandError, and the next call asks again', async () => {
+    let hung = true
+    const {calls, run} = fakeRunner(() => (hung ? {exitCode: undefined, timedOut: true, signal: 'SIGKILL'} : {stdout: ''}))
+    const kernel = new IpKernel({run, timeoutMs: 50})
+    await expect(kernel.nexthops()).rejects.toThrow(SystemCommandError)
+    hung = false
+    expect(await kernel.nexthops()).toBe(true)
+    expect(calls).toHaveLength(2)
+  })
+
   it('lists the underlay with its global addresses of both families, link names and routes', async () => {
     const {run} = fakeRunner((_c, args) => {
       if (args.includes('addr')) return {stdout: JSON.stringify([{ifname: 'lo', mtu: 65536, addr_info: [{family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host'}]}, {ifname: 'eth0', mtu: 9000, addr_info: [{family: 'inet', local: '192.168.1.1', prefixlen: 24, scope: 'global'}, {family: 'inet6', local: '2001:db8::1', prefixlen: 64, scope: 'global'}, {family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link'}]}])}

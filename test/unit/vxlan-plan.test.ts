@@ -3,7 +3,7 @@ import {parseCidr} from '../../src/net/ip.js'
 import {formatLeaseAttrs} from '../../src/net/lease.js'
 import {type NetworkConfig, parseNetworkConfig, subnetPools} from '../../src/net/network-config.js'
 import {parseActual} from '../../src/net/vxlan/actual.js'
-import {batchText, toBatches} from '../../src/net/vxlan/batch.js'
+import {batchText, ipLines, nexthopIdOf, toBatches, toStages} from '../../src/net/vxlan/batch.js'
 import {type DesiredInput, desiredState as plan} from '../../src/net/vxlan/desired.js'
 import {asActual, diffEntries, diffState} from '../../src/net/vxlan/diff.js'
 import type {ActualState, DesiredState} from '../../src/net/vxlan/model.js'
@@ -188,9 +188,65 @@ describe('batch text', () => {
   })
 })
 
+describe('routes through nexthop objects', () => {
+  const withNexthops = (leases = LEASES) => ({...input(config(), leases), nexthops: true})
+
+  it('where the kernel has them, an IPv4 overlay route names its nexthop, whose id is the gateway as a number', () => {
+    expect(nexthopIdOf({via: '10.5.2.0', onlink: true})).toBe((10 << 24) + (5 << 16) + (2 << 8))
+    const desired = desiredState(withNexthops())
+    expect(desired.routes).toEqual([
+      {dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'cnet.1', onlink: true, nhid: 168100352},
+      {dst: '10.5.3.0/24', via: '10.5.3.0', dev: 'cnet.1', onlink: true, nhid: 168100608},
+    ])
+    expect(ipLines({op: 'route-replace', route: desired.routes[0]})).toEqual(['nexthop replace id 168100352 via 10.5.2.0 dev cnet.1 onlink', 'route replace 10.5.2.0/24 nhid 168100352'])
+    // Without them, as flannel writes it.
+    expect(desiredState(input()).routes[0]).toEqual({dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'cnet.1', onlink: true})
+  })
+
+  it('IPv6 and underlay routes keep their gateway inline', () => {
+    expect(nexthopIdOf({via: 'fd00:0:0:2::', onlink: true})).toBeUndefined()
+    expect(nexthopIdOf({via: '192.168.1.9', onlink: false})).toBeUndefined()
+    expect(nexthopIdOf({via: '', onlink: true})).toBeUndefined()
+    expect(ipLines({op: 'route-replace', route: {dst: '10.5.9.0/24', via: '192.168.1.9', dev: 'eth0', onlink: false}})).toEqual(['route replace 10.5.9.0/24 via 192.168.1.9 dev eth0'])
+  })
+
+  it('a route through a nexthop is removed by it: cnet\'s own nexthop goes with it, another\'s stays', () => {
+    const route = {dst: '10.5.8.0/24', via: '10.5.8.0', dev: 'cnet.1', onlink: true}
+    expect(ipLines({op: 'route-del', route: {...route, nhid: 168101888}})).toEqual(['nexthop del id 168101888'])
+    expect(ipLines({op: 'route-del', route: {...route, nhid: 7}})).toEqual(['route del 10.5.8.0/24 nhid 7'])
+    expect(ipLines({op: 'route-del', route})).toEqual(['route del 10.5.8.0/24 via 10.5.8.0 dev cnet.1'])
+  })
+
+  it('a route with its gateway inline (flannel\'s, an earlier cnet\'s) is written again through its nexthop; one through it is left alone', () => {
+    const desired = desiredState(withNexthops())
+    const inline = desired.routes.map(({nhid: _, ...route}) => route)
+    expect(diffEntries('cnet.1', desired, {neighs: desired.neighs, fdbs: desired.fdbs, routes: inline})).toEqual(desired.routes.map((route) => ({op: 'route-replace', route})))
+    expect(diffEntries('cnet.1', desired, {neighs: desired.neighs, fdbs: desired.fdbs, routes: desired.routes})).toEqual([])
+    // Read from the kernel, a route through a nexthop shows its gateway and flags too.
+    const json = JSON.stringify([{dst: '10.5.2.0/24', nhid: 168100352, gateway: '10.5.2.0', flags: ['onlink']}])
+    const actual = parseActual({deviceJson: JSON.stringify([{ifname: 'cnet.1', flags: ['UP'], linkinfo: {info_kind: 'vxlan', info_data: {id: 1}}}]), deviceRoutesJson: json}, {device: 'cnet.1', underlay: 'eth0'}, parseCidr('10.5.0.0/16')!)
+    expect(actual.routes).toEqual([desired.routes[0]])
+  })
+
+  it('a lease gone takes its nexthop and route in one line; nexthops and routes run beside the fdb batch, after the neighbours', () => {
+    const desired = desiredState(withNexthops())
+    const fewer = desiredState(withNexthops(LEASES.slice(0, 2)))
+    expect(diffEntries('cnet.1', fewer, asActual(desired)).filter((op) => op.op === 'route-del').flatMap(ipLines)).toEqual(['nexthop del id 168100352'])
+    const stages = toStages(toBatches(diffState(desired, {...asActual(desired), neighs: [], fdbs: [], routes: []})))
+    expect(stages.map((s) => s.map((p) => p.tool).join('+'))).toEqual(['ip+bridge'])
+    expect(stages[0][0].lines).toEqual([
+      'neigh replace 10.5.2.0 lladdr 02:00:00:00:00:02 dev cnet.1 nud permanent',
+      'neigh replace 10.5.3.0 lladdr 02:00:00:00:00:03 dev cnet.1 nud permanent',
+      'nexthop replace id 168100352 via 10.5.2.0 dev cnet.1 onlink',
+      'route replace 10.5.2.0/24 nhid 168100352',
+      'nexthop replace id 168100608 via 10.5.3.0 dev cnet.1 onlink',
+      'route replace 10.5.3.0/24 nhid 168100608',
+    ])
+  })
+})
+
 describe('stages', () => {
-  it('neighbours before routes in one ip batch beside the fdb batch; after a device change, fdb entries and routes side by side', async () => {
-    const {toStages} = await import('../../src/net/vxlan/batch.js')
+  it('neighbours before routes in one ip batch beside the fdb batch; after a device change, fdb entries and routes side by side', () => {
     const d = desiredState(input())
     const withDevice = toStages(toBatches(diffState(d, empty)))
     expect(withDevice.map((s) => s.map((p) => p.tool).join('+'))).toEqual(['ip', 'bridge+ip'])

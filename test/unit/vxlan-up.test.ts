@@ -33,6 +33,20 @@ describe('vxlan up', () => {
     expect(again).toMatchObject({applied: 0, operations: []})
   })
 
+  it('where the kernel has nexthop objects, IPv4 routes name theirs and IPv6 ones keep their gateway inline; an inline IPv4 route is written again once', async () => {
+    const f = fixture({config: DUAL, v6: 'fd00:0:0:1::/64'})
+    f.kernel.hasNexthops = true
+    await f.addPeer(2, {v6: true})
+    const first = await vxlanUp(f.ctx, f.settings(), false)
+    const v4 = {dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'cnet.1', onlink: true}
+    expect(first.operations.flatMap((op) => (op.op === 'route-replace' ? [op.route] : []))).toEqual([{...v4, nhid: 168100352}, {dst: 'fd00:0:0:2::/64', via: 'fd00:0:0:2::', dev: 'cnet-v6.1', onlink: true}])
+    expect(await vxlanUp(f.ctx, f.settings(), false)).toMatchObject({applied: 0, operations: []})
+    // As flannel or an earlier cnet wrote it.
+    f.kernel.routesTable = [...f.kernel.routesTable.filter((r) => r.dst !== v4.dst), v4]
+    expect((await vxlanUp(f.ctx, f.settings(), false)).operations).toEqual([{op: 'route-replace', route: {...v4, nhid: 168100352}}])
+    expect(await vxlanUp(f.ctx, f.settings(), false)).toMatchObject({applied: 0, operations: []})
+  })
+
   it('--dry-run plans without changing the kernel', async () => {
     const f = fixture()
     await f.addPeer(2)

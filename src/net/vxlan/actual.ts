@@ -85,7 +85,12 @@ const withLength = (dst: string, family: Family) => (dst.includes('/') ? dst : `
 function parseRoutes(json: string | undefined, dev: string, family: Family): RouteEntry[] {
   return parseJsonArray(json, 'ip -j route show')
     .filter((r) => typeof r.dst === 'string' && r.dst !== 'default' && r.protocol !== 'kernel' && inFamily(r.dst, family))
-    .map((r) => ({dst: withLength(r.dst as string, family), via: str(r.gateway) ?? '', dev, onlink: Array.isArray(r.flags) && (r.flags as string[]).includes('onlink')}))
+    .map((r) => {
+      const route: RouteEntry = {dst: withLength(r.dst as string, family), via: str(r.gateway) ?? '', dev, onlink: Array.isArray(r.flags) && (r.flags as string[]).includes('onlink')}
+      // A route through a nexthop object shows its nexthop's gateway and flags inline too.
+      if (typeof r.nhid === 'number') route.nhid = r.nhid
+      return route
+    })
 }
 
 /** Reads every route on the device, and the underlay's gatewayed routes into the cluster network. */

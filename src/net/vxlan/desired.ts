@@ -1,5 +1,6 @@
 import {type Cidr, type Family, formatCidr} from '../ip.js'
 import {type NetworkConfig, overlayMtu, vxlanOf} from '../network-config.js'
+import {nexthopIdOf} from './batch.js'
 import type {DesiredState, DeviceSpec, FdbEntry, NeighEntry, RouteEntry} from './model.js'
 import {type Peer, type RejectedLease, onSameSegment, vtepAddress} from './peers.js'
 
@@ -31,6 +32,8 @@ export interface DesiredInput {
   /** The peers of this family. */
   peers: readonly Peer[]
   underlay: Underlay
+  /** The kernel has nexthop objects: IPv4 overlay routes go through one (batch.ts, nexthopIdOf). */
+  nexthops?: boolean
 }
 
 /** cnet's device names, beside flannel's `flannel.<VNI>` and `flannel-v6.<VNI>`. */
@@ -56,9 +59,10 @@ export function deviceSpec(input: Pick<DesiredInput, 'config' | 'self' | 'underl
 /**
  * What the kernel should hold for one family, exactly as flannel programs it. vxlan:
  * per peer a permanent neighbour, a `self permanent` fdb entry and an onlink route on
- * the device; with DirectRouting and a peer on the same segment, one route via its
- * public IP instead. host-gw: no device, one route per peer via its public IP; a peer
- * off the segment is refused (such a route cannot work).
+ * the device (an IPv4 one through a nexthop object where the kernel has them); with
+ * DirectRouting and a peer on the same segment, one route via its public IP instead.
+ * host-gw: no device, one route per peer via its public IP; a peer off the segment is
+ * refused (such a route cannot work).
  */
 export function desiredState(input: DesiredInput): {desired: DesiredState; refused: RejectedLease[]} {
   const device = deviceSpec(input)
@@ -93,7 +97,7 @@ export const noEntries = (): PeerEntries => ({neighs: [], fdbs: [], routes: []})
  * One peer's entries, or why it cannot have any; the watch loop diffs these for the
  * leases that changed only.
  */
-export function peerEntries(input: Pick<DesiredInput, 'config' | 'self' | 'underlay'>, peer: Peer | undefined): PeerEntries | string {
+export function peerEntries(input: Pick<DesiredInput, 'config' | 'self' | 'underlay' | 'nexthops'>, peer: Peer | undefined): PeerEntries | string {
   if (!peer) return noEntries()
   const dst = formatCidr(peer.subnet)
   const direct: RouteEntry = {dst, via: peer.publicIp, dev: input.underlay.name, onlink: false}
@@ -108,7 +112,10 @@ export function peerEntries(input: Pick<DesiredInput, 'config' | 'self' | 'under
   if (!peer.vtepMac || !deviceName) return 'no VTEP MAC'
   const gateway = vtepAddress(peer.subnet)
   const mac = peer.vtepMac.toLowerCase()
-  return {neighs: [{ip: gateway, mac}], fdbs: [{mac, dst: peer.publicIp}], routes: [{dst, via: gateway, dev: deviceName, onlink: true}]}
+  const route: RouteEntry = {dst, via: gateway, dev: deviceName, onlink: true}
+  const nhid = input.nexthops ? nexthopIdOf(route) : undefined
+  if (nhid !== undefined) route.nhid = nhid
+  return {neighs: [{ip: gateway, mac}], fdbs: [{mac, dst: peer.publicIp}], routes: [route]}
 }
 
 function segmentsOf(underlay: Underlay, family: Family): string {

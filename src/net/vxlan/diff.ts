@@ -87,7 +87,8 @@ export function diffEntries(dev: string, desired: Pick<DesiredState, 'neighs' | 
 
   const wantRoute = groupBy(desired.routes, (r) => r.dst)
   const haveRoute = groupBy(actual.routes, (r) => r.dst)
-  const sameRoute = (a: RouteEntry, b: RouteEntry) => a.via === b.via && a.dev === b.dev && a.onlink === b.onlink
+  // A route written with its gateway inline (by flannel or an earlier cnet) is written again through its nexthop where the kernel has them.
+  const sameRoute = (a: RouteEntry, b: RouteEntry) => a.via === b.via && a.dev === b.dev && a.onlink === b.onlink && a.nhid === b.nhid
   for (const r of actual.routes) {
     const wanted = wantRoute.get(r.dst)
     // A route whose destination is still wanted on the same device is changed by `replace`, not deleted first.

@@ -38,6 +38,8 @@ export interface HostView {
   pools: SubnetPool[]
   selfName: string
   underlay: Underlay
+  /** The kernel has nexthop objects, and IPv4 overlay routes go through them (asked only of a vxlan host running IPv4). */
+  nexthops?: boolean
   /** IPv4 first when both run. */
   families: SelfFamily[]
   /** Families the config enables that this host cannot run (say why), e.g. no PublicIPv6. */
@@ -77,7 +79,7 @@ export async function loadHost(ctx: OverlayContext, settings: OverlaySettings): 
   }
   const wantV4 = config.EnableIPv4 && own.v4 !== undefined
   const underlayAddress = wantV4 ? attrs.PublicIP : (attrs.PublicIPv6 ?? '')
-  const link = await ctx.kernel.findUnderlay({iface: settings.iface, address: underlayAddress})
+  const [link, nexthops] = await Promise.all([ctx.kernel.findUnderlay({iface: settings.iface, address: underlayAddress}), backend === 'vxlan' && wantV4 ? ctx.kernel.nexthops() : false])
   if (!link) {
     if (settings.iface) throw new InvalidValueError('iface', `no interface named ${settings.iface}`)
     throw new ConfigError(`vxlan: no interface holds the lease's ${wantV4 ? 'PublicIP' : 'PublicIPv6'} ${underlayAddress || '(none)'}`, 'name the underlay interface', 'iface')
@@ -95,7 +97,7 @@ export async function loadHost(ctx: OverlayContext, settings: OverlaySettings): 
   }
   if (families.length === 0) throw new ConfigError(`vxlan: nothing to program: ${skipped.map((s) => s.reason).join('; ')}`, 'lease again with cnet subnet lease, naming the public IPv6 address')
   if (backend === 'host-gw') requireOwnAddresses(families, link)
-  return {config, backend, pools: subnetPools(config), selfName, underlay, families, skipped}
+  return {config, backend, pools: subnetPools(config), selfName, underlay, nexthops, families, skipped}
 }
 
 function underlayOf(link: UnderlayLink): Underlay {
@@ -164,7 +166,7 @@ export function planFor(host: HostView, leases: readonly LeaseText[]): OverlayPl
   const peerSet = peersFromLeases(leases, host.selfName, {backend: host.backend, families, pools: host.pools})
   const states: DesiredState[] = []
   for (const self of host.families) {
-    const {desired, refused} = desiredState({config: host.config, self, underlay: host.underlay, peers: peerSet.peers.filter((p) => p.family === self.family)})
+    const {desired, refused} = desiredState({config: host.config, self, underlay: host.underlay, nexthops: host.nexthops, peers: peerSet.peers.filter((p) => p.family === self.family)})
     states.push(desired)
     peerSet.rejected.push(...refused)
   }

@@ -23,6 +23,8 @@ export interface IpKernelOptions {
    * The owner calls close() when done.
    */
   keepBatchProcesses?: boolean
+  /** Whether the kernel has nexthop objects (see nexthops()); unset, it is asked. */
+  nexthops?: boolean
 }
 
 /** Operations a long-lived batch process may run: none that creates or deletes a device, whose index it would cache. */
@@ -48,6 +50,7 @@ export class IpKernel implements Kernel {
   private readonly run: Runner
   private readonly timeoutMs: number
   private readonly sessions = new Map<'ip' | 'bridge', BatchSession>()
+  private hasNexthops: Promise<boolean> | undefined
 
   constructor(private readonly options: IpKernelOptions = {}) {
     this.run = options.run ?? runCommand
@@ -110,6 +113,28 @@ export class IpKernel implements Kernel {
     for (const stage of toStages(toBatches(ops))) {
       await Promise.all(stage.map((phase) => (inSessions ? this.inSession(phase) : this.exec(phase.tool, ['-batch', '-'], batchText(phase)))))
     }
+  }
+
+  /**
+   * Whether the kernel (5.3 on) and iproute2 have nexthop objects, asked once: `ip
+   * nexthop show dev lo` lists nothing and succeeds where both do, and fails where either
+   * lacks them ("Object "nexthop" is unknown", or the kernel's "Operation not
+   * supported"). A hung or missing `ip` is the runner's own error, and is asked again.
+   */
+  nexthops(): Promise<boolean> {
+    if (this.options.nexthops !== undefined) return Promise.resolve(this.options.nexthops)
+    this.hasNexthops ??= this.probeNexthops().catch((error: unknown) => {
+      this.hasNexthops = undefined
+      throw error
+    })
+    return this.hasNexthops
+  }
+
+  private async probeNexthops(): Promise<boolean> {
+    const [command, argv] = this.command('ip', ['nexthop', 'show', 'dev', 'lo'])
+    const result = await this.run(command, argv, {timeoutMs: this.timeoutMs, component: 'vxlan', allowFailure: true})
+    if (result.exitCode === undefined) throw commandError(command, argv, result, this.timeoutMs, 'vxlan')
+    return result.exitCode === 0
   }
 
   private async inSession(phase: BatchPhase): Promise<void> {

@@ -10,6 +10,8 @@ import type {ActualState, Operation} from './model.js'
 export interface Kernel {
   /** One family's device (if it exists), its entries, and the underlay's gatewayed routes into `network`. */
   readActual(target: ReadTarget): Promise<ActualState>
+  /** Whether the kernel has nexthop objects: IPv4 overlay routes then go through one (batch.ts, nexthopIdOf). */
+  nexthops(): Promise<boolean>
   /** Applies operations in order (a handful of batch processes, however many there are). */
   apply(ops: readonly Operation[]): Promise<void>
   /** The underlay: the named interface, else the one holding `address`; undefined when there is none. */

@@ -41,6 +41,11 @@ export interface RouteEntry {
   via: string
   dev: string
   onlink: boolean
+  /**
+   * The nexthop object the route goes through: wanted for an IPv4 overlay route where the
+   * kernel has them (batch.ts, nexthopIdOf), or as read from the kernel.
+   */
+  nhid?: number
 }
 
 export interface DesiredState {

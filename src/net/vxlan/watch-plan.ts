@@ -110,7 +110,7 @@ export function planEvents(host: HostView, model: WatchModel, events: readonly W
     const kept: Peer[] = []
     for (const peer of next) {
       const self = host.families.find((f) => f.family === peer.family)!
-      const entries = peerEntries({config: host.config, self, underlay: host.underlay}, peer)
+      const entries = peerEntries({config: host.config, self, underlay: host.underlay, nexthops: host.nexthops}, peer)
       if (typeof entries === 'string') {
         plan.decisions.push({kind: 'ignored', lease: peer.name, family: peer.family, reason: entries})
         continue
@@ -120,7 +120,7 @@ export function planEvents(host: HostView, model: WatchModel, events: readonly W
     }
     for (const peer of old) {
       const self = host.families.find((f) => f.family === peer.family)
-      const entries = self && peerEntries({config: host.config, self, underlay: host.underlay}, peer)
+      const entries = self && peerEntries({config: host.config, self, underlay: host.underlay, nexthops: host.nexthops}, peer)
       if (entries && typeof entries !== 'string') append(before[peer.family], entries)
     }
     if (samePeers(old, kept)) {
