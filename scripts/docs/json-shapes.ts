@@ -209,7 +209,7 @@ const deviceSpec = named(
   'DeviceSpec',
   object({name: str, vni: num, port: num, local: noted(str, 'the underlay address VXLAN packets leave from'), underlay: str, mac: str, mtu: num}),
 )
-const routeEntry = named('RouteEntry', object({dst: str, via: str, dev: str, onlink: bool, nhid: optional(num, 'a route read from the kernel that goes through a nexthop object: its id')}))
+const routeEntry = named('RouteEntry', object({dst: str, via: str, dev: str, onlink: bool, nhid: optional(num, 'the nexthop object an IPv4 overlay route goes through, where the kernel has them')}))
 const operation = named(
   'Operation',
   sampledUnion(
