@@ -69,6 +69,23 @@ describe('vxlan up --watch', () => {
     expect(f.logger.lines.filter((l) => l.msg === 'leases changed')).toHaveLength(2)
   })
 
+  it('where the kernel has nexthop objects, a lease put and a lease gone write and remove its route through its nexthop', async () => {
+    const f = new OverlayFixture()
+    f.kernel.hasNexthops = true
+    await f.addPeer(2)
+    const r = watch(f)
+    await until(() => r.reconciles.length === 1, 2000, 'the first reconcile')
+    const p3 = await f.addPeer(3)
+    await until(() => r.changes.length === 1, 2000, 'the put')
+    const route3 = {dst: '10.5.3.0/24', via: '10.5.3.0', dev: 'cnet.1', onlink: true, nhid: 168100608}
+    expect(f.kernel.applied.filter((op) => op.op.startsWith('route')).slice(-1)).toEqual([{op: 'route-replace', route: route3}])
+    await f.removePeer(p3)
+    await until(() => r.changes.length === 2, 2000, 'the delete')
+    // Deleted by its nexthop: `nexthop del id 168100608`, one line.
+    expect(f.kernel.applied.filter((op) => op.op.startsWith('route')).slice(-1)).toEqual([{op: 'route-del', route: route3}])
+    expect(f.routesOn('cnet.1')).toEqual(['10.5.2.0/24'])
+  })
+
   it('duplicate and out-of-order events from the stream change nothing', async () => {
     const f = new OverlayFixture()
     const p2 = await f.addPeer(2)
