@@ -21,8 +21,8 @@ export interface BatchPhase {
  * leaves the gateway out, so 10,000 routes on one device, each with its own gateway,
  * land in one bucket and each insert walks all before it (perf: 70% of the time in
  * fib_create_info and its memcmp), holding the rtnl lock every other network change on
- * the host waits for. 10,000 routes took 1.3 s of kernel time inline, 0.6 s through
- * nexthop objects (0.3 s for the nexthops, 0.3 s for the routes).
+ * the host waits for. Through one `ip -batch`, 10,000 routes took 1.8 s inline and 0.7 s
+ * through nexthop objects (medians of five runs: 1.3-1.9 s and 0.6-0.8 s).
  */
 export function nexthopIdOf(route: Pick<RouteEntry, 'via' | 'onlink'>): number | undefined {
   if (!route.onlink) return undefined
