@@ -87,10 +87,10 @@ export function toBatches(ops: readonly Operation[]): BatchPhase[] {
   const phases: BatchPhase[] = []
   for (const op of ops) {
     const ip = ipLines(op)
-    const tool = ip.length > 0 ? 'ip' : 'bridge'
-    const bridge = bridgeLine(op)
-    const lines = ip.length > 0 ? ip : bridge === undefined ? [] : [bridge]
+    const bridge = ip.length > 0 ? undefined : bridgeLine(op)
+    const lines = bridge === undefined ? ip : [bridge]
     if (lines.length === 0) continue
+    const tool = bridge === undefined ? 'ip' : 'bridge'
     const last = phases.at(-1)
     if (last && last.tool === tool) last.lines.push(...lines)
     else phases.push({tool, lines})
