@@ -5,6 +5,7 @@ import {vendor} from './etcd3-loader.js'
 import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
+import {type KeyRange, ListRanges} from './range-bounds.js'
 import {type RangePage, rangePage, toStoredValue} from './range-response.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type KeyValues, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
@@ -169,14 +170,16 @@ export class EtcdStore implements Store {
   /**
    * One pass over the prefix. Each page's successor is asked for before the page is
    * converted (or handed to onPage), so etcd reads the next page while this process
-   * works on the last one.
+   * works on the last one. After the first page, each range ends where the next page is
+   * guessed to end (range-bounds.ts), so etcd walks about that page and not the rest of
+   * the prefix; a range read whole goes on from its end.
    */
   private async listOnce(prefix: string, pageSize: number, adaptive: boolean, {onPage, onKeyValues}: ListOptions): Promise<Listing> {
     const end = prefixEnd(prefix)
     let revision = 0
     let limit = Math.max(1, pageSize)
     const items: StoredValue[] = []
-    const readPage = async (start: Buffer): Promise<RangeReply> => {
+    const readPage = async ({start, end}: KeyRange): Promise<RangeReply> => {
       for (;;) {
         try {
           return await this.withDeadline(() => this.client.kv.range({key: start, range_end: end, limit, revision: revision || undefined}))
@@ -190,23 +193,24 @@ export class EtcdStore implements Store {
         }
       }
     }
-    let pending = readPage(Buffer.from(prefix))
+    const ranges = new ListRanges(Buffer.from(prefix), end)
+    let range: KeyRange | undefined = ranges.first()
+    let pending = readPage(range)
     for (let page = 0; ; page++) {
       const response = await pending
       if (revision === 0) revision = Number(response.header.revision)
       const kvs = rangePage(response)
-      const last = kvs.lastKey()
-      const more = response.more && last !== undefined
-      if (more) {
-        if (adaptive) limit = nextPageLimit(limit, kvs.length, kvs.bytes)
+      if (adaptive) limit = nextPageLimit(limit, kvs.length, kvs.bytes)
+      range = ranges.next({first: kvs.firstKey(), last: kvs.lastKey(), returned: kvs.length, inRange: Number(response.count), more: response.more}, limit)
+      if (range) {
         await this.beforePage?.(prefix, page + 1)
-        pending = readPage(Buffer.concat([last, Buffer.from([0])]))
+        pending = readPage(range)
         // Awaited on the next turn of the loop; a failure in this page's work must not leave it unhandled.
         pending.catch(() => {})
       }
       if (onPage || onKeyValues) {
         // An empty first page is handed on too: it tells a list started over that nothing is left.
-        for (let from = 0; from === 0 || from < kvs.length; from += ITEMS_PER_TURN) {
+        for (let from = 0; from < kvs.length || (page === 0 && from === 0); from += ITEMS_PER_TURN) {
           if (from > 0) await nextTurn()
           const to = Math.min(from + ITEMS_PER_TURN, kvs.length)
           const first = page === 0 && from === 0
@@ -219,7 +223,7 @@ export class EtcdStore implements Store {
       } else {
         for (let i = 0; i < kvs.length; i++) items.push(kvs.item(i))
       }
-      if (!more) return {items, revision}
+      if (!range) return {items, revision}
     }
   }
 

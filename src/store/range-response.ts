@@ -358,6 +358,8 @@ export interface RangePage {
   readonly length: number
   /** Its size as a reply, in bytes: what the next page's limit is scaled from. */
   readonly bytes: number
+  /** The first key; undefined for an empty page. */
+  firstKey(): Buffer | undefined
   /** The last key, where the next page starts after; undefined for an empty page. */
   lastKey(): Buffer | undefined
   /** The i-th key-value as the store gives it, made anew at each call. */
@@ -388,6 +390,9 @@ class ObjectPage implements RangePage {
     for (const kv of this.kvs) bytes += kv.key.length + kv.value.length + KEY_VALUE_OVERHEAD_BYTES
     return bytes
   }
+  firstKey(): Buffer | undefined {
+    return this.kvs[0]?.key
+  }
   lastKey(): Buffer | undefined {
     return this.kvs.at(-1)?.key
   }
@@ -413,10 +418,16 @@ class RawPage implements RangePage {
     // Each key-value's tag and length take about 4 bytes more.
     return count === 0 ? 0 : layout[LAYOUT_WIDTH * (count - 1) + 1]! - layout[0]! + 4 * count
   }
+  firstKey(): Buffer | undefined {
+    return this.keyOf(0)
+  }
   lastKey(): Buffer | undefined {
+    return this.keyOf(this.raw.count - 1)
+  }
+  private keyOf(i: number): Buffer | undefined {
     const {buf, count, layout} = this.raw
-    if (count === 0) return undefined
-    const at = LAYOUT_WIDTH * (count - 1)
+    if (i < 0 || i >= count) return undefined
+    const at = LAYOUT_WIDTH * i
     return layout[at + 3] === 0 ? EMPTY : buf.subarray(layout[at + 2]!, layout[at + 3]!)
   }
   item(i: number): StoredValue {

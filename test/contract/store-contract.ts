@@ -152,7 +152,8 @@ export function describeStoreContract(label: string, open: () => Promise<StoreCo
         })
         try {
           const listing = await h.store.list(p, {pageSize: 2})
-          expect(pages).toBe(2)
+          // Read after the writes: page 1 and at least one more (etcd's pages may end where a subtree of keys does).
+          expect(pages).toBeGreaterThanOrEqual(2)
           expect(listing.revision).toBe(revisionBefore)
           expect(listing.items.map((i) => `${i.key.slice(p.length)}=${i.value}`)).toEqual(['0=old', '1=old', '2=old', '3=old', '4=old', '5=old'])
         } finally {

