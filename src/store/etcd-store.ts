@@ -196,12 +196,18 @@ export class EtcdStore implements Store {
     const ranges = new ListRanges(Buffer.from(prefix), end)
     let range: KeyRange | undefined = ranges.first()
     let pending = readPage(range)
+    // etcd's count on the first page is every key of the prefix at the list's revision: once
+    // that many are read, the list is done without asking for the (empty) rest.
+    let keysInPrefix = Number.NaN
+    let keysRead = 0
     for (let page = 0; ; page++) {
       const response = await pending
       if (revision === 0) revision = Number(response.header.revision)
+      if (page === 0) keysInPrefix = Number(response.count)
       const kvs = rangePage(response)
+      keysRead += kvs.length
       if (adaptive) limit = nextPageLimit(limit, kvs.length, kvs.bytes)
-      range = ranges.next({first: kvs.firstKey(), last: kvs.lastKey(), returned: kvs.length, inRange: Number(response.count), more: response.more}, limit)
+      range = keysRead >= keysInPrefix ? undefined : ranges.next({first: kvs.firstKey(), last: kvs.lastKey(), returned: kvs.length, inRange: Number(response.count), more: response.more}, limit)
       if (range) {
         await this.beforePage?.(prefix, page + 1)
         pending = readPage(range)

@@ -61,6 +61,23 @@ describe('EtcdStore lists in pages', () => {
     expect(listing.items[0]).toEqual({key: '/p/0', value: 'v', createRevision: 5, modRevision: 5, version: 1, lease: null})
   })
 
+  it('stops once it has read as many keys as etcd counted in the prefix on the first page', async () => {
+    keys = ['a', 'b'].flatMap((sub) => Array.from({length: 5}, (_, i) => `/p/${sub}/${i}`))
+    const counted = await store.list('/p/', {pageSize: 4})
+    const withCount = requests.map((r) => [r.key.toString(), r.range_end.toString()])
+    expect(counted.items.map((i) => i.key)).toEqual(keys)
+    // The last call is the one that returned /p/b/4: nothing after it is asked for.
+    expect(withCount.every(([start]) => start! <= '/p/b/4')).toBe(true)
+    // Without etcd's count, the list asks on until a range that runs to the end of the prefix comes back short.
+    const plain = answer
+    answer = (request) => ({...(plain(request) as object), count: undefined})
+    requests = []
+    const uncounted = await store.list('/p/', {pageSize: 4})
+    expect(uncounted.items).toEqual(counted.items)
+    expect(requests.length).toBeGreaterThan(withCount.length)
+    expect(requests.at(-1)!.range_end.toString()).toBe('/p0')
+  })
+
   it('asks for the next page before handing this one to onPage, in turns of ITEMS_PER_TURN items', async () => {
     keys = Array.from({length: ITEMS_PER_TURN * 2 + 500 + 3}, (_, i) => `/p/${String(i).padStart(5, '0')}`)
     const calls: {size: number; first: boolean; requested: number}[] = []
@@ -70,7 +87,7 @@ describe('EtcdStore lists in pages', () => {
       {size: ITEMS_PER_TURN, first: true, requested: 2},
       {size: ITEMS_PER_TURN, first: false, requested: 2},
       {size: 500, first: false, requested: 2},
-      {size: 3, first: false, requested: 3},
+      {size: 3, first: false, requested: 2},
     ])
     // keys and values alone come in the same turns
     const turns: {size: number; first: boolean}[] = []
