@@ -174,11 +174,33 @@ async function waitUntilServing(count: number, states: Map<number, WorkerReport>
       if (serving >= 1) return
       if (deaths >= count && serving === 0) throw new CnetError('dns: every worker exited before serving (their errors are above)')
       if (Date.now() > deadline) throw new CnetError(`dns: ${serving} of ${count} workers serving after ${START_WAIT_MS / 1000} s`)
-      await sleepUnlessAborted(20, stop)
+      await nextWorkerEvent(1000, stop)
     }
   } finally {
     cluster.off('exit', onExit)
   }
+}
+
+/**
+ * Resolves when a worker next sends a message or exits (its own handlers have run by
+ * then: this resumes in a microtask after them), when `stop` is aborted, or after `ms`.
+ * The first worker's report is what `/ready` waits on, so it is taken as it comes, not
+ * at the next turn of a poll.
+ */
+function nextWorkerEvent(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      cluster.off('message', done)
+      cluster.off('exit', done)
+      stop.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    cluster.on('message', done)
+    cluster.on('exit', done)
+    stop.addEventListener('abort', done)
+  })
 }
 
 async function stopAll(workers: Worker[]): Promise<void> {
