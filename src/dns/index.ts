@@ -1,7 +1,7 @@
 import {StoreUnavailableError} from '../lib/errors.js'
 import type {Logger} from '../lib/log.js'
 import {retry} from '../lib/retry.js'
-import type {Keys} from '../store/keys.js'
+import {type Keys, isIdentAt} from '../store/keys.js'
 import {type KeyValues, type Store, type Watch, type WatchEvent, type WatchHandlers, keyValuesOf} from '../store/store.js'
 import {healthStatusOfBytes} from '../svc/health-status-bytes.js'
 import {parseHealthStatus, parseStoredRegistration} from '../svc/model.js'
@@ -234,11 +234,13 @@ export class ServiceIndex {
   /** Stages listed items; what is not a registration (or health record) is left out. Returns how many it read. */
   private stage(staged: Staged, page: KeyValues): number {
     const {instances} = staged
+    // Each key's tail after the prefix listed is its ident, made as it is kept: a slice of
+    // the whole key would keep the key alive, 100,000 of them through a fleet's load.
+    const prefixBytes = Buffer.byteLength(staged.kind === 'services' ? this.keys.servicesPrefix() : this.keys.healthPrefix())
     if (staged.kind === 'services' && instances.lazy) {
-      return page.forEachBytes((key, bytes, start, end) => {
-        const ident = this.keys.instanceIdentOf(key)
-        if (ident) instances.add(ident, bytes, start, end)
-      })
+      return page.forEachBytes((ident, bytes, start, end) => {
+        if (isIdentAt(ident)) instances.add(ident, bytes, start, end)
+      }, prefixBytes)
     }
     if (staged.kind === 'services') {
       return page.forEach((key, value) => {
@@ -246,11 +248,10 @@ export class ServiceIndex {
         if (ident) instances.addParsed(ident, value)
       })
     }
-    return page.forEachBytes((key, bytes, start, end) => {
-      const ident = this.keys.instanceIdentOf(key)
-      const status = ident && healthStatusOfBytes(bytes, start, end)
+    return page.forEachBytes((ident, bytes, start, end) => {
+      const status = isIdentAt(ident) && healthStatusOfBytes(bytes, start, end)
       if (status) staged.health.set(ident, healthCode(status))
-    })
+    }, prefixBytes)
   }
 
   /** A whole listing, staged, in place of what was known. */

@@ -221,7 +221,7 @@ export class EtcdStore implements Store {
           const to = Math.min(from + ITEMS_PER_TURN, kvs.length)
           const first = page === 0 && from === 0
           if (onKeyValues) {
-            const forEachBytes: KeyValues['forEachBytes'] = (visit) => kvs.forEachKeyValueBytes(from, to, visit)
+            const forEachBytes: KeyValues['forEachBytes'] = (visit, keyOffset) => kvs.forEachKeyValueBytes(from, to, visit, keyOffset)
             onKeyValues({forEach: (visit) => forEachBytes((key, bytes, start, end) => visit(key, bytes.toString('utf8', start, end))), forEachBytes}, first)
           }
           else onPage!(storedValues(kvs, from, to), first)

@@ -112,12 +112,7 @@ export class Keys {
     const root = this.cnetPrefix.length + 1
     if (!key.startsWith(this.cnetPrefix) || key.charCodeAt(root - 1) !== SLASH) return undefined
     const start = key.startsWith('services/', root) ? root + 9 : key.startsWith('health/', root) ? root + 7 : -1
-    if (start < 0) return undefined
-    const first = key.indexOf('/', start)
-    const second = first < 0 ? -1 : key.indexOf('/', first + 1)
-    // three parts, none empty, no fourth
-    if (first <= start || second <= first + 1 || second === key.length - 1 || key.indexOf('/', second + 1) >= 0) return undefined
-    return key.slice(start)
+    return start >= 0 && isIdentAt(key, start) ? key.slice(start) : undefined
   }
 
   private scoped(kind: string, namespace?: string, name?: string): string {
@@ -126,4 +121,17 @@ export class Keys {
     if (namespace !== undefined && name !== undefined) key += `${name}/`
     return key
   }
+}
+
+/**
+ * Whether `text` from `start` on is an instance's ident, "<namespace>/<name>/<id>" with
+ * none of the three empty: how a reader of the services or health prefix, given each
+ * key's tail (KeyValues.forEachBytes with the prefix's length), tells registrations and
+ * health records from other keys.
+ */
+export function isIdentAt(text: string, start = 0): boolean {
+  const first = text.indexOf('/', start)
+  const second = first < 0 ? -1 : text.indexOf('/', first + 1)
+  // three parts, none empty, no fourth
+  return first > start && second > first + 1 && second !== text.length - 1 && text.indexOf('/', second + 1) < 0
 }

@@ -364,8 +364,8 @@ export interface RangePage {
   lastKey(): Buffer | undefined
   /** The i-th key-value as the store gives it, made anew at each call. */
   item(i: number): StoredValue
-  /** Calls `visit` with the key of each key-value from `from` to `to` (excluded) and where its value's bytes lie, bytes[start..end); returns how many. */
-  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number
+  /** Calls `visit` with the key of each key-value from `from` to `to` (excluded), from its keyOffset-th byte, and where its value's bytes lie, bytes[start..end); returns how many. */
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void, keyOffset?: number): number
 }
 
 /**
@@ -399,8 +399,8 @@ class ObjectPage implements RangePage {
   item(i: number): StoredValue {
     return toStoredValue(this.kvs[i]!)
   }
-  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
-    for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString(), this.kvs[i]!.value, 0, this.kvs[i]!.value.length)
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void, keyOffset = 0): number {
+    for (let i = from; i < to; i++) visit(this.kvs[i]!.key.toString('utf8', keyOffset), this.kvs[i]!.value, 0, this.kvs[i]!.value.length)
     return to - from
   }
 }
@@ -463,11 +463,12 @@ class RawPage implements RangePage {
     }
     return {key, value, createRevision, modRevision, version, lease}
   }
-  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void): number {
+  forEachKeyValueBytes(from: number, to: number, visit: (key: string, bytes: Buffer, start: number, end: number) => void, keyOffset = 0): number {
     const {buf, layout} = this.raw
     for (let i = from; i < to; i++) {
       const at = LAYOUT_WIDTH * i
-      visit(buf.toString('utf8', layout[at + 2]!, layout[at + 3]!), buf, layout[at + 4]!, layout[at + 5]!)
+      const keyEnd = layout[at + 3]!
+      visit(buf.toString('utf8', Math.min(layout[at + 2]! + keyOffset, keyEnd), keyEnd), buf, layout[at + 4]!, layout[at + 5]!)
     }
     return to - from
   }

@@ -58,8 +58,12 @@ export interface KeyValues {
    * As forEach, with each value as UTF-8 bytes, bytes[start..end), not yet a string: for
    * a reader that keeps values to read later. The bytes are the reply's own, never
    * reused: they may be kept.
+   *
+   * With `keyOffset`, each key is given from its keyOffset-th byte on (a reader of one
+   * prefix passes its length in bytes): the text it wants, made straight from the bytes,
+   * rather than the whole key and then a slice that would keep the whole key alive.
    */
-  forEachBytes(visit: (key: string, bytes: Buffer, start: number, end: number) => void): number
+  forEachBytes(visit: (key: string, bytes: Buffer, start: number, end: number) => void, keyOffset?: number): number
 }
 
 /** Items as KeyValues, for a reader of both. */
@@ -73,10 +77,10 @@ export function keyValuesOf(items: Iterable<StoredValue>): KeyValues {
       }
       return count
     },
-    forEachBytes(visit) {
+    forEachBytes(visit, keyOffset = 0) {
       return this.forEach((key, value) => {
         const bytes = Buffer.from(value)
-        visit(key, bytes, 0, bytes.length)
+        visit(keyOffset ? Buffer.from(key).toString('utf8', keyOffset) : key, bytes, 0, bytes.length)
       })
     },
   }

@@ -2,7 +2,7 @@ import {describe, expect, it} from '@jest/globals'
 import {describeError, requestedLogLevel} from '../../src/cli/failure.js'
 import {parseEndpoints} from '../../src/cli/context.js'
 import {ConfigError, ConflictError, StoreUnavailableError, SystemCommandError, UsageError} from '../../src/lib/errors.js'
-import {Keys} from '../../src/store/keys.js'
+import {Keys, isIdentAt} from '../../src/store/keys.js'
 
 describe('keys', () => {
   const keys = new Keys()
@@ -30,6 +30,12 @@ describe('keys', () => {
       for (const key of [...tails.map((t) => `${k.cnetPrefix}/${t}`), ...tails.map((t) => `/cnetx/${t}`), ...tails]) {
         const parts = k.instanceOf(key)
         expect([key, k.instanceIdentOf(key)]).toEqual([key, parts && `${parts.namespace}/${parts.name}/${parts.id}`])
+      }
+      // A key's tail after the services or health prefix (as dns serve's listing reads it) is an ident exactly when the whole key has one.
+      for (const tail of tails.filter((t) => t.startsWith('services/') || t.startsWith('health/'))) {
+        const key = `${k.cnetPrefix}/${tail}`
+        const after = key.slice(key.startsWith(k.servicesPrefix()) ? k.servicesPrefix().length : k.healthPrefix().length)
+        expect([key, isIdentAt(after)]).toEqual([key, k.instanceIdentOf(key) !== undefined])
       }
     }
   })
