@@ -170,9 +170,9 @@ export class EtcdStore implements Store {
   /**
    * One pass over the prefix. Each page's successor is asked for before the page is
    * converted (or handed to onPage), so etcd reads the next page while this process
-   * works on the last one. After the first page, each range ends where the next page is
-   * guessed to end (range-bounds.ts), so etcd walks about that page and not the rest of
-   * the prefix; a range read whole goes on from its end.
+   * works on the last one. After the first page, each range ends where a subtree of keys
+   * ends (range-bounds.ts), so etcd walks about that page and not the rest of the
+   * prefix; a range read whole goes on from its end.
    */
   private async listOnce(prefix: string, pageSize: number, adaptive: boolean, {onPage, onKeyValues}: ListOptions): Promise<Listing> {
     const end = prefixEnd(prefix)
