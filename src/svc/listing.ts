@@ -1,4 +1,4 @@
-import type {Keys} from '../store/keys.js'
+import {type Keys, isIdentAt} from '../store/keys.js'
 import type {KeyValues, Store} from '../store/store.js'
 import {StoreUnavailableError} from '../lib/errors.js'
 import {type HealthRecord, type HealthStatus, type Maintenance, type ServiceRegistration, type StoredHealth, type StoredRegistration, effectiveStatus, parseHealth, parseRegistration, parseStoredHealth, parseStoredRegistration} from './model.js'
@@ -98,6 +98,9 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   // the frontier has all the health it will get.
   let frontier: string | undefined
   let healthIn = false
+  // Each key is read from where its ident begins (the services or health root), so the
+  // ident is made from the bytes, not sliced from a whole key it would keep alive.
+  const [servicesRoot, healthRoot] = [Buffer.byteLength(keys.servicesPrefix()), Buffer.byteLength(keys.healthPrefix())]
   const ready = (ident: string) => healthIn || (frontier !== undefined && compareInKeyOrder(ident, frontier) <= 0)
   // Registration pages not yet joined in full, in key order: the first from its item
   // `from` on (the items before were joined), whose ident is `blocked` once the frontier
@@ -125,14 +128,12 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
       if (head.blocked !== undefined && !ready(head.blocked)) return
       let at = 0
       head.blocked = undefined
-      head.page.forEachBytes((key, bytes, start, end) => {
+      head.page.forEachBytes((ident, bytes, start, end) => {
         const index = at++
-        if (index < head.from || head.blocked !== undefined) return
-        const ident = keys.instanceIdentOf(key)
-        if (!ident) return
+        if (index < head.from || head.blocked !== undefined || !isIdentAt(ident)) return
         if (ready(ident)) join(ident, bytes.toString('utf8', start, end))
         else [head.from, head.blocked] = [index, ident]
-      })
+      }, servicesRoot)
       if (head.blocked !== undefined) return
       waiting.shift()
     }
@@ -155,12 +156,11 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
   await store.list(keys.healthPrefix(namespace, name), {
     onKeyValues: (page, first) => {
       if (first) [health, frontier] = [new HealthSpans(), undefined]
-      page.forEachBytes((key, bytes, start, end) => {
-        const id = keys.instanceIdentOf(key)
-        if (!id) return
-        health.add(id, bytes, start, end)
-        frontier = id
-      })
+      page.forEachBytes((ident, bytes, start, end) => {
+        if (!isIdentAt(ident)) return
+        health.add(ident, bytes, start, end)
+        frontier = ident
+      }, healthRoot)
       joinReady()
     },
   })

@@ -114,7 +114,7 @@ describe('forEachService', () => {
           onKeyValues(
             {
               forEach: (visit) => (registrationReads++, page.forEach(visit)),
-              forEachBytes: (visit) => (registrationReads++, page.forEachBytes(visit)),
+              forEachBytes: (visit, keyOffset) => (registrationReads++, page.forEachBytes(visit, keyOffset)),
             },
             first,
           ),
