@@ -203,8 +203,9 @@ export class EtcdStore implements Store {
     for (let page = 0; ; page++) {
       const response = await pending
       if (revision === 0) revision = Number(response.header.revision)
-      if (page === 0) keysInPrefix = Number(response.count)
       const kvs = rangePage(response)
+      // A count below what the page itself holds is not believed (the list then ends as ranges do).
+      if (page === 0) keysInPrefix = Number(response.count) >= kvs.length ? Number(response.count) : Number.NaN
       keysRead += kvs.length
       if (adaptive) limit = nextPageLimit(limit, kvs.length, kvs.bytes)
       range = keysRead >= keysInPrefix ? undefined : ranges.next({first: kvs.firstKey(), last: kvs.lastKey(), returned: kvs.length, inRange: Number(response.count), more: response.more}, limit)
