@@ -5,22 +5,15 @@ import {vendor} from './etcd3-loader.js'
 import {MAX_REPLY_BYTES, StoreCompactedError, StoreDeadlineError, isCompacted, isTooLarge, toStoreError} from './etcd-errors.js'
 import {LeaseKeeper} from './kept-lease.js'
 import {EtcdWatch} from './etcd-watch.js'
-import {type KeyRange, ListRanges} from './range-bounds.js'
+import {type KeyRange, ListRanges, afterEveryKeyWith} from './range-bounds.js'
 import {type RangePage, rangePage, toStoredValue} from './range-response.js'
 import {type Condition, DEFAULT_PAGE_SIZE, type KeptLease, type KeptLeaseHandlers, type KeyValues, type LeaseId, type ListOptions, type Listing, MAX_TRANSACTION_OPS, type Store, type StoreOptions, type StoredValue, type TransactionResult, type Watch, type WatchHandlers, type WriteOp} from './store.js'
 
 export const DEFAULT_DEADLINE_MS = 5000
 
-/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
+/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix; "\0", every key, when there is none). */
 export function prefixEnd(prefix: string): Buffer {
-  const end = Buffer.from(prefix)
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++
-      return end.subarray(0, i + 1)
-    }
-  }
-  return Buffer.from([0]) // every key
+  return afterEveryKeyWith(Buffer.from(prefix)) ?? Buffer.from([0])
 }
 
 /** A list that restarts after a compaction more often than this gives up. */

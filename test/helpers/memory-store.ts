@@ -1,5 +1,6 @@
 import {StoreUnavailableError} from '../../src/lib/errors.js'
 import {LeaseKeeper} from '../../src/store/kept-lease.js'
+import {afterEveryKeyWith} from '../../src/store/range-bounds.js'
 import {
   type Condition,
   DEFAULT_PAGE_SIZE,
@@ -655,12 +656,5 @@ function lowerBound(keys: readonly string[], start: string): number {
 
 /** The first key after every key that starts with `prefix` (as bytes); null: no end (every key). */
 function prefixEnd(prefix: string): Buffer | null {
-  const bytes = Buffer.from(prefix)
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if (bytes[i]! < 0xff) {
-      bytes[i]!++
-      return bytes.subarray(0, i + 1)
-    }
-  }
-  return null
+  return afterEveryKeyWith(Buffer.from(prefix)) ?? null
 }
