@@ -17,9 +17,10 @@
  * range two, up to the whole prefix again. The ranges change the pages, never the keys
  * listed: they follow each other with no gap, all read at the list's one revision.
  *
- * On key sets of many shapes (test/unit/range-bounds.test.ts), etcd walks each key about
- * twice in all (once for the first page, once for its own) where it walked it 3 to 11
- * times in pages to the end of the prefix, for a few more calls, most of them empty.
+ * On key sets of seven shapes (test/unit/range-bounds.test.ts) in pages of 5,000 to
+ * 18,000 keys, etcd walks each key 1.9 to 4.3 times in all, where pages to the end of the
+ * prefix had it walk each 1.9 to 11.3 times (100,000 registrations: 2.0-2.6 against
+ * 4.2-11.3), for a few more calls, some of them empty.
  */
 
 /** One range call of a list: [start, end). */
