@@ -149,6 +149,8 @@ describe('services and health against a real etcd', () => {
       expect(record).toMatchObject({status: 'passing', prober: 'n1', output: expect.stringContaining('200 OK Output: status 200')})
       // Steady: two more probes, both passing, write nothing.
       const writes = seen.length
+      // Counted once etcd's answer to the put is back (the watch may deliver the record first).
+      await waitFor('the passing write counted', () => prober.stats().pendingWrites === 0)
       const {probes, writes: written} = prober.stats()
       await waitFor('two more probes, written or not', () => {
         const now = prober.stats()
@@ -162,6 +164,9 @@ describe('services and health against a real etcd', () => {
       await until('critical again', async () => seen.at(-1)?.status, (s) => s === 'critical')
       expect(seen.at(-1)!.at - stopped).toBeGreaterThan(900)
       expect(seen.map((s) => s.status)).toEqual(['critical', 'passing', 'critical'])
+      // The prober counts a write when etcd's answer to its put comes back, which may be
+      // after the watch has delivered the record this test saw.
+      await waitFor('the third write counted', () => prober.stats().writes >= 3 && prober.stats().pendingWrites === 0)
       expect(prober.stats().writes).toBe(3)
     } finally {
       if (server) await closeHttp(server)
