@@ -100,7 +100,7 @@ describe('forEachService', () => {
     const record = (output: string) => JSON.stringify({status: 'passing', output, since: 's', checkedAt: 'c', prober: 'n1'})
     for (const id of ['b', 'd', 'f', 'h']) await store.put(keys.service('default', 'web', `web-${id}`), JSON.stringify({id: `web-${id}`, name: 'web', namespace: 'default', address: '10.0.0.1', port: 80, check: {type: 'ttl', ttlMs: 60_000}}))
     for (const id of ['a', 'b', 'c', 'e', 'f', 'g', 'i']) await store.put(keys.health('default', 'web', `web-${id}`), record(`web-${id}`))
-    // another service's records sort between web's ("web-x" before "web/")
+    // another service's record, first in the health listing ("web-x/" sorts before "web/")
     await store.put(keys.health('default', 'web-x', 'web-x-1'), record('web-x-1'))
     const rows = await listInstances(store, keys)
     expect(rows.map((row) => `${row.id}:${row.status}:${row.status === 'passing' ? row.output : ''}`)).toEqual(['web-b:passing:web-b', 'web-d:critical:', 'web-f:passing:web-f', 'web-h:critical:'])
