@@ -179,8 +179,8 @@ export async function forEachService(store: Store, keys: Keys, filter: InstanceF
  *
  * Both listings come in key order, and registrations are joined in that order, so a
  * record is found by walking on from the last one found (a merge of the two sorted
- * listings) instead of through a map by ident: the map's inserts were some 120 ms of
- * `svc list` at 100,000 records.
+ * listings) instead of through a map by ident: at 100,000 instances `svc list --json`
+ * took 0.945x the CPU without the map (six pairs, 0.92-1.00).
  */
 class HealthSpans {
   private readonly idents: string[] = []
