@@ -30,6 +30,17 @@ const importHelper = `var ${IMPORT} = typeof ${IMPORT_PARAMETER} === "function" 
 const banner = `${ownUrlHelper}\n${importHelper}`
 /** A call of import() in the bundle's code: not a word's tail, a property, or text in quotes. */
 const IMPORT_CALL = /(?<![\w$.'"`])import\(/g
+/**
+ * The raw non-ASCII characters esbuild leaves in the bundle's regular expressions (it
+ * escapes every other one it can), each in its context and as an escape that means the
+ * same there: an all-ASCII bundle is read faster (src/lib/code-cache.ts). Each is named,
+ * not searched for, because in a tagged template an escape would change the raw text.
+ * The bundle's test checks that the bundle is ASCII.
+ */
+const RAW_IN_REGEX = [
+  // ansis' strip(): ESC or CSI, then a control sequence.
+  {raw: '/[\u001b\u009b][[()#;?]*', escaped: '/[\u001b\\u009b][[()#;?]*'},
+]
 
 /** Every command file under dist/commands with its oclif id (`svc/resolve.js` -> `svc:resolve`, `lab/index.js` -> `lab`). */
 function commandFiles(dir = join(dist, 'commands')) {
@@ -103,4 +114,17 @@ const built = await build({
 })
 const [output] = built.outputFiles
 if (!output.text.startsWith(banner)) throw new Error('the CLI bundle does not start with its banner')
-writeFileSync(output.path, banner + output.text.slice(banner.length).replace(IMPORT_CALL, `${IMPORT}(`))
+const code = RAW_IN_REGEX.reduce((text, {raw, escaped}) => text.replaceAll(raw, escaped), output.text.slice(banner.length).replace(IMPORT_CALL, `${IMPORT}(`))
+writeFileSync(output.path, banner + code)
+
+// bin/run.js is CommonJS (an ES module entry costs each call the module loader's start),
+// so it loads the bundle through a CommonJS copy of dist/lib/code-cache.js.
+await build({
+  entryPoints: [join(dist, 'lib/code-cache.js')],
+  outfile: join(bundleDir, 'code-cache.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+})

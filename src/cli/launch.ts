@@ -1,6 +1,5 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {execute} from '@oclif/core/execute'
 import type {PJSON} from '@oclif/core/interfaces'
 import {settings} from '@oclif/core/settings'
@@ -22,12 +21,12 @@ export function bundledOclif(oclif: PJSON['oclif']): PJSON['oclif'] {
 export const hookIdentifier = (event: string): string => `hook_${event}`
 
 /**
- * Runs cnet from the bundle (bin/run.js, when the build made one). oclif is the bundle's
- * own copy, so the command classes and the Command they extend are one; it loads no
- * TypeScript (the bundle is what ships, tests included, whatever NODE_ENV says).
+ * Runs cnet from the bundle (bin/run.js, when the build made one), for the package at
+ * `root`. oclif is the bundle's own copy, so the command classes and the Command they
+ * extend are one; it loads no TypeScript (the bundle is what ships, tests included,
+ * whatever NODE_ENV says).
  */
-export async function runBundled(binUrl: string): Promise<unknown> {
-  const root = fileURLToPath(new URL('..', binUrl))
+export async function runBundled(root: string): Promise<unknown> {
   const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PJSON
   settings.enableAutoTranspile = false
   return execute({loadOptions: {root, pjson: {...pjson, oclif: bundledOclif(pjson.oclif)}}})

@@ -1,5 +1,5 @@
 import {describe, expect, it} from '@jest/globals'
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runCli} from '../helpers/cli.js'
@@ -42,6 +42,28 @@ describe('the CLI bundle', () => {
       const r = loadWithCodeCache(${JSON.stringify(bundle)}, [])
       console.log(JSON.stringify({file: r.cacheFile.split('/').pop(), rejected: r.cacheRejected}))`)
     expect(loaded).toEqual({file: 'cli.v8-cache', rejected: false})
+  })
+
+  // Node reads an ASCII file as Latin-1 (src/lib/code-cache.ts), faster than UTF-8. A raw
+  // character esbuild leaves in a regular expression is escaped by scripts/bundle-cli.mjs,
+  // where it is named: a new one fails here, to be named there.
+  it('both bundles are ASCII, so each call reads them one byte a character', () => {
+    for (const file of [bundle, join(root, 'dist/vendor/etcd3.cjs')]) {
+      const text = readFileSync(file, 'latin1')
+      const raw = text.search(/[^\x00-\x7f]/)
+      expect(raw === -1 ? 'ASCII' : `${file}: a raw character at ${raw}: ${JSON.stringify(text.slice(raw - 40, raw + 20))}`).toBe('ASCII')
+    }
+  })
+
+  it('bin/run.js is CommonJS: a call starts no ES module loader', async () => {
+    for (const args of [['--version'], ['svc', 'resolve', '--help']]) {
+      const result = await runCli(args, {env: {NODE_DEBUG: 'esm'}})
+      expect(result.exitCode).toBe(0)
+      expect(result.stderr).not.toMatch(/^ESM \d+:/m)
+    }
+    // The check can fail: an ES module entry shows in the same log.
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', 'void 0'], {encoding: 'utf8', env: {...process.env, NODE_DEBUG: 'esm'}})
+    expect(esm.stderr).toMatch(/^ESM \d+:/m)
   })
 
   it('is what bin/run.js runs: no module of @oclif/core is read from node_modules, help and a command still answer', async () => {

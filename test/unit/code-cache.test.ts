@@ -51,6 +51,21 @@ describe('requireWithCodeCache', () => {
     expect(JSON.parse(answer)).toEqual({rejected: false, type: 'Linux'})
   })
 
+  // An ASCII file is read as Latin-1 (faster); any other as UTF-8, or its text would change.
+  it('a file that is not ASCII loads with its text as written, with or without a cache', () => {
+    const utf8 = join(dir, 'utf8.cjs')
+    writeFileSync(utf8, "exports.word = 'caf\u00e9'\nexports.strip = (s) => s.replace(/[\u001b\u009b]\\[?[0-9;]*m/g, '')\n")
+    expect(readFileSync(utf8).length).toBeGreaterThan(readFileSync(utf8, 'utf8').length)
+    for (const withCache of [false, true]) {
+      if (withCache) writeCodeCache(utf8, [])
+      const loaded = loadWithCodeCache(utf8, [])
+      const {word, strip} = loaded.exports as {word: string; strip(s: string): string}
+      expect(word).toBe('caf\u00e9')
+      expect(strip('\u001b[31mred\u001b[0m \u009b1mbold\u009b0m')).toBe('red bold')
+      expect(loaded.cacheRejected).toBe(withCache ? false : undefined)
+    }
+  })
+
   it('options without a cache of their own read the one made under none', () => {
     expect(loadWithCodeCache(file, ['--enable-source-maps']).cacheFile).toBe(join(dir, 'bundle.v8-cache'))
   })
