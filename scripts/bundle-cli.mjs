@@ -69,6 +69,8 @@ const imported = (name, file) =>
 const source = [
   '// Written by scripts/bundle-cli.mjs: the bundle\'s entry.',
   `exports.runBundled = ${requireOf(join(dist, 'cli/launch.js'))}.runBundled`,
+  // For the build's warm-up (scripts/warm-up-cli.mjs): the caches of what the bundle's own loader loaded (the etcd client).
+  `exports.writeLoadedCodeCaches = ${requireOf(join(dist, 'lib/code-cache.js'))}.writeLoadedCodeCaches`,
   'exports.COMMANDS = {',
   ...commandFiles().map(({file, id}) => (awaits(file) ? imported(id, file) : lazy(id, file))),
   '}',

@@ -39,6 +39,22 @@ export function writeCodeCache(file: string, options: readonly string[], warm?: 
   return cacheFile
 }
 
+/** Every file this module loaded, with its script, for writeLoadedCodeCaches. */
+const loadedScripts = new Map<string, Script>()
+
+/**
+ * For the build: writes the code cache of every file this module has loaded, under these
+ * options, after CLI calls have run (scripts/warm-up-cli.mjs): V8 puts in a cache every
+ * function compiled so far, so the calls' own code is in it too, not only what loading ran.
+ */
+export function writeLoadedCodeCaches(options: readonly string[]): string[] {
+  return [...loadedScripts].map(([file, script]) => {
+    const cacheFile = codeCacheFile(file, options)
+    writeFileSync(cacheFile, script.createCachedData())
+    return cacheFile
+  })
+}
+
 /**
  * Where the code cache of `file` made under these options is: V8 takes a cache only
  * under the flags it was made with, and `dns serve`'s workers run with their own
@@ -80,6 +96,7 @@ function load(relativeOrAbsolute: string, cachedData: Buffer | undefined): {expo
   // Node's own CommonJS wrapper, so the file sees exports, require, module and its paths as usual.
   const wrapped = `(function (exports, require, module, __filename, __dirname, ${IMPORT_PARAMETER}) {${readSource(file)}\n})`
   const script = new Script(wrapped, {filename: file, cachedData})
+  loadedScripts.set(file, script)
   const require = createRequire(file)
   // In require's cache, as require would put it: a later require() of the file (oclif's, of
   // the CLI bundle that holds its commands) gets these exports instead of a second copy.

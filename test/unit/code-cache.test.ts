@@ -66,6 +66,28 @@ describe('requireWithCodeCache', () => {
     }
   })
 
+  // The build writes the CLI's caches after CLI calls ran (scripts/warm-up-cli.mjs).
+  it('writeLoadedCodeCaches writes the cache of each file loaded, with the functions run since in it', () => {
+    const lazy = join(dir, 'lazy.cjs')
+    writeFileSync(lazy, `exports.later = (n) => { const squares = []; for (let i = 0; i < n; i++) squares.push(i * i); return squares.join(',') }\n`)
+    const code = `
+      const m = await import(process.argv[1])
+      const loaded = m.loadWithCodeCache(process.argv[2], []).exports
+      const [written] = m.writeLoadedCodeCaches([]).filter((f) => f.endsWith('lazy.v8-cache'))
+      const before = (await import('node:fs')).statSync(written).size
+      const result = loaded.later(4)
+      m.writeLoadedCodeCaches([])
+      console.log(JSON.stringify({written, before, after: (await import('node:fs')).statSync(written).size, result}))`
+    const source = join(process.cwd(), 'src/lib/code-cache.ts')
+    const node = (script: string) => execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, source, lazy], {encoding: 'utf8'})
+    const made = JSON.parse(node(code)) as {written: string; before: number; after: number; result: string}
+    expect(made).toMatchObject({written: codeCacheFile(lazy, []), result: '0,1,4,9'})
+    // The function compiled when it first ran is in the second cache, not the first.
+    expect(made.after).toBeGreaterThan(made.before)
+    const taken = JSON.parse(node('const m = await import(process.argv[1]); const r = m.loadWithCodeCache(process.argv[2], []); console.log(JSON.stringify({rejected: r.cacheRejected, result: r.exports.later(3)}))')) as unknown
+    expect(taken).toEqual({rejected: false, result: '0,1,4'})
+  })
+
   it('options without a cache of their own read the one made under none', () => {
     expect(loadWithCodeCache(file, ['--enable-source-maps']).cacheFile).toBe(join(dir, 'bundle.v8-cache'))
   })
