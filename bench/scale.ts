@@ -11,7 +11,7 @@
  * etcd before and after seeding, for docs/scale.md.
  *
  * Run as root under the machine-wide lock: `flock /tmp/cnet-e2e.lock npm run bench:scale`.
- * BENCH_SECONDS (10) per dnsperf run, BENCH_ROUNDS (3) rounds; BENCH_STEPS (dns,cli,health,vxlan)
+ * BENCH_SECONDS (5) per dnsperf run, BENCH_ROUNDS (6) rounds after BENCH_WARMUP_SECONDS (3) of each server; BENCH_STEPS (dns,cli,health,vxlan)
  * picks the parts; BENCH_SKIP_VXLAN=1 leaves the kernel part out (no root).
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
@@ -43,8 +43,14 @@ import {uniqueResidentMb} from './lib/resident.js'
 import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, serviceName, subnetLease} from './lib/seed.js'
 
 const run = promisify(execFile)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+// Short rounds, many, alternating: the machine's speed drifts over tens of seconds, and
+// a round of one server then one of the other see the same drift only if both are short.
+// In 57 runs of three 10 s rounds, single rounds' ratios ran 0.76-1.37 about a median of
+// 0.98, and the median of three fell under 0.9 in two runs of one noisy quarter hour.
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
+/** dnsperf against each server before the rounds, not counted: a round that began cold was the slowest of its run in most runs. */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
 /** Which parts to measure (default all): dns, cli, health, vxlan. BENCH_DNS_WORKERS=N runs dns serve with --workers N (default: as started, one per core). */
 const STEPS = new Set((process.env.BENCH_STEPS ?? 'dns,cli,health,vxlan').split(','))
 const SKIP_VXLAN = process.env.BENCH_SKIP_VXLAN === '1' || !STEPS.has('vxlan')
@@ -221,8 +227,8 @@ async function startDns(setup: Setup, cleanups: (() => Promise<unknown>)[]): Pro
   return {child, port}
 }
 
-async function dnsperfQps(port: number, queryFile: string): Promise<number> {
-  const {stdout} = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '100'], {maxBuffer: 16 * 1024 * 1024})
+async function dnsperfQps(port: number, queryFile: string, seconds = SECONDS): Promise<number> {
+  const {stdout} = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(seconds), '-c', '4', '-q', '100'], {maxBuffer: 16 * 1024 * 1024})
   return Number(/Queries per second:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN)
 }
 
@@ -463,6 +469,7 @@ async function main(): Promise<void> {
     writeFileSync(queryFile, Array.from({length: QUERIED}, (_, i) => `${serviceName({}, i)}.default.svc.cluster.local A`).join('\n') + '\n')
     const servers = STEPS.has('dns') ? [await startDns(small, cleanups), await startDns(big, cleanups)] : []
     const qps: number[][] = [[], []]
+    for (const server of WARMUP_SECONDS > 0 ? servers : []) await dnsperfQps(server.port, queryFile, WARMUP_SECONDS)
     for (let round = 0; round < (STEPS.has('dns') ? ROUNDS : 0); round++) {
       for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) qps[which]!.push(await dnsperfQps(servers[which]!.port, queryFile))
     }
