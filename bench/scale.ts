@@ -45,11 +45,12 @@ import {SEEDED_NETWORK, nodeName, publicAddress, seedFleet, seedSubnets, service
 const run = promisify(execFile)
 // Short rounds, many, alternating: the machine's speed drifts over tens of seconds, and
 // a round of one server then one of the other see the same drift only if both are short.
-// In 57 runs of three 10 s rounds, single rounds' ratios ran 0.76-1.37 about a median of
-// 0.98, and the median of three fell under 0.9 in two runs of one noisy quarter hour.
+// In 54 runs of three 10 s rounds, single rounds' ratios ran 0.76-1.37 about a median of
+// 0.99, and the median of three fell under 0.9 in three: two in one noisy quarter hour,
+// one beside a type check and unit tests.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
-/** dnsperf against each server before the rounds, not counted: a round that began cold was the slowest of its run in most runs. */
+/** dnsperf against each server before the rounds, not counted: a server's first round, cold, was its slowest in 92 of those 108. */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
 /** Which parts to measure (default all): dns, cli, health, vxlan. BENCH_DNS_WORKERS=N runs dns serve with --workers N (default: as started, one per core). */
 const STEPS = new Set((process.env.BENCH_STEPS ?? 'dns,cli,health,vxlan').split(','))
