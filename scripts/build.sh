@@ -10,15 +10,14 @@ esbuild dist/store/etcd3-vendor.js --bundle --minify --keep-names --platform=nod
   --alias:@grpc/proto-loader=./dist/store/etcd-proto-package.js --alias:net=./dist/store/net-fast.js --outfile=dist/vendor/etcd3.cjs
 mkdir -p dist/proto && cp node_modules/etcd3/proto/*.proto dist/proto/
 node scripts/etcd-proto-json.cjs dist/proto dist/proto/rpc.json
-# V8's code cache of the bundle, made by loading it once: every CLI call compiles less
-# (one cache for the CLI's node options, made again below after CLI calls, one for dns
-# serve's workers').
-node scripts/write-code-caches.mjs dist/vendor/etcd3.cjs
+# V8's code cache of the bundle for dns serve's workers, under their node options, made
+# by loading it once (the CLI's is written below, after CLI calls).
+node scripts/write-code-caches.mjs --workers dist/vendor/etcd3.cjs
 # The CLI itself (oclif and every command) as one file that bin/run.js loads with its
 # code cache, where Node would resolve, read and compile each module of dist/ on each call.
 node scripts/bundle-cli.mjs
-# Both caches for the CLI's options again, written after CLI calls against a stand-in
-# etcd ran (scripts/warm-up-cli.mjs), so what a call runs is compiled in them too.
+# The caches of both bundles for the CLI's options, written after CLI calls against a
+# stand-in etcd ran (scripts/warm-up-cli.mjs), so what a call runs is compiled in them too.
 node scripts/write-code-caches.mjs --cli
 # The CNI plugin's own entry (bin/cnet-cni.cjs) loads one file instead of resolving and
 # reading each of its modules: every container start pays for that.

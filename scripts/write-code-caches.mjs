@@ -1,8 +1,8 @@
-// For the build: V8's code cache of a bundle, once for every set of node options cnet
-// runs it under. V8 takes a cache only under the flags it was made with.
-// - dist/vendor/etcd3.cjs: the CLI runs it with no options, `dns serve`'s workers with
-//   their memory settings (src/dns/worker-memory.ts).
-// - --cli: the CLI bundle's cache and the etcd client's again, for the CLI's options, each
+// For the build: V8's code caches, one for every set of node options cnet runs a bundle
+// under. V8 takes a cache only under the flags it was made with.
+// - `--workers dist/vendor/etcd3.cjs`: the etcd client for `dns serve`'s workers, which run
+//   with their memory settings (src/dns/worker-memory.ts); made by loading it once.
+// - `--cli`: the CLI bundle's cache and the etcd client's for the CLI (no options), each
 //   written after CLI calls ran (scripts/warm-up-cli.mjs): the code of every command's
 //   module, the help class, the hooks, and what a call runs are in them. About 5% of a
 //   `svc resolve` call against caches made by loading alone (paired, docs/benchmarks.md).
@@ -14,17 +14,19 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '')
-if (process.argv[2] === '--cli') {
+const [mode, bundle] = process.argv.slice(2)
+if (mode === '--cli') {
   warmUpCli()
-} else {
-  const [bundle] = process.argv.slice(2)
-  if (!bundle) throw new Error('usage: write-code-caches.mjs <bundle.cjs> | --cli')
+} else if (mode === '--workers' && bundle) {
   const {WORKER_SEMI_SPACE_OPTION} = await import('../dist/dns/worker-memory.js')
+  const options = [WORKER_SEMI_SPACE_OPTION]
   const env = {...process.env}
   delete env.NODE_OPTIONS
   // The options are named to writeCodeCache: the writer's own command line has -e besides.
   const write = 'import("./dist/lib/code-cache.js").then((m) => m.writeCodeCache(process.argv[1], JSON.parse(process.argv[2])))'
-  for (const options of [[], [WORKER_SEMI_SPACE_OPTION]]) execFileSync(process.execPath, [...options, '-e', write, bundle, JSON.stringify(options)], {env, stdio: 'inherit'})
+  execFileSync(process.execPath, [...options, '-e', write, bundle, JSON.stringify(options)], {env, stdio: 'inherit'})
+} else {
+  throw new Error('usage: write-code-caches.mjs --workers <bundle.cjs> | --cli')
 }
 
 /** Runs the warm-up in a node of its own, with none of the builder's cnet settings (a stand-in etcd takes no credentials), and checks it did what it says. */
