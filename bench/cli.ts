@@ -4,6 +4,7 @@
  * the same run as the floor. Medians of N runs. Target: both under 0.5 s.
  * BENCH_BASELINE=DIR (another checkout, built) times its bin/run.js too, in turn with
  * this one (A B A B ...), and reports this/baseline as the median of the pairs' ratios.
+ * Both are started as programs, as `cnet` is (each through its own first line).
  */
 import {spawnSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
@@ -14,10 +15,11 @@ const RUNS = Number(process.env.RUNS ?? 21)
 const cli = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const baselineCli = process.env.BENCH_BASELINE ? `${process.env.BENCH_BASELINE}/bin/run.js` : undefined
 
-function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
+/** One run of a program (`command[0]`) with its arguments, in ms. */
+function timeOnce(command: string[], env: NodeJS.ProcessEnv): number {
   const started = process.hrtime.bigint()
-  const result = spawnSync(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
-  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  const result = spawnSync(command[0]!, command.slice(1), {env, stdio: ['ignore', 'pipe', 'pipe']})
+  if (result.status !== 0) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`)
   return Number(process.hrtime.bigint() - started) / 1e6
 }
 
@@ -38,22 +40,15 @@ function versus(args: string[], env: NodeJS.ProcessEnv, label: string): Figure[]
   ]
 }
 
-function time(args: string[], env: NodeJS.ProcessEnv): number[] {
-  const samples: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const started = process.hrtime.bigint()
-    const result = spawnSync(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
-    samples.push(Number(process.hrtime.bigint() - started) / 1e6)
-    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
-  }
-  return samples
+function time(command: string[], env: NodeJS.ProcessEnv): number[] {
+  return Array.from({length: RUNS}, () => timeOnce(command, env))
 }
 
 const etcd = await startEtcd({name: 'bench-cli'})
 try {
   const env = {...process.env, CNET_ETCD_ENDPOINTS: etcd.endpoint, CNET_ETCD_PREFIX: '/bench/network'}
-  spawnSync(process.execPath, [cli, 'network', 'init', '--network', '10.5.0.0/16'], {env})
-  const node = time(['-e', '0'], env)
+  spawnSync(cli, ['network', 'init', '--network', '10.5.0.0/16'], {env})
+  const node = time([process.execPath, '-e', '0'], env)
   const help = time([cli, '--help'], env)
   const show = time([cli, 'network', 'show', '--json'], env)
   const figures: Figure[] = [

@@ -115,7 +115,7 @@ async function treeUniqueMb(pid: number): Promise<number> {
 }
 
 function spawnCli(args: string[], env: Record<string, string>, netns?: string): ChildProcess {
-  const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
+  const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, CLI, ...args]] : [CLI, args]
   const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', NODE_ENV: 'production', ...env}, stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)))

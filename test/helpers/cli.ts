@@ -2,6 +2,10 @@ import {spawn} from 'node:child_process'
 import {closeSync, openSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
+/**
+ * The CLI's entry. Started as a program (not `node CLI`), as `cnet` is: its first line
+ * then runs it through the shell launcher that sets glibc's tunable (bin/run.js).
+ */
 export const CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface CliResult {
@@ -26,7 +30,7 @@ export interface CliOptions {
 /** Runs the built `cnet` as a user would: a separate process, its exit code, its streams. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const started = Date.now()
-  const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
+  const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, CLI, ...args]] : [CLI, args]
   const file = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'w')
   return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['pipe', file ?? 'pipe', 'pipe']})
@@ -67,7 +71,7 @@ export interface TtyOptions {
  */
 export function runCliOnTty(args: string[], env: Record<string, string | undefined>, options: TtyOptions = {}): Promise<CliResult> {
   const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
-  const command = [process.execPath, CLI, ...args].map(quote).join(' ')
+  const command = [CLI, ...args].map(quote).join(' ')
   const sized = options.columns ? `stty cols ${options.columns} rows 50; exec ${command}` : command
   const started = Date.now()
   return new Promise((resolve, reject) => {
@@ -107,7 +111,7 @@ export interface CliDaemon {
  * `netns`), collecting its output. The test stops it by its PID with `stop()`.
  */
 export function startCliDaemon(args: string[], options: {env?: Record<string, string | undefined>; netns?: string} = {}): CliDaemon {
-  const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]
+  const [command, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, CLI, ...args]] : [CLI, args]
   const child = spawn(command, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
   let log = ''
   let stdout = ''
