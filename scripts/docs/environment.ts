@@ -17,5 +17,6 @@ export const OTHER_ENVIRONMENT: EnvironmentVariable[] = [
   {name: 'CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH', meaning: "the CNI plugin's invocation, set by the container runtime (CNI spec 1.0.0; see [cni.md](cni.md))"},
   {name: 'CNET_UNSAFE_MIN_TTL', meaning: 'a duration that lowers the one-minute floor of `subnet lease --ttl` and `svc register --deregister-critical-after`; for tests', internal: true},
   {name: 'CNET_TEST_INTERNAL_ERROR', meaning: '`1` makes any command throw a programming error after parsing its flags, so the tests can check how a bug is reported (exit 70)', internal: true},
+  {name: 'CNET_GIVEN_GLIBC_TUNABLES', meaning: "how `bin/run.js`'s shell line hands node the `GLIBC_TUNABLES` cnet was given (`=` and its value, or empty when it had none), which cnet restores for what it runs; see [operations.md](operations.md)", internal: true},
   {name: 'CNET_DNS_WORKER', meaning: "how `dns serve` hands a worker its settings and the global flags' values (etcd endpoints and credentials, key prefixes, logging)", internal: true},
 ]
