@@ -8,7 +8,7 @@ import {reportFailure} from './failure.js'
 import {type Column, renderTable} from './output.js'
 import type {TableFlagValues} from './table-flags.js'
 import {type GlobalFlagValues, globalFlags} from './global-flags.js'
-import {JsonArrayWriter, jsonChunks} from './json-output.js'
+import {type ChunkWriter, JsonArrayWriter, writeJson} from './json-output.js'
 import {inUserTerms} from './setting-names.js'
 
 /** Opens the store a command works on. */
@@ -113,7 +113,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   override logJson(json: unknown): void {
     if (this.jsonWritten) return
-    for (const chunk of jsonChunks(json)) process.stdout.write(chunk)
+    writeJson(json, writeToStdout)
   }
 
   /**
@@ -122,7 +122,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected jsonArrayWriter(): JsonArrayWriter {
     this.jsonWritten = true
-    return new JsonArrayWriter((chunk) => process.stdout.write(chunk))
+    return new JsonArrayWriter(writeToStdout)
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -147,6 +147,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.exit(code)
     throw error // not reached: exit() throws
   }
+}
+
+/**
+ * Writes to stdout; true when nothing is left queued after it, so the chunk's bytes are
+ * out (a write to a file or, on Linux, a pipe is done before it returns).
+ */
+const writeToStdout: ChunkWriter = (chunk) => {
+  process.stdout.write(chunk)
+  return process.stdout.writableLength === 0
 }
 
 /** Where a command's usage errors point to: `cnet svc register --help`. */
