@@ -4,9 +4,9 @@
 // above starts node on it with glibc's transparent huge pages tunable, which glibc reads
 // only as a process starts. A listing's replies are fresh blocks of megabytes, each 4 KB
 // page of which faulted on the copy that fills it: `svc list --json` over 100,000
-// instances took 0.91-0.92x the time with it (docs/scale.md). An operator's own
-// GLIBC_TUNABLES comes after it, so it wins. To node, that line is a string and a comment.
-// `node bin/run.js` skips it.
+// instances took 0.907x, 0.939x and 0.936x the time with it (three runs of 10 pairs;
+// docs/scale.md). An operator's own GLIBC_TUNABLES comes after it, so it wins. To node,
+// that line is a string and a comment. `node bin/run.js` skips it.
 //
 // CommonJS (bin/package.json): an ES module entry starts Node's module loader first.
 // `cnet --version` took 0.960x, 0.965x and 0.952x as long as from such an entry (three
