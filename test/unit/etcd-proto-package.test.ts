@@ -142,6 +142,20 @@ describe('etcd service definitions from JSON made at build time', () => {
     expect(mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)).toEqual(range.responseDeserialize(bytes))
   })
 
+  it('reads tags and lengths written in five bytes, as protobufjs does', () => {
+    const range = reference['etcdserverpb.KV']!.Range!
+    // The tags, and the lengths of the key-value, its key and its value, padded to five bytes.
+    const padded = (n: number) => [n | 0x80, 0x80, 0x80, 0x80, 0x00]
+    const keyValue = [...padded(0x0a), ...padded(1), 0x61, 0x2a, ...padded(2), 0x62, 0x63]
+    const bytes = Buffer.from([...padded(0x12), ...padded(keyValue.length), ...keyValue, 0x20, 0x01])
+    const mineRead = mine['etcdserverpb.KV']!.Range!.responseDeserialize(bytes)
+    expect(mineRead).toEqual(range.responseDeserialize(bytes))
+    expect(mineRead).toMatchObject({kvs: [{key: Buffer.from('a'), value: Buffer.from('bc')}], count: '1'})
+    const seen: string[] = []
+    rangePage(mineRead as {kvs: WireKeyValue[]}).forEachKeyValueBytes(0, 1, (key, value, start, end) => seen.push(key, value.toString('utf8', start, end)))
+    expect(seen).toEqual(['a', 'bc'])
+  })
+
   it('reads more as a 32-bit bool, as protobufjs does', () => {
     const range = reference['etcdserverpb.KV']!.Range!
     for (const bytes of [Buffer.from([0x18, 0x80, 0x80, 0x80, 0x80, 0x10]), Buffer.from([0x18, 0x01]), Buffer.from([0x18, 0x00])]) {
