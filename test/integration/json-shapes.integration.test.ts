@@ -56,10 +56,11 @@ describe('--json output matches docs/reference.md', () => {
     expect(shapes.document('network init', 'one', await cnet(['network', 'init', '--network', '10.61.0.0/16', '--ipv6-network', 'fd00:61::/48']))).toMatchObject({action: 'created'})
     shapes.document('network show', 'one', await cnet(['network', 'show']))
     const file = join(dir, 'host1', 'subnet.env')
-    const lease = shapes.document('subnet lease', 'one', await cnet(['subnet', 'lease', '--public-ip', '192.168.61.1', '--public-ipv6', '2001:db8:61::1', '--subnet-file', file]))
-    expect(lease).toMatchObject({action: 'created', publicIpv6: '2001:db8:61::1'})
+    // Reserved first: a lease takes one of the first 100 free subnets at random, and could take 10.61.7.0/24.
     const reserved = shapes.document('subnet reserve', 'one', await cnet(['subnet', 'reserve', '10.61.7.0/24', '--public-ip', '192.168.61.7', '--public-ipv6', '2001:db8:61::7']))
     expect(reserved).toMatchObject({subnet: '10.61.7.0/24', ipv6Subnet: expect.any(String)})
+    const lease = shapes.document('subnet lease', 'one', await cnet(['subnet', 'lease', '--public-ip', '192.168.61.1', '--public-ipv6', '2001:db8:61::1', '--subnet-file', file]))
+    expect(lease).toMatchObject({action: 'created', publicIpv6: '2001:db8:61::1'})
     const [list, listExpiry, show] = await Promise.all([cnet(['subnet', 'list']), cnet(['subnet', 'list', '--expiry']), cnet(['subnet', 'show', '10.61.7.0/24'])])
     expect(shapes.document('subnet list', 'one', list).map((row: object) => 'expiresInSeconds' in row)).toEqual([false, false])
     expect(shapes.document('subnet list', 'one', listExpiry).map((row: {expiresInSeconds: number | null}) => row.expiresInSeconds === null || row.expiresInSeconds > 0)).toEqual([true, true])
