@@ -1,40 +1,53 @@
-import * as packet from 'dns-packet'
+import {type ReplyMessage, MAX_MESSAGE_BYTES, writeMessage} from './encode.js'
 import {type RecordOptions, type RecordSource, type Reply, buildReply, dependencyOf} from './records.js'
 import type {RegistryChange} from './registry.js'
 import {TCP_LIMIT} from './edns.js'
 import {copyName, echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
 import {CLASS, type Query} from './wire.js'
 
+const QR = 1 << 15
 const AA = 1 << 10
 const RD = 1 << 8
 const TC = 1 << 9
 const ROTATIONS = 8
+const OPT = {udpPayloadSize: 1232}
+const NO_RECORDS: ReplyMessage['answers'] = []
 
-/** Encodes a reply for a query; truncated (TC, no records) when it exceeds `limit` bytes. */
-export function encodeReply(query: Query, reply: Reply, limit: number): Buffer {
-  const opt = query.edns ? [{name: '.', type: 'OPT', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, options: []} as unknown as packet.Answer] : []
-  const base = {
-    id: 0,
-    type: 'response' as const,
-    flags: AA | (query.recursionDesired ? RD : 0) | (reply.rcode & 0xf),
-    questions: [{name: query.name || '.', type: typeName(query.type), class: 'IN'} as packet.Question],
+/** Where replies are written before they are copied out at their size. */
+const SCRATCH = Buffer.allocUnsafeSlow(MAX_MESSAGE_BYTES)
+
+/**
+ * Writes the reply for a query into SCRATCH and returns its length: without the glue
+ * (additionals) when the whole does not fit in `limit` bytes, and truncated (TC, no
+ * records) when that does not fit either.
+ */
+function writeReply(query: Query, reply: Reply, limit: number): number {
+  const room = limit >= SCRATCH.length ? SCRATCH : SCRATCH.subarray(0, limit)
+  const message: ReplyMessage = {
+    flags: QR | AA | (query.recursionDesired ? RD : 0) | (reply.rcode & 0xf),
+    question: {name: query.name, type: query.type},
+    answers: reply.answers,
+    authorities: reply.authorities,
+    additionals: reply.additionals,
+    opt: query.edns ? OPT : undefined,
   }
-  const full = packet.encode({...base, answers: reply.answers, authorities: reply.authorities, additionals: [...reply.additionals, ...opt]})
-  if (full.length <= limit) return full
-  const withoutGlue = packet.encode({...base, answers: reply.answers, authorities: reply.authorities, additionals: opt})
-  if (withoutGlue.length <= limit) return withoutGlue
-  return packet.encode({...base, flags: base.flags | TC, answers: [], authorities: [], additionals: opt})
+  let length = writeMessage(message, room)
+  if (length >= 0) return length
+  if (reply.additionals.length) {
+    length = writeMessage({...message, additionals: NO_RECORDS}, room)
+    if (length >= 0) return length
+  }
+  return writeMessage({...message, flags: message.flags | TC, answers: NO_RECORDS, authorities: NO_RECORDS, additionals: NO_RECORDS}, room)
 }
 
-function typeName(type: number): string {
-  // dns-packet maps UNKNOWN_<n> back to n for every type, named or not
-  return `UNKNOWN_${type}`
+/** The reply for a query in a buffer of its own (see writeReply). */
+export function encodeReply(query: Query, reply: Reply, limit: number): Buffer {
+  return Buffer.from(SCRATCH.subarray(0, writeReply(query, reply, limit)))
 }
 
 /** One name, type and flag combination: its replies, encoded whole and per smaller limit. */
 interface Variant {
-  replies: Reply[]
-  /** Encoded with no size limit (TCP); a UDP answer that fits is served from here. */
+  /** Encoded with no size limit (TCP), one per rotation, in one allocation; a UDP answer that fits is served from here. */
   whole: Buffer[]
   /** Encodings for a client limit some whole answer exceeds, built on first use. */
   byLimit?: Map<number, Buffer[]>
@@ -166,7 +179,8 @@ export class AnswerCache {
       variant.byLimit ??= new Map()
       let limited = variant.byLimit.get(limit)
       if (!limited) {
-        limited = variant.replies.map((reply) => encodeReply(query, reply, limit))
+        // Built again rather than kept: the variant is alive, so what it was built from has not changed.
+        limited = variant.whole.map((_, rotation) => encodeReply(query, buildReply(this.source, this.options, query.name, query.type, rotation), limit))
         variant.byLimit.set(limit, limited)
       }
       source = limited[rotation]!
@@ -193,15 +207,32 @@ export class AnswerCache {
   }
 
   private build(query: Query): Variant {
-    const replies: Reply[] = []
+    const encoded: Buffer[] = []
     for (let rotation = 0; rotation < ROTATIONS; rotation++) {
       const reply = buildReply(this.source, this.options, query.name, query.type, rotation)
-      replies.push(reply)
+      encoded.push(Buffer.from(SCRATCH.subarray(0, writeReply(query, reply, TCP_LIMIT))))
       if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
     }
-    const whole = replies.map((reply) => encodeReply(query, reply, TCP_LIMIT))
-    return {replies, whole, plainSized: whole.every((b) => b.length <= PLAIN_LIMIT), next: 0, dead: false, zone: this.zoneOf(query.name)}
+    const whole = packed(encoded)
+    return {whole, plainSized: whole.every((b) => b.length <= PLAIN_LIMIT), next: 0, dead: false, zone: this.zoneOf(query.name)}
   }
+}
+
+/**
+ * The buffers copied into one allocation of their own. Kept as they came, each small
+ * buffer would be a slice of Node's shared 8 KB pool, and one kept slice keeps its whole
+ * pool chunk: a worker's cached answers held several MB of them.
+ */
+function packed(buffers: readonly Buffer[]): Buffer[] {
+  let total = 0
+  for (const buffer of buffers) total += buffer.length
+  const block = Buffer.allocUnsafeSlow(total)
+  let offset = 0
+  return buffers.map((buffer) => {
+    buffer.copy(block, offset)
+    offset += buffer.length
+    return block.subarray(offset - buffer.length, offset)
+  })
 }
 
 const MAX_ANSWERS = 50_000

@@ -30,6 +30,7 @@ describe('cnet dns serve', () => {
     await fixture.putInstance({id: 'warn-1', name: 'flaky', address: '10.1.0.20', check: {type: 'ttl', ttlMs: 10_000}})
     await fixture.putHealth('default', 'flaky', 'warn-1', 'warning')
     for (let i = 0; i < 60; i++) await fixture.putInstance({id: `big-${i}`, name: 'big', address: `10.2.0.${i + 1}`})
+    for (let i = 0; i < 20; i++) await fixture.putInstance({id: `mid-${i}`, name: 'mid', address: `10.3.0.${i + 1}`})
     port = await freePort()
     server = await startDnsServer(['--upstream', '127.0.0.1:1'], cliEnv(etcd().endpoint, prefixes), port)
   }, 60_000)
@@ -150,6 +151,17 @@ describe('cnet dns serve', () => {
     expect(rcodeOf(await dig(port, ['+ednsflags=0x80', 'web.default.svc.cluster.local']))).toBe('NOERROR')
     expect(rcodeOf(await dig(port, ['+bufsize=512', 'web.default.svc.cluster.local']))).toBe('NOERROR')
     expect(short(await dig(port, ['+dnssec', '+short', 'web-1.web.default.svc.cluster.local']))).toEqual(['10.1.0.1'])
+  })
+
+  it('fits 20 instances in the 512 bytes of a query without EDNS (names compressed, as CoreDNS does)', async () => {
+    const udp = await dig(port, ['+noedns', '+ignore', 'mid.default.svc.cluster.local', 'A'])
+    expect(udp).toMatch(/flags: qr aa rd;/)
+    expect(udp).toMatch(/ANSWER: 20,/)
+    // 12 header, 35 question, 16 per record: each owner name a pointer to the question's
+    expect(udp).toMatch(/MSG SIZE {2}rcvd: 367\n/)
+    const srv = await dig(port, ['+noedns', '+ignore', 'web.default.svc.cluster.local', 'SRV'])
+    expect(srv).toMatch(/flags: qr aa rd;/)
+    expect(srv).toMatch(/ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 3/)
   })
 
   it('truncates 60 instances over UDP and gives all 60 over TCP', async () => {
