@@ -1,9 +1,9 @@
-import {type ReplyMessage, MAX_MESSAGE_BYTES, writeMessage} from './encode.js'
+import {type ReplyMessage, MAX_MESSAGE_BYTES, UnencodableError, writeMessage} from './encode.js'
 import {type RecordOptions, type RecordSource, type Reply, buildReply, dependencyOf} from './records.js'
 import type {RegistryChange} from './registry.js'
 import {TCP_LIMIT} from './edns.js'
 import {copyName, echoQuestionCase, matchesPlainKey, plainQuestionHash, plainQuestionKey} from './plain-question.js'
-import {CLASS, type Query} from './wire.js'
+import {CLASS, type Query, RCODE} from './wire.js'
 
 const QR = 1 << 15
 const AA = 1 << 10
@@ -19,13 +19,23 @@ const SCRATCH = Buffer.allocUnsafeSlow(MAX_MESSAGE_BYTES)
 /**
  * Writes the reply for a query into SCRATCH and returns its length: without the glue
  * (additionals) when the whole does not fit in `limit` bytes, and truncated (TC, no
- * records) when that does not fit either.
+ * records) when that does not fit either. SERVFAIL, with no records, when a record holds
+ * what no DNS message can carry (a registration from another tool with a 64-byte id).
  */
-function writeReply(query: Query, reply: Reply, limit: number): number {
+function writeReply(query: Query, request: Buffer, reply: Reply, limit: number): number {
+  try {
+    return writeFitting(query, request, reply, limit)
+  } catch (error) {
+    if (!(error instanceof UnencodableError)) throw error
+    return writeFitting(query, request, {rcode: RCODE.SERVFAIL, answers: [], authorities: [], additionals: []}, limit)
+  }
+}
+
+function writeFitting(query: Query, request: Buffer, reply: Reply, limit: number): number {
   const room = limit >= SCRATCH.length ? SCRATCH : SCRATCH.subarray(0, limit)
   const message: ReplyMessage = {
     flags: QR | AA | (query.recursionDesired ? RD : 0) | (reply.rcode & 0xf),
-    question: {name: query.name, type: query.type},
+    question: {name: query.name, type: query.type, wire: request.subarray(12, query.questionEnd - 4)},
     answers: reply.answers,
     authorities: reply.authorities,
     additionals: reply.additionals,
@@ -41,8 +51,8 @@ function writeReply(query: Query, reply: Reply, limit: number): number {
 }
 
 /** The reply for a query in a buffer of its own (see writeReply). */
-export function encodeReply(query: Query, reply: Reply, limit: number): Buffer {
-  return Buffer.from(SCRATCH.subarray(0, writeReply(query, reply, limit)))
+export function encodeReply(query: Query, request: Buffer, reply: Reply, limit: number): Buffer {
+  return Buffer.from(SCRATCH.subarray(0, writeReply(query, request, reply, limit)))
 }
 
 /** One name, type and flag combination: its replies, encoded whole and per smaller limit. */
@@ -165,7 +175,7 @@ export class AnswerCache {
         if (!names) this.byDependency.set(entry.dependency, (names = new Set()))
         names.add(query.name)
       }
-      variant = this.build(query)
+      variant = this.build(query, request)
       entry.variants.set(slot, variant)
       this.variantCount++
     }
@@ -180,7 +190,7 @@ export class AnswerCache {
       let limited = variant.byLimit.get(limit)
       if (!limited) {
         // Built again rather than kept: the variant is alive, so what it was built from has not changed.
-        limited = variant.whole.map((_, rotation) => encodeReply(query, buildReply(this.source, this.options, query.name, query.type, rotation), limit))
+        limited = variant.whole.map((_, rotation) => encodeReply(query, request, buildReply(this.source, this.options, query.name, query.type, rotation), limit))
         variant.byLimit.set(limit, limited)
       }
       source = limited[rotation]!
@@ -206,11 +216,11 @@ export class AnswerCache {
     return out
   }
 
-  private build(query: Query): Variant {
+  private build(query: Query, request: Buffer): Variant {
     const encoded: Buffer[] = []
     for (let rotation = 0; rotation < ROTATIONS; rotation++) {
       const reply = buildReply(this.source, this.options, query.name, query.type, rotation)
-      encoded.push(Buffer.from(SCRATCH.subarray(0, writeReply(query, reply, TCP_LIMIT))))
+      encoded.push(Buffer.from(SCRATCH.subarray(0, writeReply(query, request, reply, TCP_LIMIT))))
       if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
     }
     const whole = packed(encoded)

@@ -14,10 +14,15 @@ import {CLASS, TYPE} from './wire.js'
  * PTR and SOA data. An SRV target never is (RFC 2782), and is not pointed to either.
  */
 
-/** A reply as the server builds it; `flags` is the header's second word, QR and rcode included. */
+/**
+ * A reply as the server builds it; `flags` is the header's second word, QR and rcode
+ * included. The question's name is written from `wire`, the query's own bytes, when given:
+ * a name read from a query may not survive its text form (a label holding a dot), and
+ * the question must go back as it came.
+ */
 export interface ReplyMessage {
   flags: number
-  question: {name: string; type: number}
+  question: {name: string; type: number; wire?: Buffer}
   answers: readonly Answer[]
   authorities: readonly Answer[]
   additionals: readonly Answer[]
@@ -35,9 +40,19 @@ const POINTER_LIMIT = 0x4000
 const OVERFLOW = new Error('message too big')
 
 /**
+ * Data no DNS message can carry: a label over 63 bytes, a name over 255, an address that
+ * is not one. Registrations written to etcd by other tools may hold such values; the
+ * caller answers SERVFAIL, as CoreDNS does when a reply does not pack.
+ */
+export class UnencodableError extends Error {}
+
+/** Most bytes a name takes on the wire (RFC 1035 2.3.4). */
+const MAX_NAME_BYTES = 255
+
+/**
  * Writes `message` into `out` from its start and returns its length, or -1 when it does
- * not fit (the caller truncates). A record of a type the server never builds is a bug:
- * it throws.
+ * not fit (the caller truncates). Throws UnencodableError for data no message can carry,
+ * and a plain Error for a record of a type the server never builds (a bug).
  */
 export function writeMessage(message: ReplyMessage, out: Buffer): number {
   const writer = new Writer(out)
@@ -48,8 +63,10 @@ export function writeMessage(message: ReplyMessage, out: Buffer): number {
     writer.u16(message.answers.length)
     writer.u16(message.authorities.length)
     writer.u16(message.additionals.length + (message.opt ? 1 : 0))
-    writer.name(message.question.name, true)
-    writer.u16(message.question.type)
+    const {question} = message
+    if (question.wire) writer.wireName(question.wire, question.name)
+    else writer.name(question.name, true)
+    writer.u16(question.type)
     writer.u16(CLASS.IN)
     for (const record of message.answers) writer.record(record)
     for (const record of message.authorities) writer.record(record)
@@ -85,14 +102,17 @@ class Writer {
   }
 
   u16(value: number): void {
+    // a port or weight out of range, from a registration another tool wrote
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new UnencodableError(`dns: cannot encode ${value} in 16 bits`)
     this.room(2)
     this.out.writeUInt16BE(value, this.offset)
     this.offset += 2
   }
 
   u32(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new UnencodableError(`dns: cannot encode ${value} in 32 bits`)
     this.room(4)
-    this.out.writeUInt32BE(value >>> 0, this.offset)
+    this.out.writeUInt32BE(value, this.offset)
     this.offset += 4
   }
 
@@ -107,6 +127,8 @@ class Writer {
     const name = text === '.' ? '' : text.endsWith('.') ? text.slice(0, -1) : text
     // Names decoded from queries are latin1 (one char per byte): written back the same way.
     const encoding = /[^\x00-\xff]/.test(name) ? 'utf8' : 'latin1'
+    const wireLength = (encoding === 'latin1' ? name.length : Buffer.byteLength(name)) + (name ? 2 : 1)
+    if (wireLength > MAX_NAME_BYTES) throw new UnencodableError(`dns: cannot encode the name ${JSON.stringify(name)}: ${wireLength} bytes`)
     let start = 0
     while (start < name.length) {
       if (compress) {
@@ -123,9 +145,25 @@ class Writer {
     this.u8(0)
   }
 
+  /**
+   * A name as a query spelled it on the wire (no pointers). Its tails are remembered for
+   * the names after it only when its labels are those of `name`, its text: no label
+   * holds a dot.
+   */
+  wireName(wire: Buffer, name: string): void {
+    this.room(wire.length)
+    wire.copy(this.out, this.offset)
+    if (sameLabels(wire, name)) {
+      for (let at = 0, start = 0; wire[at]! !== 0; start += wire[at]! + 1, at += wire[at]! + 1) {
+        if (this.offset + at < POINTER_LIMIT) this.names.set(start ? name.slice(start) : name, this.offset + at)
+      }
+    }
+    this.offset += wire.length
+  }
+
   private label(label: string, encoding: 'utf8' | 'latin1', name: string): void {
     const length = encoding === 'latin1' ? label.length : Buffer.byteLength(label)
-    if (length < 1 || length > 63) throw new Error(`dns: cannot encode the name ${JSON.stringify(name)}: a label of ${length} bytes`)
+    if (length < 1 || length > 63) throw new UnencodableError(`dns: cannot encode the name ${JSON.stringify(name)}: a label of ${length} bytes`)
     this.room(1 + length)
     this.out[this.offset] = length
     this.out.write(label, this.offset + 1, encoding)
@@ -177,13 +215,13 @@ class Writer {
 
   private ipv4(text: string): void {
     const value = ipv4Value(text)
-    if (value === undefined) throw new Error(`dns: cannot encode the A record data ${JSON.stringify(text)}`)
+    if (value === undefined) throw new UnencodableError(`dns: cannot encode the A record data ${JSON.stringify(text)}`)
     this.u32(value)
   }
 
   private ipv6(text: string): void {
     const ip = parseIp(text)
-    if (ip?.family !== 6) throw new Error(`dns: cannot encode the AAAA record data ${JSON.stringify(text)}`)
+    if (ip?.family !== 6) throw new UnencodableError(`dns: cannot encode the AAAA record data ${JSON.stringify(text)}`)
     this.room(16)
     for (let i = 15; i >= 0; i--) this.out[this.offset + 15 - i] = Number((ip.value >> BigInt(i * 8)) & 0xffn)
     this.offset += 16
@@ -191,10 +229,23 @@ class Writer {
 
   private characterString(text: string | Buffer): void {
     const bytes = typeof text === 'string' ? Buffer.from(text) : text
-    if (bytes.length > 255) throw new Error(`dns: cannot encode a TXT string of ${bytes.length} bytes`)
+    if (bytes.length > 255) throw new UnencodableError(`dns: cannot encode a TXT string of ${bytes.length} bytes`)
     this.u8(bytes.length)
     this.room(bytes.length)
     bytes.copy(this.out, this.offset)
     this.offset += bytes.length
   }
+}
+
+/** Whether a name's wire bytes (uncompressed) are the labels of its text: none holds a dot. */
+function sameLabels(wire: Buffer, name: string): boolean {
+  if (wire.length !== (name ? name.length + 2 : 1)) return false
+  let at = 0
+  while (at < wire.length && wire[at] !== 0) {
+    const end = at + 1 + wire[at]!
+    if (end > wire.length) return false
+    for (let i = at + 1; i < end; i++) if (wire[i] === 0x2e) return false
+    at = end
+  }
+  return at === wire.length - 1
 }

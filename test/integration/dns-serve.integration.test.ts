@@ -31,6 +31,8 @@ describe('cnet dns serve', () => {
     await fixture.putHealth('default', 'flaky', 'warn-1', 'warning')
     for (let i = 0; i < 60; i++) await fixture.putInstance({id: `big-${i}`, name: 'big', address: `10.2.0.${i + 1}`})
     for (let i = 0; i < 20; i++) await fixture.putInstance({id: `mid-${i}`, name: 'mid', address: `10.3.0.${i + 1}`})
+    // as another tool might write it: an id no DNS label can hold
+    await fixture.putInstance({id: 'x'.repeat(64), name: 'odd', address: '10.4.0.1'})
     port = await freePort()
     server = await startDnsServer(['--upstream', '127.0.0.1:1'], cliEnv(etcd().endpoint, prefixes), port)
   }, 60_000)
@@ -162,6 +164,12 @@ describe('cnet dns serve', () => {
     const srv = await dig(port, ['+noedns', '+ignore', 'web.default.svc.cluster.local', 'SRV'])
     expect(srv).toMatch(/flags: qr aa rd;/)
     expect(srv).toMatch(/ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 3/)
+  })
+
+  it('answers SERVFAIL for records no message can carry (a 64-byte id), and goes on serving', async () => {
+    expect(rcodeOf(await dig(port, ['odd.default.svc.cluster.local', 'SRV']))).toBe('SERVFAIL')
+    expect(short(await dig(port, ['+short', 'odd.default.svc.cluster.local', 'A']))).toEqual(['10.4.0.1'])
+    expect(short(await dig(port, ['+short', 'web.default.svc.cluster.local', 'A'])).sort()).toEqual(['10.1.0.1', '10.1.0.2'])
   })
 
   it('truncates 60 instances over UDP and gives all 60 over TCP', async () => {

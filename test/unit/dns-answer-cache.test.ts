@@ -35,6 +35,31 @@ describe('AnswerCache', () => {
     expect([answers.hits, answers.misses]).toEqual([2, 1])
   })
 
+  it('answers SERVFAIL, and keeps serving, for a name whose records no DNS message can carry (a 64-byte id, a port over 65535)', () => {
+    // An id of 64 bytes (written to etcd by another tool): its SRV target has a label too long.
+    const long = registration('x'.repeat(64), '10.1.0.7', {name: 'odd'})
+    const badPort = registration('p1', '10.1.0.8', {name: 'port', port: 70_000})
+    const answers = new AnswerCache(sourceOf(registryWith([long, badPort, registration('w1', '10.1.0.1')])), recordOptions())
+    expect(rcode(ask(answers, 'odd.default.svc.cluster.local', 'SRV'))).toBe('SERVFAIL')
+    expect(rcode(ask(answers, 'port.default.svc.cluster.local', 'SRV'))).toBe('SERVFAIL')
+    expect(addresses(ask(answers, 'odd.default.svc.cluster.local'))).toEqual(['10.1.0.7'])
+    expect(addresses(ask(answers, 'web.default.svc.cluster.local'))).toEqual(['10.1.0.1'])
+  })
+
+  it('sends back a question whose labels hold dots as it came, and never fails on one', () => {
+    const {answers} = setup()
+    // labels as a mangled packet may carry them: a dot inside one, at its start, at its end
+    for (const labels of [['web.default', 'svc', 'cluster', 'local'], ['.eb', 'default', 'svc', 'cluster', 'local'], ['web', 'default', 'svc', 'cluster', 'local.'], ['..']]) {
+      const name = Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'latin1')])), Buffer.from([0])])
+      const request = Buffer.concat([Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), name, Buffer.from([0, 1, 0, 1])])
+      const parsed = parseQuery(request)
+      if (!parsed.ok) throw new Error('fixture')
+      const reply = answers.answer(parsed.query, 512, request)
+      expect(reply.subarray(12, 12 + name.length)).toEqual(name)
+      expect(['NOERROR', 'NXDOMAIN', 'SERVFAIL']).toContain(rcode(reply))
+    }
+  })
+
   it('drops only the answers of the service a change touched, shortcuts included', () => {
     const {registry, answers, web} = setup()
     ask(answers, 'web.default.svc.cluster.local')

@@ -1,6 +1,6 @@
 import {describe, expect, it} from '@jest/globals'
 import * as packet from 'dns-packet'
-import {type ReplyMessage, writeMessage} from '../../src/dns/encode.js'
+import {type ReplyMessage, UnencodableError, writeMessage} from '../../src/dns/encode.js'
 
 const zone = 'cluster.local'
 const owner = `web.default.svc.${zone}`
@@ -75,6 +75,19 @@ describe('writeMessage', () => {
     expect([...encode({question: {name: '.', type: 2}}).subarray(12)]).toEqual([0, 0, 2, 0, 1])
   })
 
+  it('writes a question from its wire bytes, and points to it only when its labels are its text', () => {
+    const wire = (labels: string[]) => Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])), Buffer.from([0])])
+    const asked = wire(['WEB', 'default', 'svc', 'cluster', 'local'])
+    const plain = encode({question: {name: owner, type: 1, wire: asked}, answers: [a('10.1.0.1')]})
+    expect(plain.subarray(12, 12 + asked.length)).toEqual(asked)
+    expect([...plain.subarray(12 + asked.length + 4, 12 + asked.length + 6)]).toEqual([0xc0, 12])
+    // one label "web.default": the same text, other labels; the owner is written out in full
+    const dotted = wire(['web.default', 'svc', 'cluster', 'local'])
+    const odd = encode({question: {name: owner, type: 1, wire: dotted}, answers: [a('10.1.0.1')]})
+    expect(odd.subarray(12, 12 + dotted.length)).toEqual(dotted)
+    expect(odd.subarray(12 + dotted.length + 4, 12 + dotted.length + 4 + owner.length + 2)).toEqual(encodeName(owner))
+  })
+
   it('returns -1 when the message does not fit, and throws on what it cannot write', () => {
     const answers = Array.from({length: 40}, (_, i) => a(`10.1.0.${i + 1}`))
     const out = Buffer.alloc(512)
@@ -82,8 +95,13 @@ describe('writeMessage', () => {
     expect(writeMessage({flags: 0x8400, question: {name: owner, type: 1}, answers: answers.slice(0, 20), authorities: [], additionals: []}, out)).toBe(12 + owner.length + 6 + 20 * 16)
     const write = (record: object) => () => writeMessage({flags: 0, question: {name: owner, type: 1}, answers: [record as packet.Answer], authorities: [], additionals: []}, Buffer.alloc(512))
     expect(write({name: owner, type: 'MX', ttl: 1, data: {}})).toThrow('cannot encode a MX record')
-    expect(write(a('10.1.0.256'))).toThrow('cannot encode the A record data "10.1.0.256"')
+    expect(write(a('10.1.0.256'))).toThrow(new UnencodableError('dns: cannot encode the A record data "10.1.0.256"'))
+    expect(write(a('10.1.0.1', `${'x'.repeat(64)}.local`))).toThrow(UnencodableError)
     expect(write(a('10.1.0.1', `${'x'.repeat(64)}.local`))).toThrow('a label of 64 bytes')
+    // 255 bytes on the wire is the most a name may take: 63+1 bytes a label, four of them, is 256 with the root
+    const labels = (n: number, last: number) => [...Array.from({length: n}, () => 'x'.repeat(63)), 'y'.repeat(last)].join('.')
+    expect(writeMessage({flags: 0, question: {name: owner, type: 1}, answers: [a('10.1.0.1', labels(3, 61))], authorities: [], additionals: []}, Buffer.alloc(512))).toBeGreaterThan(0)
+    expect(write(a('10.1.0.1', labels(3, 62)))).toThrow('256 bytes')
   })
 })
 
