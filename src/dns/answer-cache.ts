@@ -51,7 +51,7 @@ function writeFitting(query: Query, request: Buffer, reply: Reply, limit: number
 }
 
 /** The reply for a query in a buffer of its own (see writeReply). */
-export function encodeReply(query: Query, request: Buffer, reply: Reply, limit: number): Buffer {
+function encodeReply(query: Query, request: Buffer, reply: Reply, limit: number): Buffer {
   return Buffer.from(SCRATCH.subarray(0, writeReply(query, request, reply, limit)))
 }
 
@@ -190,7 +190,7 @@ export class AnswerCache {
       let limited = variant.byLimit.get(limit)
       if (!limited) {
         // Built again rather than kept: the variant is alive, so what it was built from has not changed.
-        limited = variant.whole.map((_, rotation) => encodeReply(query, request, buildReply(this.source, this.options, query.name, query.type, rotation), limit))
+        limited = packed(variant.whole.map((_, rotation) => encodeReply(query, request, buildReply(this.source, this.options, query.name, query.type, rotation), limit)))
         variant.byLimit.set(limit, limited)
       }
       source = limited[rotation]!

@@ -87,7 +87,7 @@ export function writeMessage(message: ReplyMessage, out: Buffer): number {
 
 class Writer {
   offset = 0
-  /** Where each name (and each tail of one) written so far starts, by its lower-cased text. */
+  /** Where each name (and each tail of one) written so far starts, by its text. */
   private readonly names = new Map<string, number>()
 
   constructor(private readonly out: Buffer) {}
