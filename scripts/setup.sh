@@ -26,6 +26,8 @@ declare -A NEEDS=(
   [runc]=runc
   [busybox]=busybox-static
   [nsenter]=util-linux
+  # A test proves `svc resolve` writes its round-robin state without an fsync.
+  [strace]=strace
 )
 missing=()
 for cmd in "${!NEEDS[@]}"; do

@@ -23,9 +23,14 @@ export function readPositions(file: string): Record<string, number> {
   }
 }
 
-/** Read, update one entry, write atomically: concurrent callers may repeat a position, never corrupt the file. */
+/**
+ * Read, update one entry, write atomically: concurrent callers may repeat a position,
+ * never corrupt the file. Not flushed to disk: a position lost in a crash only starts
+ * that service's rotation over, and the flush made `svc resolve` wait for whatever else
+ * the host was writing to the same disk.
+ */
 export function storePosition(file: string, service: string, position: number): void {
   const positions = readPositions(file)
   positions[service] = position
-  writeFileAtomic(file, JSON.stringify(positions, null, 2) + '\n', 0o600)
+  writeFileAtomic(file, JSON.stringify(positions, null, 2) + '\n', 0o600, {durable: false})
 }

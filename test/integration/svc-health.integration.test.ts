@@ -1,10 +1,11 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {type Server, createServer} from 'node:http'
 import {type Server as TcpServer, createServer as createTcpServer} from 'node:net'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {execa} from 'execa'
 import {Prober} from '../../src/health/prober.js'
 import {silentLogger} from '../../src/lib/log.js'
 import {Keys, openStore} from '../../src/store/index.js'
@@ -403,6 +404,14 @@ describe('services and health against a real etcd', () => {
     expect(await statusOf(keys, 'api-3')).toBe('critical')
     const rr = async () => (await runCli(['svc', 'resolve', 'api'], {env: {...env, XDG_STATE_HOME: state}})).stdout.trim()
     expect([await rr(), await rr(), await rr()]).toEqual(['10.0.0.1:80', '10.0.0.2:80', '10.0.0.1:80'])
+    // The position is written by rename, never flushed: an fsync waits for whatever else the host is writing.
+    const trace = join(state, 'strace.out')
+    const traced = await execa('strace', ['-f', '-qq', '-e', 'trace=fsync,fdatasync,sync,syncfs,rename,renameat,renameat2', '-o', trace, CLI, 'svc', 'resolve', 'api'], {env: {...env, NO_COLOR: '1', XDG_STATE_HOME: state}, reject: false})
+    expect(traced.stdout.trim()).toBe('10.0.0.2:80')
+    const calls = readFileSync(trace, 'utf8')
+    expect(calls).toMatch(/rename\w*\(.*resolve-positions\.json/)
+    expect(calls).not.toMatch(/\b(fsync|fdatasync|sync|syncfs)\(/)
+    rmSync(state, {recursive: true, force: true})
     const [hashed, none, noKey] = await Promise.all([
       runCli(['svc', 'resolve', 'api', '--strategy', 'hash', '--key', 'user-42', '--count', '5', '--json'], {env}),
       runCli(['svc', 'resolve', 'nothing'], {env}),
