@@ -220,7 +220,7 @@ export class AnswerCache {
     const encoded: Buffer[] = []
     for (let rotation = 0; rotation < ROTATIONS; rotation++) {
       const reply = buildReply(this.source, this.options, query.name, query.type, rotation)
-      encoded.push(Buffer.from(SCRATCH.subarray(0, writeReply(query, request, reply, TCP_LIMIT))))
+      encoded.push(encodeReply(query, request, reply, TCP_LIMIT))
       if (reply.answers.length <= 1 || rotation + 1 >= reply.answers.length) break
     }
     const whole = packed(encoded)

@@ -42,6 +42,11 @@ export interface QuestionOptions {
   opcode?: number
 }
 
+/** A name as its labels go on the wire, uncompressed, each label's chars one byte (latin1). */
+export function wireName(labels: readonly string[]): Buffer {
+  return Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'latin1')])), Buffer.from([0])])
+}
+
 /** A query packet as a client sends it (any type number, any class). */
 export function question(name: string, type: number | string, options: QuestionOptions = {}): Buffer {
   const additionals = options.edns

@@ -3,7 +3,7 @@ import {describe, expect, it} from '@jest/globals'
 import {AnswerCache} from '../../src/dns/answer-cache.js'
 import {emptyChange} from '../../src/dns/registry.js'
 import {parseQuery} from '../../src/dns/wire.js'
-import {identOf, question, recordOptions, registration, registryWith, sourceOf} from '../helpers/dns-fixtures.js'
+import {identOf, question, recordOptions, registration, registryWith, sourceOf, wireName} from '../helpers/dns-fixtures.js'
 
 const setup = () => {
   const web = registration('w1', '10.1.0.1')
@@ -50,7 +50,7 @@ describe('AnswerCache', () => {
     const {answers} = setup()
     // labels as a mangled packet may carry them: a dot inside one, at its start, at its end
     for (const labels of [['web.default', 'svc', 'cluster', 'local'], ['.eb', 'default', 'svc', 'cluster', 'local'], ['web', 'default', 'svc', 'cluster', 'local.'], ['..']]) {
-      const name = Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'latin1')])), Buffer.from([0])])
+      const name = wireName(labels)
       const request = Buffer.concat([Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), name, Buffer.from([0, 1, 0, 1])])
       const parsed = parseQuery(request)
       if (!parsed.ok) throw new Error('fixture')

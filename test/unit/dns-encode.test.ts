@@ -1,6 +1,7 @@
 import {describe, expect, it} from '@jest/globals'
 import * as packet from 'dns-packet'
 import {type ReplyMessage, UnencodableError, writeMessage} from '../../src/dns/encode.js'
+import {wireName} from '../helpers/dns-fixtures.js'
 
 const zone = 'cluster.local'
 const owner = `web.default.svc.${zone}`
@@ -76,13 +77,12 @@ describe('writeMessage', () => {
   })
 
   it('writes a question from its wire bytes, and points to it only when its labels are its text', () => {
-    const wire = (labels: string[]) => Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])), Buffer.from([0])])
-    const asked = wire(['WEB', 'default', 'svc', 'cluster', 'local'])
+    const asked = wireName(['WEB', 'default', 'svc', 'cluster', 'local'])
     const plain = encode({question: {name: owner, type: 1, wire: asked}, answers: [a('10.1.0.1')]})
     expect(plain.subarray(12, 12 + asked.length)).toEqual(asked)
     expect([...plain.subarray(12 + asked.length + 4, 12 + asked.length + 6)]).toEqual([0xc0, 12])
     // one label "web.default": the same text, other labels; the owner is written out in full
-    const dotted = wire(['web.default', 'svc', 'cluster', 'local'])
+    const dotted = wireName(['web.default', 'svc', 'cluster', 'local'])
     const odd = encode({question: {name: owner, type: 1, wire: dotted}, answers: [a('10.1.0.1')]})
     expect(odd.subarray(12, 12 + dotted.length)).toEqual(dotted)
     expect(odd.subarray(12 + dotted.length + 4, 12 + dotted.length + 4 + owner.length + 2)).toEqual(encodeName(owner))
@@ -105,6 +105,4 @@ describe('writeMessage', () => {
   })
 })
 
-function encodeName(name: string): Buffer {
-  return Buffer.concat([...name.split('.').map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])), Buffer.from([0])])
-}
+const encodeName = (name: string): Buffer => wireName(name.split('.'))
